@@ -1,0 +1,42 @@
+import { Pool, neonConfig } from '@neondatabase/serverless'
+import { drizzle } from 'drizzle-orm/neon-serverless'
+import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import * as schema from './schema'
+
+/** Any drizzle Postgres database over our schema: Neon in the Worker, PGlite in tests. */
+export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
+
+export interface DatabaseHandle {
+  db: Database
+  /** Ends the connection; in a Worker pass it to `ctx.waitUntil`. */
+  close: () => Promise<void>
+}
+
+export interface DatabaseOptions {
+  url: string
+  /**
+   * `host:port` of a plain-WebSocket→TCP relay (scripts/relay.mjs) for a local Postgres.
+   * Unset in production, where the driver speaks to Neon's own WebSocket endpoint.
+   */
+  wsProxy?: string
+}
+
+/**
+ * Opens a database for one request. Workers cannot keep a socket across requests, so a
+ * `Pool` is created per request; the connection itself opens lazily on the first query.
+ */
+export function openDatabase({ url, wsProxy }: DatabaseOptions): DatabaseHandle {
+  if (wsProxy) localRelay(wsProxy)
+  const pool = new Pool({ connectionString: url })
+  pool.on('error', () => {}) // an idle client's error must not crash the isolate; queries report their own
+  return { db: drizzle({ client: pool, schema }) as unknown as Database, close: () => pool.end() }
+}
+
+function localRelay(wsProxy: string) {
+  // The relay speaks plain ws:// and plain Postgres: no TLS inside the socket, no pipelining
+  // of the startup (pipelining only works with Neon's proxy).
+  neonConfig.wsProxy = (host, port) => `${wsProxy}/?address=${host}:${port}`
+  neonConfig.useSecureWebSocket = false
+  neonConfig.pipelineTLS = false
+  neonConfig.pipelineConnect = false
+}
