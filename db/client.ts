@@ -40,3 +40,6 @@ function localRelay(wsProxy: string) {
   neonConfig.pipelineTLS = false
   neonConfig.pipelineConnect = false
 }
+
+/** The rows of a raw `db.execute(sql...)`: every driver we use answers `{ rows }`. */
+export const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows

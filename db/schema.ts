@@ -15,7 +15,7 @@ import {
   uuid,
 } from 'drizzle-orm/pg-core'
 
-const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow()
+const createdAt = (name = 'created_at') => timestamp(name, { withTimezone: true, mode: 'date' }).notNull().defaultNow()
 const at = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' })
 
 export const organizations = pgTable('organizations', {
@@ -44,7 +44,7 @@ export const users = pgTable(
     // RFC 6238 §5.2: the last accepted time step, so a code is never accepted twice.
     totpLastStep: bigint('totp_last_step', { mode: 'number' }),
     createdAt: createdAt(),
-    updatedAt: createdAt(),
+    updatedAt: createdAt('updated_at'),
   },
   (t) => [uniqueIndex('users_email_normalized_key').on(t.emailNormalized)],
 )
@@ -76,7 +76,7 @@ export const sessions = pgTable(
       .notNull()
       .references(() => users.id, { onDelete: 'cascade' }),
     createdAt: createdAt(),
-    lastUsedAt: createdAt(),
+    lastUsedAt: createdAt('last_used_at'),
     // Absolute lifetime: refresh rotation never extends a session past this.
     expiresAt: at('expires_at').notNull(),
     revokedAt: at('revoked_at'),
@@ -201,7 +201,7 @@ export const authEvents = pgTable(
 export const rateLimits = pgTable('rate_limits', {
   key: text('key').primaryKey(),
   count: integer('count').notNull().default(0),
-  windowStartedAt: createdAt(),
+  windowStartedAt: createdAt('window_started_at'),
   lockedUntil: at('locked_until'),
 })
 

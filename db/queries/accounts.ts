@@ -1,0 +1,94 @@
+import { and, eq } from 'drizzle-orm'
+import type { Database } from '../client'
+import { isUniqueViolation } from '../errors'
+import { memberships, organizations, users } from '../schema'
+import type { Role } from '../schema'
+
+export type User = typeof users.$inferSelect
+
+/** Emails compare case-insensitively after trimming; this is the form the unique index holds. */
+export const normalizeEmail = (email: string) => email.trim().toLowerCase()
+
+export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
+  const [user] = await db.select().from(users).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  return user
+}
+
+export interface Account {
+  user: User
+  org: { id: string; name: string }
+  role: Role
+}
+
+const selectAccount = (db: Database) =>
+  db
+    .select({ user: users, org: { id: organizations.id, name: organizations.name }, role: memberships.role })
+    .from(users)
+    .innerJoin(memberships, eq(memberships.userId, users.id))
+    .innerJoin(organizations, eq(organizations.id, memberships.orgId))
+
+/** A user with their organization and role, or undefined. */
+export async function findAccount(db: Database, userId: string): Promise<Account | undefined> {
+  const [row] = await selectAccount(db).where(eq(users.id, userId)).limit(1)
+  return row
+}
+
+export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
+  const [row] = await selectAccount(db).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  return row
+}
+
+export interface NewAccount {
+  email: string
+  fullName: string
+  passwordHash: string | null
+  organizationName: string
+  oauthProvider?: string
+  isVerified?: boolean
+}
+
+/**
+ * Creates an organization, its owner and the membership in one transaction: all three or
+ * nothing. Returns undefined when the email is taken (the unique index decides, so two
+ * concurrent registrations cannot both win). `tx` callers can add more rows atomically.
+ */
+export async function createAccount(
+  db: Database,
+  input: NewAccount,
+  within?: (tx: Database, account: Account) => Promise<void>,
+): Promise<Account | undefined> {
+  try {
+    return await db.transaction(async (tx) => {
+      const [org] = await tx
+        .insert(organizations)
+        .values({ name: input.organizationName })
+        .returning({ id: organizations.id, name: organizations.name })
+      const [user] = await tx
+        .insert(users)
+        .values({
+          email: input.email.trim(),
+          emailNormalized: normalizeEmail(input.email),
+          fullName: input.fullName,
+          passwordHash: input.passwordHash,
+          oauthProvider: input.oauthProvider ?? 'local',
+          isVerified: input.isVerified ?? false,
+        })
+        .returning()
+      await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })
+      const account: Account = { user: user!, org: org!, role: 'owner' }
+      await within?.(tx as unknown as Database, account)
+      return account
+    })
+  } catch (error) {
+    if (isUniqueViolation(error)) return undefined
+    throw error
+  }
+}
+
+export async function updateFullName(db: Database, userId: string, fullName: string, now: Date): Promise<void> {
+  await db.update(users).set({ fullName, updatedAt: now }).where(eq(users.id, userId))
+}
+
+export async function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
+  await db.update(users).set({ passwordHash, updatedAt: now }).where(and(eq(users.id, userId)))
+}

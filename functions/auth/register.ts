@@ -1,0 +1,31 @@
+import * as z from 'zod/mini'
+import { createAccount } from '../../db/queries/accounts'
+import { AuthError } from '../core/errors'
+import { hashPassword } from '../core/passwords'
+import { startSession } from '../core/sessions'
+import { endpoint } from '../http/endpoint'
+import { loginBody, services, tokenResponse } from '../http/respond'
+import { email, loginResult, name, password } from '../http/schemas'
+
+// POST /api/v1/auth/register
+export const register = endpoint(
+  {
+    summary: 'Create an account, its organization, and a first session',
+    auth: false,
+    body: z.object({ email, password, full_name: name, organization_name: name }),
+    responses: { 201: { description: 'The new owner, signed in', schema: loginResult } },
+  },
+  async (c) => {
+    const input = c.req.valid('json')
+    const s = services(c)
+    const account = await createAccount(s.db, {
+      email: input.email,
+      fullName: input.full_name,
+      organizationName: input.organization_name,
+      passwordHash: hashPassword(await s.argon2(), input.password),
+    })
+    if (!account) throw new AuthError('email_taken', 409, 'An account with this email already exists.')
+    const tokens = await startSession(s.db, s.config, { userId: account.user.id, orgId: account.org.id, role: account.role }, s.now, s.client)
+    return tokenResponse(c, loginBody(account, tokens), 201)
+  },
+)

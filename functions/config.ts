@@ -1,0 +1,72 @@
+import type { KeySet } from './core/tokens'
+import { loadKeySet } from './core/tokens'
+
+/** What the Worker receives from wrangler.toml [vars], secrets, and .dev.vars in development. */
+export interface Bindings {
+  ENVIRONMENT?: string
+  DATABASE_URL: string
+  /** Development only: `host:port` of the local WebSocket→Postgres relay. */
+  DB_WS_PROXY?: string
+  JWT_ALG?: string
+  /** JSON array of JWKs, each with a `kid`: RSA private keys (sign) or public keys (verify only), or `oct` secrets for HS256. */
+  JWT_KEYS: string
+  /** The kid that signs new tokens; default the first private key in JWT_KEYS. */
+  JWT_SIGNING_KID?: string
+  JWT_ISSUER?: string
+  ACCESS_TOKEN_TTL?: string
+  REFRESH_TOKEN_TTL?: string
+  SESSION_MAX_AGE?: string
+  /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
+  DATA_ENCRYPTION_KEYS?: string
+}
+
+export interface Config {
+  environment: 'development' | 'production' | 'test'
+  issuer: string
+  keys: KeySet
+  accessTokenTtlSeconds: number
+  refreshTokenTtlSeconds: number
+  sessionMaxAgeSeconds: number
+}
+
+const DAY = 86_400
+
+function seconds(value: string | undefined, fallback: number, name: string): number {
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number of seconds`)
+  return n
+}
+
+function environment(value: string | undefined): Config['environment'] {
+  if (value === 'development' || value === 'test') return value
+  // Anything unknown is treated as production: the safe side for /dev routes.
+  return 'production'
+}
+
+/** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
+export async function parseConfig(env: Bindings): Promise<Config> {
+  if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
+  return {
+    environment: environment(env.ENVIRONMENT),
+    issuer: env.JWT_ISSUER || 'gatehouse',
+    keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
+    accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
+    refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
+    sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+  }
+}
+
+const cache = new Map<string, Promise<Config>>()
+
+/** Importing keys costs a few ms; do it once per isolate for a given configuration. */
+export function getConfig(env: Bindings): Promise<Config> {
+  const id = JSON.stringify(env)
+  let config = cache.get(id)
+  if (!config) {
+    config = parseConfig(env)
+    config.catch(() => cache.delete(id))
+    cache.set(id, config)
+  }
+  return config
+}

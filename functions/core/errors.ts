@@ -1,0 +1,53 @@
+/** Stable machine codes; each dialect turns them into its own body in one place (http/errors.ts). */
+export type ErrorCode =
+  | 'malformed_json'
+  | 'unsupported_media_type'
+  | 'payload_too_large'
+  | 'validation_failed'
+  | 'token_missing'
+  | 'token_invalid'
+  | 'token_expired'
+  | 'session_revoked'
+  | 'invalid_credentials'
+  | 'refresh_token_invalid'
+  | 'refresh_token_reused'
+  | 'account_inactive'
+  | 'insufficient_scope'
+  | 'not_found'
+  | 'email_taken'
+  | 'two_factor_already_enabled'
+  | 'two_factor_not_enabled'
+  | 'invalid_code'
+  | 'challenge_invalid'
+  | 'oauth_failed'
+  | 'provider_unavailable'
+  | 'conflict'
+  | 'rate_limited'
+  | 'database_unavailable'
+  | 'internal_error'
+
+export interface FieldError {
+  field: string
+  message: string
+}
+
+/**
+ * The one error type of the service. `detail` is safe to show to the caller; `internal`
+ * goes to the log only and never onto the wire.
+ */
+export class AuthError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    readonly status: number,
+    readonly detail: string,
+    readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; internal?: unknown } = {},
+  ) {
+    super(`${code}: ${detail}`)
+    this.name = 'AuthError'
+  }
+}
+
+export const unauthenticated = (code: ErrorCode, detail: string) => new AuthError(code, 401, detail)
+export const validationFailed = (errors: FieldError[]) =>
+  new AuthError('validation_failed', 422, 'The request body did not pass validation.', { errors })
+export const notFound = (what = 'Resource') => new AuthError('not_found', 404, `${what} not found.`)

@@ -1,0 +1,41 @@
+import { findAccountByEmail, updatePasswordHash } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
+import { AuthError, unauthenticated } from './errors'
+import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
+import type { Services } from './services'
+import { startSession } from './sessions'
+import type { IssuedTokens } from './sessions'
+
+export type LoginOutcome =
+  | { kind: 'tokens'; account: Account; tokens: IssuedTokens }
+  | { kind: 'two_factor'; sessionToken: string; account: Account }
+
+const invalidCredentials = () => unauthenticated('invalid_credentials', 'The email or password is incorrect.')
+
+/**
+ * Email and password. An unknown email, an OAuth-only account and a wrong password are one
+ * answer, reached in the same time: the password is always checked against some hash.
+ */
+export async function passwordLogin(s: Services, email: string, password: string): Promise<LoginOutcome> {
+  const argon2 = await s.argon2()
+  const account = await findAccountByEmail(s.db, email)
+  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const ok = verifyPassword(argon2, password, hash)
+  if (!account || !account.user.passwordHash || !ok) throw invalidCredentials()
+  // Only now, after the password proved who is asking, may we say the account is inactive.
+  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (needsRehash(hash)) await updatePasswordHash(s.db, account.user.id, hashPassword(argon2, password), s.now)
+  return completeLogin(s, account)
+}
+
+/** The last step of every login path: a session, or the 2FA challenge when 2FA is on. */
+export async function completeLogin(s: Services, account: Account): Promise<LoginOutcome> {
+  const tokens = await startSession(
+    s.db,
+    s.config,
+    { userId: account.user.id, orgId: account.org.id, role: account.role },
+    s.now,
+    s.client,
+  )
+  return { kind: 'tokens', account, tokens }
+}

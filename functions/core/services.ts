@@ -1,0 +1,14 @@
+import type Argon2 from '@phi-ag/argon2'
+import type { Database } from '../../db/client'
+import type { Config } from '../config'
+import type { ClientInfo } from './sessions'
+
+/** What a domain flow may use: nothing from HTTP, everything injectable in tests. */
+export interface Services {
+  db: Database
+  config: Config
+  now: Date
+  argon2: () => Promise<Argon2>
+  fetch: typeof fetch
+  client: ClientInfo
+}

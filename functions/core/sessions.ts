@@ -1,0 +1,108 @@
+import type { Database } from '../../db/client'
+import type { Role } from '../../db/schema'
+import {
+  findPrincipal,
+  insertSession,
+  revokeSession,
+  rotateRefreshToken,
+  sessionOfSpentRefreshToken,
+} from '../../db/queries/sessions'
+import type { Principal } from '../../db/queries/sessions'
+import type { Config } from '../config'
+import { hashToken, randomToken } from './crypto'
+import { AuthError, unauthenticated } from './errors'
+import { scopesFor } from './roles'
+import { signAccessToken, verifyAccessToken } from './tokens'
+
+export interface IssuedTokens {
+  accessToken: string
+  refreshToken: string
+  expiresIn: number
+  sessionId: string
+}
+
+export interface ClientInfo {
+  userAgent?: string | null
+  ip?: string | null
+}
+
+const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
+
+function issueAccessToken(config: Config, p: { userId: string; sessionId: string; orgId: string; role: Role }, now: Date) {
+  return signAccessToken(
+    config.keys,
+    { sub: p.userId, sid: p.sessionId, org: p.orgId, scopes: scopesFor(p.role) },
+    { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds, now },
+  )
+}
+
+/** Opens a session for a user who has proven who they are, and issues its first tokens. */
+export async function startSession(
+  db: Database,
+  config: Config,
+  account: { userId: string; orgId: string; role: Role },
+  now: Date,
+  client: ClientInfo = {},
+): Promise<IssuedTokens> {
+  const refreshToken = randomToken()
+  const sessionId = await insertSession(db, {
+    userId: account.userId,
+    now,
+    expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
+    refreshTokenHash: await hashToken(refreshToken),
+    refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    ...client,
+  })
+  const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)
+  return { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
+}
+
+/**
+ * Spends a refresh token for a new pair. A token that was already spent means it was
+ * copied: the whole session is revoked (reuse detection), for the thief and the owner alike.
+ */
+export async function refreshSession(
+  db: Database,
+  config: Config,
+  refreshToken: string,
+  now: Date,
+): Promise<IssuedTokens & { principal: Principal }> {
+  const oldHash = await hashToken(refreshToken)
+  const next = randomToken()
+  const sessionId = await rotateRefreshToken(db, {
+    oldHash,
+    newHash: await hashToken(next),
+    now,
+    expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+  })
+  if (!sessionId) {
+    const stolenFrom = await sessionOfSpentRefreshToken(db, oldHash)
+    if (stolenFrom) {
+      await revokeSession(db, stolenFrom, now)
+      throw unauthenticated('refresh_token_reused', 'The refresh token was already used; the session has been ended.')
+    }
+    throw unauthenticated('refresh_token_invalid', 'The refresh token is invalid or expired.')
+  }
+  const principal = await loadPrincipal(db, sessionId, undefined, now)
+  const accessToken = await issueAccessToken(config, principal, now)
+  return { accessToken, refreshToken: next, expiresIn: config.accessTokenTtlSeconds, sessionId, principal }
+}
+
+/**
+ * The caller behind a session, checked live: a revoked or expired session is 401, an
+ * inactive account 403, a user no longer in an organization 401.
+ */
+export async function loadPrincipal(db: Database, sessionId: string, userId: string | undefined, now: Date) {
+  const principal = await findPrincipal(db, sessionId, userId)
+  if (!principal || principal.sessionRevoked || principal.sessionExpiresAt <= now)
+    throw unauthenticated('session_revoked', 'The session has ended.')
+  if (!principal.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  return principal
+}
+
+/** Verifies a bearer token and its session. */
+export async function authenticate(db: Database, config: Config, token: string, now: Date) {
+  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, now })
+  const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
+  return { claims, principal }
+}

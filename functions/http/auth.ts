@@ -1,0 +1,24 @@
+import type { MiddlewareHandler } from 'hono'
+import { AuthError, unauthenticated } from '../core/errors'
+import { authenticate } from '../core/sessions'
+import type { AppEnv } from './env'
+
+const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
+
+/**
+ * Verifies `Authorization: Bearer <access token>` and its live session; with `scope`, the
+ * token must also carry that scope (403 otherwise).
+ */
+export function requireAuth(scope?: string): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('Authorization')
+    if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')
+    const token = BEARER.exec(header)?.[1]
+    if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
+    const auth = await authenticate(c.var.db, c.var.config, token, c.var.now())
+    if (scope && !auth.claims.scopes.includes(scope))
+      throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+    c.set('auth', auth)
+    await next()
+  }
+}

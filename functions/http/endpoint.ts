@@ -1,0 +1,41 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import type * as z from 'zod/mini'
+import { requireAuth } from './auth'
+import { jsonBody } from './body'
+import type { AppEnv } from './env'
+
+export interface EndpointSpec<B extends z.ZodMiniType | undefined> {
+  summary: string
+  description?: string
+  /** `false`: public. `true` (default): a valid bearer token. A string: a token with that scope. */
+  auth?: boolean | string
+  body?: B
+  responses: Record<number, { description: string; schema?: z.ZodMiniType }>
+}
+
+type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : {}
+
+export interface Endpoint {
+  spec: EndpointSpec<z.ZodMiniType | undefined>
+  handlers: MiddlewareHandler<AppEnv>[]
+}
+
+/**
+ * One endpoint: its description (the OpenAPI document is generated from it) and its
+ * handler, with authentication and body validation put in front as the spec says.
+ *
+ * @example
+ * export const me = endpoint({ summary: 'The caller', responses: { 200: { description: 'Profile', schema: profile } } },
+ *   async (c) => c.json(await profileOf(c.var.db, c.var.auth.principal.userId)))
+ */
+export function endpoint<B extends z.ZodMiniType | undefined = undefined>(
+  spec: EndpointSpec<B>,
+  handler: (c: Context<AppEnv, string, Input<B>>) => Response | Promise<Response>,
+): Endpoint {
+  const handlers: MiddlewareHandler<AppEnv>[] = []
+  const auth = spec.auth ?? true
+  if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined))
+  if (spec.body) handlers.push(jsonBody(spec.body) as unknown as MiddlewareHandler<AppEnv>)
+  handlers.push(handler as unknown as MiddlewareHandler<AppEnv>)
+  return { spec: spec as Endpoint['spec'], handlers }
+}

@@ -1,0 +1,102 @@
+import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
+import { DrizzleQueryError } from 'drizzle-orm'
+import { HTTPException } from 'hono/http-exception'
+import { sqlState } from '../../db/errors'
+import { AuthError } from '../core/errors'
+import type { AppEnv } from './env'
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+}
+
+/** The `/v1` dialect: clients written against its docs match on these exact messages. */
+function v1Message(error: AuthError): string {
+  if (error.status === 401) return 'Unauthenticated.'
+  if (error.code === 'insufficient_scope') return 'This action is unauthorized.'
+  return error.detail
+}
+
+export const isV1 = (c: Context) => c.req.path === '/v1' || c.req.path.startsWith('/v1/')
+
+/** The one place an AuthError becomes a response, in the dialect of the path. */
+export function errorResponse(c: Context, error: AuthError): Response {
+  const headers: Record<string, string> = { 'Cache-Control': 'no-store' }
+  if (error.extra.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.extra.retryAfterSeconds)
+  if (isV1(c)) {
+    const body: Record<string, unknown> = { success: false, message: v1Message(error) }
+    if (error.extra.errors) {
+      const errors: Record<string, string[]> = {}
+      for (const { field, message } of error.extra.errors) (errors[field] ??= []).push(message)
+      body.errors = errors
+    }
+    return c.json(body, error.status as 400, headers)
+  }
+  const problem: Record<string, unknown> = {
+    type: `/docs#error-${error.code}`,
+    title: TITLES[error.status] ?? 'Error',
+    status: error.status,
+    detail: error.detail,
+    code: error.code,
+  }
+  if (error.extra.errors) problem.errors = error.extra.errors
+  return new Response(JSON.stringify(problem), {
+    status: error.status,
+    headers: { ...headers, 'Content-Type': 'application/problem+json' },
+  })
+}
+
+// Class 08 connection exception, 53 insufficient resources, 57P0x operator intervention.
+const UNAVAILABLE = /^(08|53|57P0)/
+
+/** Errors that mean "the database could not be reached", as opposed to a bad query. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const state = sqlState(error)
+  if (state) return UNAVAILABLE.test(state)
+  for (let e = error, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const message = String((e as { message?: unknown }).message ?? '')
+    if (/connect|ECONNREFUSED|WebSocket|terminated|timeout|closed/i.test(message)) return true
+    // An ErrorEvent from the WebSocket the Neon driver opens.
+    if ((e as { type?: unknown }).type === 'error') return true
+  }
+  return false
+}
+
+/** Known errors become their status; anything else is logged and answered with nothing inside. */
+export const onError: ErrorHandler<AppEnv> = (error, c) => {
+  if (error instanceof AuthError) {
+    if (error.extra.internal) console.warn(error.code, error.extra.internal)
+    return errorResponse(c, error)
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return errorResponse(c, new AuthError('malformed_json', error.status, error.message))
+  }
+  if (isDatabaseUnavailable(error)) {
+    console.error('database unavailable', forLog(error))
+    return errorResponse(c, new AuthError('database_unavailable', 503, 'The service is temporarily unavailable.'))
+  }
+  console.error('unhandled error', forLog(error))
+  return errorResponse(c, new AuthError('internal_error', 500, 'An unexpected error occurred.'))
+}
+
+// A DrizzleQueryError's message carries the query's parameters (password hashes, emails):
+// log the driver's own error beneath it instead.
+function forLog(error: unknown): string {
+  const root = error instanceof DrizzleQueryError && error.cause ? error.cause : error
+  if (!(root instanceof Error)) return String(root)
+  const state = sqlState(root)
+  return `${root.stack ?? `${root.name}: ${root.message}`}${state ? ` (SQLSTATE ${state})` : ''}`
+}
+
+export const notFound: NotFoundHandler<AppEnv> = (c) =>
+  errorResponse(c, new AuthError('not_found', 404, `No route for ${c.req.method} ${c.req.path}.`))

@@ -1,0 +1,35 @@
+import type { Context } from 'hono'
+import type { Account } from '../../db/queries/accounts'
+import type { Services } from '../core/services'
+import type { IssuedTokens } from '../core/sessions'
+import type { AppEnv } from './env'
+
+/** The domain services for this request. */
+export const services = (c: Context<AppEnv, any, any>): Services => ({
+  db: c.var.db,
+  config: c.var.config,
+  now: c.var.now(),
+  argon2: c.var.argon2,
+  fetch: c.var.fetch,
+  client: c.var.client,
+})
+
+// RFC 6749 §5.1: responses carrying tokens must not be cached.
+export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
+
+export function tokenResponse(c: Context, body: object, status: 200 | 201 = 200): Response {
+  return c.json(body, status, NO_STORE)
+}
+
+/** The auth API's login response. */
+export const loginBody = (account: Account, tokens: IssuedTokens) => ({
+  access_token: tokens.accessToken,
+  token_type: 'bearer' as const,
+  expires_in: tokens.expiresIn,
+  refresh_token: tokens.refreshToken,
+  user_id: account.user.id,
+  email: account.user.email,
+  full_name: account.user.fullName,
+  organization_id: account.org.id,
+  organization_name: account.org.name,
+})

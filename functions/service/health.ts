@@ -1,0 +1,24 @@
+import { sql } from 'drizzle-orm'
+import * as z from 'zod/mini'
+import { endpoint } from '../http/endpoint'
+
+// GET /health: liveness, and whether the database answers.
+export const health = endpoint(
+  {
+    summary: 'Liveness and database reachability',
+    auth: false,
+    responses: {
+      200: { description: 'Up', schema: z.object({ status: z.literal('ok'), database: z.literal('ok') }) },
+      503: { description: 'The database does not answer' },
+    },
+  },
+  async (c) => {
+    try {
+      await c.var.db.execute(sql`select 1`)
+      return c.json({ status: 'ok', database: 'ok' }, 200, { 'Cache-Control': 'no-store' })
+    } catch (error) {
+      console.error('health: database unreachable', error instanceof Error ? error.message : error)
+      return c.json({ status: 'degraded', database: 'unreachable' }, 503, { 'Cache-Control': 'no-store' })
+    }
+  },
+)

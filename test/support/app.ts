@@ -1,0 +1,134 @@
+import { readFileSync } from 'node:fs'
+import { PGlite } from '@electric-sql/pglite'
+import { neonConfig } from '@neondatabase/serverless'
+import { drizzle } from 'drizzle-orm/pglite'
+import { inject } from 'vitest'
+import ws from 'ws'
+import { openDatabase } from '../../db/client'
+import type { Database, DatabaseHandle } from '../../db/client'
+import * as schema from '../../db/schema'
+import { createApp } from '../../functions/app'
+import type { Bindings } from '../../functions/config'
+import { TEST_ISSUER, testRsaKey } from './keys'
+
+/**
+ * The database of this test file: a copy of the migrated PGlite template, or, when
+ * TEST_DATABASE_URL names a real Postgres, a fresh database there reached through the Neon
+ * driver and the local relay, exactly as the Worker reaches it.
+ */
+interface TestDatabase {
+  db: Database
+  open: () => DatabaseHandle
+  close: () => Promise<void>
+}
+
+let current: Promise<TestDatabase> | undefined
+
+async function createTestDatabase(): Promise<TestDatabase> {
+  if (process.env.TEST_DATABASE_URL) {
+    const { startTestPostgres } = await import('./postgres')
+    const pg = await startTestPostgres()
+    neonConfig.webSocketConstructor = ws
+    const open = () => openDatabase({ url: pg.url, wsProxy: pg.wsProxy })
+    const shared = open()
+    return {
+      db: shared.db,
+      open,
+      close: async () => {
+        await shared.close()
+        await pg.close()
+      },
+    }
+  }
+  const template = new Blob([readFileSync(inject('pgliteTemplate'))])
+  const pg = await PGlite.create({ loadDataDir: template })
+  const db = drizzle({ client: pg, schema }) as unknown as Database
+  return { db, open: () => ({ db, close: async () => {} }), close: () => pg.close() }
+}
+
+export const testDatabase = () => (current ??= createTestDatabase())
+
+export async function closeTestDatabases() {
+  const db = current
+  current = undefined
+  if (db) await (await db).close()
+}
+
+export class TestClock {
+  constructor(public current = new Date('2026-11-22T12:00:00Z')) {}
+  now = () => new Date(this.current)
+  advance(seconds: number) {
+    this.current = new Date(this.current.getTime() + seconds * 1000)
+  }
+}
+
+export async function testBindings(overrides: Partial<Bindings> = {}): Promise<Bindings> {
+  return {
+    ENVIRONMENT: 'test',
+    DATABASE_URL: 'postgres://unused',
+    JWT_ALG: 'RS256',
+    JWT_KEYS: JSON.stringify([(await testRsaKey()).private]),
+    JWT_ISSUER: TEST_ISSUER,
+    ...overrides,
+  }
+}
+
+let emails = 0
+/** An email no other test of this process uses, so tests can share a database. */
+export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${Date.now()}-${++emails}@example.com`
+
+export interface TestAppOptions {
+  env?: Partial<Bindings>
+  clock?: TestClock
+  fetch?: typeof fetch
+}
+
+/** The app as the Worker runs it, called in-process through `app.request`. */
+export async function testApp(options: TestAppOptions = {}) {
+  const database = await testDatabase()
+  const clock = options.clock ?? new TestClock()
+  const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch })
+  const env = await testBindings(options.env)
+
+  const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+    app.request(
+      path,
+      {
+        method,
+        headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+      },
+      env,
+    )
+  const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
+
+  async function register(fields: Partial<{ email: string; password: string; full_name: string; organization_name: string }> = {}) {
+    const input = {
+      email: uniqueEmail(),
+      password: 'correct horse battery staple',
+      full_name: 'Ada Lovelace',
+      organization_name: 'Analytical Engines',
+      ...fields,
+    }
+    const res = await request('POST', '/api/v1/auth/register', input)
+    if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
+    const body = (await res.json()) as Record<string, string> & { expires_in: number }
+    return { ...input, ...body }
+  }
+
+  return {
+    app,
+    env,
+    clock,
+    db: database.db,
+    request,
+    bearer,
+    register,
+    get: (path: string, token?: string) => request('GET', path, undefined, token ? bearer(token) : {}),
+    post: (path: string, body?: unknown, token?: string) => request('POST', path, body, token ? bearer(token) : {}),
+    patch: (path: string, body?: unknown, token?: string) => request('PATCH', path, body, token ? bearer(token) : {}),
+    delete: (path: string, token?: string) => request('DELETE', path, undefined, token ? bearer(token) : {}),
+  }
+}
+
+export type TestApp = Awaited<ReturnType<typeof testApp>>

@@ -1,0 +1,14 @@
+import { exportJWK, generateKeyPair } from 'jose'
+
+let rsa: Promise<{ private: Record<string, unknown>; public: Record<string, unknown> }> | undefined
+
+/** One RSA key pair per test process (generating one takes ~100 ms). */
+export function testRsaKey(kid = 'test-rs256') {
+  rsa ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey, publicKey }) => ({
+    private: await exportJWK(privateKey),
+    public: await exportJWK(publicKey),
+  }))
+  return rsa.then((k) => ({ private: { ...k.private, kid, alg: 'RS256' }, public: { ...k.public, kid, alg: 'RS256' } }))
+}
+
+export const TEST_ISSUER = 'https://gatehouse.test'
