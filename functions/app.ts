@@ -1,11 +1,16 @@
 import { Hono } from 'hono'
 import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
+import { listEventsEndpoint } from './auth/events'
 import { login } from './auth/login'
 import { logout } from './auth/logout'
+import { logoutAll } from './auth/logout-all'
 import { getMe, patchMe } from './auth/me'
+import { changePasswordEndpoint } from './auth/password'
 import { refresh } from './auth/refresh'
 import { register } from './auth/register'
+import { revokeSessionEndpoint } from './auth/session-revoke'
+import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
@@ -28,6 +33,11 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/auth/logout', logout],
   ['get', '/api/v1/auth/me', getMe],
   ['patch', '/api/v1/auth/me', patchMe],
+  ['post', '/api/v1/auth/password', changePasswordEndpoint],
+  ['get', '/api/v1/auth/sessions', listSessions],
+  ['delete', '/api/v1/auth/sessions/:id', revokeSessionEndpoint],
+  ['post', '/api/v1/auth/logout-all', logoutAll],
+  ['get', '/api/v1/auth/events', listEventsEndpoint],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],

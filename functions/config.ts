@@ -1,3 +1,5 @@
+import { DEFAULT_RATE_LIMITS, NIST_MAX_CONSECUTIVE_FAILURES } from './core/rate-limit'
+import type { ClientAction, RateLimitConfig, WindowPolicy } from './core/rate-limit'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -18,6 +20,19 @@ export interface Bindings {
   SESSION_MAX_AGE?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
+  /** Per client IP, each `"<requests>/<seconds>"`. */
+  RATE_LIMIT_LOGIN_PER_IP?: string
+  RATE_LIMIT_REGISTER_PER_IP?: string
+  RATE_LIMIT_OAUTH_PER_IP?: string
+  RATE_LIMIT_REFRESH_PER_IP?: string
+  RATE_LIMIT_TWO_FACTOR_PER_IP?: string
+  RATE_LIMIT_PASSWORD_RESET_PER_IP?: string
+  RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL?: string
+  /** Per account: failures before the first lock, its length, the longest lock, and the hard limit (≤ 100). */
+  LOCKOUT_AFTER_FAILURES?: string
+  LOCKOUT_BASE_SECONDS?: string
+  LOCKOUT_MAX_SECONDS?: string
+  LOCKOUT_HARD_LIMIT?: string
 }
 
 export interface Config {
@@ -27,6 +42,7 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  rateLimits: RateLimitConfig
 }
 
 const DAY = 86_400
@@ -36,6 +52,55 @@ function seconds(value: string | undefined, fallback: number, name: string): num
   const n = Number(value)
   if (!Number.isInteger(n) || n <= 0) throw new Error(`${name} must be a positive whole number of seconds`)
   return n
+}
+
+function count(value: string | undefined, fallback: number, name: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isInteger(n) || n <= 0 || n > max) throw new Error(`${name} must be a whole number from 1 to ${max}`)
+  return n
+}
+
+function window(value: string | undefined, fallback: WindowPolicy, name: string): WindowPolicy {
+  if (value === undefined || value === '') return fallback
+  const match = /^\s*(\d+)\s*\/\s*(\d+)\s*s?\s*$/.exec(value)
+  if (!match || Number(match[1]) <= 0 || Number(match[2]) <= 0)
+    throw new Error(`${name} must be "<requests>/<seconds>", e.g. "20/60"`)
+  return { limit: Number(match[1]), windowSeconds: Number(match[2]) }
+}
+
+const PER_IP_VARS: Record<ClientAction, keyof Bindings> = {
+  login: 'RATE_LIMIT_LOGIN_PER_IP',
+  register: 'RATE_LIMIT_REGISTER_PER_IP',
+  oauth: 'RATE_LIMIT_OAUTH_PER_IP',
+  refresh: 'RATE_LIMIT_REFRESH_PER_IP',
+  two_factor: 'RATE_LIMIT_TWO_FACTOR_PER_IP',
+  password_reset: 'RATE_LIMIT_PASSWORD_RESET_PER_IP',
+}
+
+function rateLimits(env: Bindings): RateLimitConfig {
+  const d = DEFAULT_RATE_LIMITS
+  const perIp = {} as RateLimitConfig['perIp']
+  for (const [action, name] of Object.entries(PER_IP_VARS) as [ClientAction, keyof Bindings][])
+    perIp[action] = window(env[name], d.perIp[action], name)
+  const lockout = {
+    lockAfterFailures: count(env.LOCKOUT_AFTER_FAILURES, d.lockout.lockAfterFailures, 'LOCKOUT_AFTER_FAILURES'),
+    baseLockSeconds: count(env.LOCKOUT_BASE_SECONDS, d.lockout.baseLockSeconds, 'LOCKOUT_BASE_SECONDS'),
+    maxLockSeconds: count(env.LOCKOUT_MAX_SECONDS, d.lockout.maxLockSeconds, 'LOCKOUT_MAX_SECONDS'),
+    // NIST 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account.
+    hardLimit: count(env.LOCKOUT_HARD_LIMIT, d.lockout.hardLimit, 'LOCKOUT_HARD_LIMIT', NIST_MAX_CONSECUTIVE_FAILURES),
+  }
+  if (lockout.lockAfterFailures > lockout.hardLimit) throw new Error('LOCKOUT_AFTER_FAILURES must not exceed LOCKOUT_HARD_LIMIT')
+  if (lockout.baseLockSeconds > lockout.maxLockSeconds) throw new Error('LOCKOUT_BASE_SECONDS must not exceed LOCKOUT_MAX_SECONDS')
+  return {
+    perIp,
+    passwordForgotPerEmail: window(
+      env.RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL,
+      d.passwordForgotPerEmail,
+      'RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL',
+    ),
+    lockout,
+  }
 }
 
 function environment(value: string | undefined): Config['environment'] {
@@ -54,6 +119,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    rateLimits: rateLimits(env),
   }
 }
 

@@ -32,6 +32,10 @@ export async function insertSession(db: Database, s: NewSession): Promise<string
  * Spends a refresh token and issues its successor in one atomic statement: of two
  * concurrent uses, exactly one finds `used_at is null`. Returns the session id, or
  * undefined when the token is unknown, expired or already spent.
+ *
+ * A refresh is also when the session's `last_used_at` moves: updating it on every
+ * authenticated request would turn every read into a write, and a session is only ever
+ * used for longer than one access token's lifetime by refreshing.
  */
 export async function rotateRefreshToken(
   db: Database,
@@ -42,6 +46,8 @@ export async function rotateRefreshToken(
       update ${refreshTokens} set used_at = ${r.now.toISOString()}
       where token_hash = ${r.oldHash} and used_at is null and expires_at > ${r.now.toISOString()}
       returning session_id
+    ), touched as (
+      update ${sessions} set last_used_at = ${r.now.toISOString()} from spent where ${sessions.id} = spent.session_id
     )
     insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
     select ${r.newHash}, session_id, ${r.now.toISOString()}, ${r.expiresAt.toISOString()} from spent

@@ -11,7 +11,10 @@ export const login = endpoint(
     description: 'When the user has 2FA on, the answer is a challenge (`requires_2fa`) to complete at /api/v1/auth/2fa/verify.',
     auth: false,
     body: z.object({ email, password: anyPassword }),
-    responses: { 200: { description: 'Tokens, or a 2FA challenge', schema: z.union([loginResult, twoFactorChallenge]) } },
+    responses: {
+      200: { description: 'Tokens, or a 2FA challenge', schema: z.union([loginResult, twoFactorChallenge]) },
+      429: { description: 'Too many attempts from this IP, or the account is locked for now (Retry-After)' },
+    },
   },
   async (c) => {
     const { email, password } = c.req.valid('json')

@@ -1,5 +1,6 @@
-import { revokeSession } from '../../db/queries/sessions'
+import { endSession } from '../core/sessions'
 import { endpoint } from '../http/endpoint'
+import { services } from '../http/respond'
 
 // POST /api/v1/auth/logout
 export const logout = endpoint(
@@ -9,7 +10,8 @@ export const logout = endpoint(
     responses: { 204: { description: 'Logged out' } },
   },
   async (c) => {
-    await revokeSession(c.var.db, c.var.auth.principal.sessionId, c.var.now())
+    const { principal } = c.var.auth
+    await endSession(services(c), principal, principal.sessionId, 'logout')
     return c.body(null, 204)
   },
 )

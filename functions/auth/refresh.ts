@@ -11,11 +11,14 @@ export const refresh = endpoint(
     description: 'The refresh token is single-use. Presenting a spent one ends its whole session.',
     auth: false,
     body: z.object({ refresh_token: opaqueToken }),
-    responses: { 200: { description: 'A new token pair', schema: z.object({ ...tokenPair, session_id: z.uuid() }) } },
+    responses: {
+      200: { description: 'A new token pair', schema: z.object({ ...tokenPair, session_id: z.uuid() }) },
+      429: { description: 'Too many refreshes from this IP (Retry-After)' },
+    },
   },
   async (c) => {
     const s = services(c)
-    const t = await refreshSession(s.db, s.config, c.req.valid('json').refresh_token, s.now)
+    const t = await refreshSession(s, c.req.valid('json').refresh_token)
     return tokenResponse(c, {
       access_token: t.accessToken,
       token_type: 'bearer',

@@ -1,7 +1,9 @@
 import * as z from 'zod/mini'
 import { createAccount } from '../../db/queries/accounts'
 import { AuthError } from '../core/errors'
+import { recordEvent } from '../core/audit'
 import { hashPassword } from '../core/passwords'
+import { limitClient } from '../core/rate-limit'
 import { startSession } from '../core/sessions'
 import { endpoint } from '../http/endpoint'
 import { loginBody, services, tokenResponse } from '../http/respond'
@@ -13,11 +15,15 @@ export const register = endpoint(
     summary: 'Create an account, its organization, and a first session',
     auth: false,
     body: z.object({ email, password, full_name: name, organization_name: name }),
-    responses: { 201: { description: 'The new owner, signed in', schema: loginResult } },
+    responses: {
+      201: { description: 'The new owner, signed in', schema: loginResult },
+      429: { description: 'Too many registrations from this IP (Retry-After)' },
+    },
   },
   async (c) => {
     const input = c.req.valid('json')
     const s = services(c)
+    await limitClient(s, 'register')
     const account = await createAccount(s.db, {
       email: input.email,
       fullName: input.full_name,
@@ -26,6 +32,13 @@ export const register = endpoint(
     })
     if (!account) throw new AuthError('email_taken', 409, 'An account with this email already exists.')
     const tokens = await startSession(s.db, s.config, { userId: account.user.id, orgId: account.org.id, role: account.role }, s.now, s.client)
+    await recordEvent(s, {
+      type: 'register',
+      outcome: 'success',
+      userId: account.user.id,
+      orgId: account.org.id,
+      detail: { method: 'password', session_id: tokens.sessionId },
+    })
     return tokenResponse(c, loginBody(account, tokens), 201)
   },
 )

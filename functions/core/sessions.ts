@@ -4,13 +4,17 @@ import {
   findPrincipal,
   insertSession,
   revokeSession,
+  revokeUserSessions,
   rotateRefreshToken,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
 import type { Principal } from '../../db/queries/sessions'
 import type { Config } from '../config'
+import { recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
-import { AuthError, unauthenticated } from './errors'
+import { AuthError, notFound, unauthenticated } from './errors'
+import { limitClient } from './rate-limit'
+import type { Services } from './services'
 import { scopesFor } from './roles'
 import { signAccessToken, verifyAccessToken } from './tokens'
 
@@ -60,13 +64,12 @@ export async function startSession(
 /**
  * Spends a refresh token for a new pair. A token that was already spent means it was
  * copied: the whole session is revoked (reuse detection), for the thief and the owner alike.
+ * The session's absolute lifetime (`expires_at`) is checked by `loadPrincipal`: rotation
+ * never extends it.
  */
-export async function refreshSession(
-  db: Database,
-  config: Config,
-  refreshToken: string,
-  now: Date,
-): Promise<IssuedTokens & { principal: Principal }> {
+export async function refreshSession(s: Services, refreshToken: string): Promise<IssuedTokens & { principal: Principal }> {
+  const { db, config, now } = s
+  await limitClient(s, 'refresh')
   const oldHash = await hashToken(refreshToken)
   const next = randomToken()
   const sessionId = await rotateRefreshToken(db, {
@@ -79,6 +82,14 @@ export async function refreshSession(
     const stolenFrom = await sessionOfSpentRefreshToken(db, oldHash)
     if (stolenFrom) {
       await revokeSession(db, stolenFrom, now)
+      const owner = await findPrincipal(db, stolenFrom)
+      await recordEvent(s, {
+        type: 'refresh_reuse_detected',
+        outcome: 'failure',
+        userId: owner?.userId,
+        orgId: owner?.orgId,
+        detail: { session_id: stolenFrom, session_revoked: true },
+      })
       throw unauthenticated('refresh_token_reused', 'The refresh token was already used; the session has been ended.')
     }
     throw unauthenticated('refresh_token_invalid', 'The refresh token is invalid or expired.')
@@ -86,6 +97,33 @@ export async function refreshSession(
   const principal = await loadPrincipal(db, sessionId, undefined, now)
   const accessToken = await issueAccessToken(config, principal, now)
   return { accessToken, refreshToken: next, expiresIn: config.accessTokenTtlSeconds, sessionId, principal }
+}
+
+export type RevokeReason = 'logout' | 'revoked' | 'logout_all'
+
+/** Ends one of the caller's own sessions; 404 when it is not theirs or already ended. */
+export async function endSession(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>, sessionId: string, reason: RevokeReason) {
+  if (!(await revokeSession(s.db, sessionId, s.now, owner.userId))) throw notFound('Session')
+  await recordEvent(s, {
+    type: 'session_revoked',
+    outcome: 'success',
+    userId: owner.userId,
+    orgId: owner.orgId,
+    detail: { session_id: sessionId, reason },
+  })
+}
+
+/** Ends every live session of the caller, the current one included. */
+export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>): Promise<number> {
+  const ended = await revokeUserSessions(s.db, owner.userId, s.now)
+  await recordEvent(s, {
+    type: 'session_revoked',
+    outcome: 'success',
+    userId: owner.userId,
+    orgId: owner.orgId,
+    detail: { reason: 'logout_all', sessions: ended },
+  })
+  return ended
 }
 
 /**

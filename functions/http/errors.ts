@@ -24,6 +24,8 @@ const TITLES: Record<number, string> = {
 function v1Message(error: AuthError): string {
   if (error.status === 401) return 'Unauthenticated.'
   if (error.code === 'insufficient_scope') return 'This action is unauthorized.'
+  // Laravel's throttle message, which the dialect's clients know.
+  if (error.status === 429) return 'Too Many Attempts.'
   return error.detail
 }
 

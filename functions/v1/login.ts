@@ -12,7 +12,10 @@ export const v1LoginEndpoint = endpoint(
     summary: 'Log in (the /v1 dialect)',
     auth: false,
     body: z.object({ email, password: anyPassword }),
-    responses: { 200: { description: 'Token, or a 2FA challenge', schema: z.union([v1LoginResult, twoFactorChallenge]) } },
+    responses: {
+      200: { description: 'Token, or a 2FA challenge', schema: z.union([v1LoginResult, twoFactorChallenge]) },
+      429: { description: 'Too many attempts from this IP, or the account is locked for now (Retry-After)' },
+    },
   },
   async (c) => {
     const { email, password } = c.req.valid('json')

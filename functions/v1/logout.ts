@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
-import { revokeSession } from '../../db/queries/sessions'
+import { endSession } from '../core/sessions'
 import { endpoint } from '../http/endpoint'
+import { services } from '../http/respond'
 import { ok } from './envelope'
 
 // POST /v1/logout
@@ -10,7 +11,8 @@ export const v1Logout = endpoint(
     responses: { 200: { description: 'Logged out', schema: z.object({ message: z.string() }) } },
   },
   async (c) => {
-    await revokeSession(c.var.db, c.var.auth.principal.sessionId, c.var.now())
+    const { principal } = c.var.auth
+    await endSession(services(c), principal, principal.sessionId, 'logout')
     return ok(c, { message: 'Logged out.' })
   },
 )

@@ -12,11 +12,14 @@ export const v1Refresh = endpoint(
     summary: 'Exchange a refresh token (the /v1 dialect)',
     auth: false,
     body: z.object({ refresh_token: opaqueToken }),
-    responses: { 200: { description: 'A new token pair', schema: v1LoginResult } },
+    responses: {
+      200: { description: 'A new token pair', schema: v1LoginResult },
+      429: { description: 'Too many refreshes from this IP (Retry-After)' },
+    },
   },
   async (c) => {
     const s = services(c)
-    const t = await refreshSession(s.db, s.config, c.req.valid('json').refresh_token, s.now)
+    const t = await refreshSession(s, c.req.valid('json').refresh_token)
     const { userId: id, fullName: name, email } = t.principal
     return ok(c, v1Login({ id, name, email }, t))
   },

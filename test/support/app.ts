@@ -77,10 +77,25 @@ let emails = 0
 /** An email no other test of this process uses, so tests can share a database. */
 export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${Date.now()}-${++emails}@example.com`
 
+let clients = 0
+/**
+ * A client address no other app or helper of this process uses (198.18.0.0/15, the
+ * benchmarking range), so per-IP rate limits of one test never reach another's.
+ */
+export const uniqueIp = () => {
+  const n = ++clients
+  return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`
+}
+
 export interface TestAppOptions {
   env?: Partial<Bindings>
   clock?: TestClock
   fetch?: typeof fetch
+  /**
+   * The CF-Connecting-IP this app's requests come from, as Cloudflare's edge would set it.
+   * Default: an address of its own (`uniqueIp()`). `null`: no header, as in local development.
+   */
+  ip?: string | null
 }
 
 /** The app as the Worker runs it, called in-process through `app.request`. */
@@ -89,13 +104,15 @@ export async function testApp(options: TestAppOptions = {}) {
   const clock = options.clock ?? new TestClock()
   const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch })
   const env = await testBindings(options.env)
+  const ip = options.ip === undefined ? uniqueIp() : options.ip
+  const client: Record<string, string> = ip === null ? {} : { 'CF-Connecting-IP': ip }
 
   const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
     app.request(
       path,
       {
         method,
-        headers: body === undefined ? headers : { 'Content-Type': 'application/json', ...headers },
+        headers: { ...client, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       },
       env,
@@ -110,7 +127,9 @@ export async function testApp(options: TestAppOptions = {}) {
       organization_name: 'Analytical Engines',
       ...fields,
     }
-    const res = await request('POST', '/api/v1/auth/register', input)
+    // Each helper registration is a new client: tests that set up many users stay clear of
+    // the per-IP registration limit, which has tests of its own.
+    const res = await request('POST', '/api/v1/auth/register', input, { 'CF-Connecting-IP': uniqueIp() })
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
     const body = (await res.json()) as Record<string, string> & { expires_in: number }
     return { ...input, ...body }
@@ -120,6 +139,7 @@ export async function testApp(options: TestAppOptions = {}) {
     app,
     env,
     clock,
+    ip,
     db: database.db,
     request,
     bearer,

@@ -1,0 +1,179 @@
+import { normalizeEmail } from '../../db/queries/accounts'
+import { admitAttempt, findCounter, hitWindow, resetCounter } from '../../db/queries/rate-limits'
+import type { LockoutRule } from '../../db/queries/rate-limits'
+import { recordEvent } from './audit'
+import { AuthError } from './errors'
+import type { Services } from './services'
+
+// Limits live in Postgres (the rate_limits table), the one store every isolate in every
+// region shares and updates atomically; isolate memory is per isolate and KV is eventually
+// consistent with a 60 s minimum TTL, so neither can hold a short window or a lock.
+
+/** At most `limit` hits per fixed window of `windowSeconds`. */
+export interface WindowPolicy {
+  limit: number
+  windowSeconds: number
+}
+
+/**
+ * Consecutive failures of one secret (a password, a 2FA code) for one account: free up to
+ * `lockAfterFailures`, then a lock of `baseLockSeconds` doubling with each further failure
+ * up to `maxLockSeconds`; after `hardLimit` failures (at most 100, NIST 800-63B §5.2.2)
+ * no attempt is admitted until a success or a password reset calls `resetFailures`.
+ */
+export type LockoutPolicy = LockoutRule
+
+/** The actions limited per client IP. */
+export type ClientAction = 'login' | 'register' | 'oauth' | 'refresh' | 'two_factor' | 'password_reset'
+
+export interface RateLimitConfig {
+  perIp: Record<ClientAction, WindowPolicy>
+  /** Password-reset mails asked for one address: a mailbox must not be flooded. */
+  passwordForgotPerEmail: WindowPolicy
+  /** Failed passwords per account, and (on its own counter) failed 2FA codes per account. */
+  lockout: LockoutPolicy
+}
+
+export const NIST_MAX_CONSECUTIVE_FAILURES = 100
+
+export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
+  perIp: {
+    login: { limit: 20, windowSeconds: 60 },
+    register: { limit: 10, windowSeconds: 3600 },
+    oauth: { limit: 20, windowSeconds: 60 },
+    refresh: { limit: 60, windowSeconds: 60 },
+    two_factor: { limit: 20, windowSeconds: 60 },
+    password_reset: { limit: 10, windowSeconds: 900 },
+  },
+  passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
+  lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
+}
+
+// Keys. Emails are keyed in their normalized form and whether or not an account has them,
+// so an unknown email is counted and locked exactly like a known one.
+
+/** Failed passwords for the account with this email (login, password change). */
+export const accountKey = (email: string) => `login:account:${normalizeEmail(email)}`
+/** Failed 2FA codes (TOTP or recovery) for a user, across all their challenges. */
+export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
+export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
+export const emailKey = (action: string, email: string) => `${action}:email:${normalizeEmail(email)}`
+
+/**
+ * The bucket a client address counts in. IPv6 clients usually hold a whole /64, so they
+ * count per /64. No address (only outside Cloudflare's edge: local development, tests,
+ * service bindings) is one shared bucket, `unknown`, so a missing header never escapes a limit.
+ */
+export function ipBucket(ip: string | null | undefined): string {
+  const value = ip?.trim().toLowerCase()
+  if (!value) return 'unknown'
+  if (!value.includes(':')) return value.slice(0, 45)
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(value)
+  if (mapped) return mapped[1]!
+  const groups = (part: string | undefined) =>
+    part ? part.split(':').flatMap((g) => (g.includes('.') ? ['0', '0'] : [g])) : []
+  const [head, tail] = value.split('::') as [string, string | undefined]
+  const front = groups(head)
+  const back = groups(tail)
+  const all = tail === undefined ? front : [...front, ...Array<string>(Math.max(0, 8 - front.length - back.length)).fill('0'), ...back]
+  const prefix = all.slice(0, 4).map((g) => (Number.parseInt(g, 16) || 0).toString(16))
+  return `${prefix.join(':')}::/64`
+}
+
+const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
+
+const tooMany = (detail: string, retryAfterSeconds: number) =>
+  new AuthError('rate_limited', 429, detail, { retryAfterSeconds })
+
+/**
+ * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
+ *
+ * @example
+ * await checkRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)
+ */
+export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
+  const hit = await hitWindow(s.db, key, policy.windowSeconds, s.now)
+  if (hit.count <= policy.limit) return
+  const ends = new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000)
+  const retryAfter = secondsUntil(ends, s.now)
+  throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
+}
+
+/**
+ * The per-IP limit of an action, keyed on `CF-Connecting-IP` (never on a header the
+ * client can set). Call it first, before any password hashing.
+ *
+ * @example
+ * await limitClient(s, 'oauth')
+ */
+export function limitClient(s: Services, action: ClientAction): Promise<void> {
+  return checkRate(s, clientKey(action, s.client.ip), s.config.rateLimits.perIp[action])
+}
+
+/** An attempt admitted by `checkLimit`, to hand to `recordFailure` if its secret was wrong. */
+export interface Attempt {
+  key: string
+  /** Attempts since the last success, this one included. */
+  failures: number
+  /** Where a failure of this attempt leaves the key locked until; null while under the threshold. */
+  lockedUntil: Date | null
+  hardLocked: boolean
+}
+
+/**
+ * Admits one attempt at a secret on `key`, counting it before the secret is checked (so
+ * concurrent guesses cannot slip past the lock); throws 429 with Retry-After while the key
+ * is locked. During a lock the secret is not even checked: the right password gets no token.
+ * Follow with `recordFailure` when the secret was wrong, `resetFailures` when it was right.
+ *
+ * @example
+ * const attempt = await checkLimit(s, twoFactorKey(user.id))
+ * if (!valid) { await recordFailure(s, attempt, { userId: user.id, orgId }); throw invalidCode() }
+ * await resetFailures(s, twoFactorKey(user.id))
+ */
+export async function checkLimit(s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout): Promise<Attempt> {
+  const admitted = await admitAttempt(s.db, key, policy, s.now)
+  if (admitted) {
+    return {
+      key,
+      failures: admitted.count,
+      lockedUntil: admitted.lockedUntil,
+      hardLocked: admitted.count >= policy.hardLimit,
+    }
+  }
+  const counter = await findCounter(s.db, key)
+  if (counter && counter.count >= policy.hardLimit)
+    throw tooMany('Too many failed attempts. The account stays locked until its password is reset.', policy.maxLockSeconds)
+  // A success may have cleared the lock since the refusal; a retry in 1 s is then honest.
+  const retryAfter = counter?.lockedUntil ? secondsUntil(counter.lockedUntil, s.now) : 1
+  throw tooMany(`Too many failed attempts. Try again in ${retryAfter} seconds.`, retryAfter)
+}
+
+/**
+ * The secret of an admitted attempt was wrong. The failure was already counted by
+ * `checkLimit`; this records the lock it leaves, if any, in the audit log.
+ */
+export async function recordFailure(
+  s: Services,
+  attempt: Attempt,
+  who: { userId?: string | null; orgId?: string | null } = {},
+): Promise<void> {
+  if (!attempt.lockedUntil && !attempt.hardLocked) return
+  await recordEvent(s, {
+    type: 'lock_applied',
+    outcome: 'locked',
+    userId: who.userId,
+    orgId: who.orgId,
+    detail: {
+      counter: attempt.key.split(':')[0]!,
+      failures: attempt.failures,
+      locked_until: attempt.hardLocked ? null : attempt.lockedUntil!.toISOString(),
+      until_password_reset: attempt.hardLocked,
+    },
+  })
+}
+
+/** A success: the key's failures and any lock are forgotten. */
+export async function resetFailures(s: Pick<Services, 'db'>, key: string): Promise<void> {
+  await resetCounter(s.db, key)
+}
