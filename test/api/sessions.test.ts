@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest'
+import { testApp } from '../support/app'
+import type { TestApp } from '../support/app'
+
+interface Tokens {
+  access_token: string
+  refresh_token: string
+  session_id?: string
+}
+
+async function loginAs(t: TestApp, email: string, password: string, userAgent: string): Promise<Tokens> {
+  const res = await t.request('POST', '/api/v1/auth/login', { email, password }, { 'User-Agent': userAgent })
+  expect(res.status).toBe(200)
+  return (await res.json()) as Tokens
+}
+
+const sessionIdOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))).sid as string
+
+describe('GET /api/v1/auth/sessions', () => {
+  it('lists the caller’s live sessions, most recently used first, with the current one marked', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(60)
+    const laptop = await loginAs(t, user.email, user.password, 'Laptop/1.0')
+    t.clock.advance(60)
+    const phone = await loginAs(t, user.email, user.password, 'Phone/2.0')
+    await t.post('/api/v1/auth/logout', undefined, user.access_token)
+    const other = await t.register()
+
+    const res = await t.get('/api/v1/auth/sessions', laptop.access_token)
+    expect(res.status).toBe(200)
+    const at = (minutes: number) => new Date(Date.parse('2026-11-22T12:00:00Z') + minutes * 60_000).toISOString()
+    const expires = (minutes: number) => new Date(Date.parse(at(minutes)) + 90 * 86_400_000).toISOString()
+    expect(await res.json()).toEqual([
+      {
+        id: sessionIdOf(phone.access_token),
+        created_at: at(2),
+        last_used_at: at(2),
+        expires_at: expires(2),
+        user_agent: 'Phone/2.0',
+        ip: t.ip,
+        current: false,
+      },
+      {
+        id: sessionIdOf(laptop.access_token),
+        created_at: at(1),
+        last_used_at: at(1),
+        expires_at: expires(1),
+        user_agent: 'Laptop/1.0',
+        ip: t.ip,
+        current: true,
+      },
+    ])
+    expect(JSON.stringify(await (await t.get('/api/v1/auth/sessions', other.access_token)).json())).not.toContain(
+      sessionIdOf(laptop.access_token),
+    )
+  })
+
+  it('moves last_used_at on refresh, and ends a session at its absolute lifetime however often it refreshes', async () => {
+    const t = await testApp({ env: { SESSION_MAX_AGE: '3600' } })
+    const user = await t.register()
+    t.clock.advance(1800)
+    const refreshed = await t.post('/api/v1/auth/refresh', { refresh_token: user.refresh_token })
+    expect(refreshed.status).toBe(200)
+    const tokens = (await refreshed.json()) as Tokens
+    const [session] = (await (await t.get('/api/v1/auth/sessions', tokens.access_token)).json()) as Record<string, string>[]
+    expect(session).toMatchObject({ created_at: '2026-11-22T12:00:00.000Z', last_used_at: '2026-11-22T12:30:00.000Z', expires_at: '2026-11-22T13:00:00.000Z' })
+
+    t.clock.advance(1800)
+    const late = await t.post('/api/v1/auth/refresh', { refresh_token: tokens.refresh_token })
+    expect(late.status).toBe(401)
+    expect(await late.json()).toMatchObject({ code: 'session_revoked' })
+  })
+})
+
+describe('DELETE /api/v1/auth/sessions/{id}', () => {
+  it('ends one session: its access and refresh tokens stop working at once, the others keep working', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const other = await loginAs(t, user.email, user.password, 'Other/1.0')
+    const id = sessionIdOf(other.access_token)
+
+    expect((await t.delete(`/api/v1/auth/sessions/${id}`, user.access_token)).status).toBe(204)
+    expect((await t.get('/api/v1/auth/me', other.access_token)).status).toBe(401)
+    expect((await t.post('/api/v1/auth/refresh', { refresh_token: other.refresh_token })).status).toBe(401)
+    expect((await t.get('/api/v1/auth/me', user.access_token)).status).toBe(200)
+    const live = (await (await t.get('/api/v1/auth/sessions', user.access_token)).json()) as { id: string }[]
+    expect(live.map((s) => s.id)).toEqual([sessionIdOf(user.access_token)])
+
+    const again = await t.delete(`/api/v1/auth/sessions/${id}`, user.access_token)
+    expect(again.status).toBe(404)
+    expect(await again.json()).toEqual({
+      type: '/docs#error-not_found',
+      title: 'Not Found',
+      status: 404,
+      detail: 'Session not found.',
+      code: 'not_found',
+    })
+  })
+
+  it('answers 404 for another user’s session and leaves it alive, and 404 for a malformed id', async () => {
+    const t = await testApp()
+    const mine = await t.register()
+    const theirs = await t.register()
+    expect((await t.delete(`/api/v1/auth/sessions/${sessionIdOf(theirs.access_token)}`, mine.access_token)).status).toBe(404)
+    expect((await t.get('/api/v1/auth/me', theirs.access_token)).status).toBe(200)
+    expect((await t.delete('/api/v1/auth/sessions/not-a-uuid', mine.access_token)).status).toBe(404)
+    expect((await t.delete(`/api/v1/auth/sessions/${sessionIdOf(mine.access_token)}`)).status).toBe(401)
+  })
+
+  it('can end the current session, like a logout', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    expect((await t.delete(`/api/v1/auth/sessions/${sessionIdOf(user.access_token)}`, user.access_token)).status).toBe(204)
+    expect((await t.get('/api/v1/auth/me', user.access_token)).status).toBe(401)
+  })
+})
+
+describe('POST /api/v1/auth/logout-all', () => {
+  it('ends every session of the caller, the current one included, and no one else’s', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const second = await loginAs(t, user.email, user.password, 'Second/1.0')
+    const stranger = await t.register()
+
+    expect((await t.post('/api/v1/auth/logout-all', undefined, second.access_token)).status).toBe(204)
+    for (const token of [user.access_token, second.access_token]) expect((await t.get('/api/v1/auth/me', token)).status).toBe(401)
+    for (const refresh_token of [user.refresh_token, second.refresh_token])
+      expect((await t.post('/api/v1/auth/refresh', { refresh_token })).status).toBe(401)
+    expect((await t.get('/api/v1/auth/me', stranger.access_token)).status).toBe(200)
+    expect((await t.post('/api/v1/auth/logout-all')).status).toBe(401)
+  })
+})
