@@ -87,6 +87,21 @@ export const uniqueIp = () => {
   return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`
 }
 
+/** Bodies in tests are read loosely: the assertions state their shape. */
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> }
+
+interface RegisterResponse {
+  user_id: string
+  email: string
+  full_name: string
+  organization_id: string
+  organization_name: string
+  access_token: string
+  token_type: 'bearer'
+  expires_in: number
+  refresh_token: string
+}
+
 export interface TestAppOptions {
   env?: Partial<Bindings>
   clock?: TestClock
@@ -107,7 +122,7 @@ export async function testApp(options: TestAppOptions = {}) {
   const ip = options.ip === undefined ? uniqueIp() : options.ip
   const client: Record<string, string> = ip === null ? {} : { 'CF-Connecting-IP': ip }
 
-  const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> =>
     app.request(
       path,
       {
@@ -131,7 +146,7 @@ export async function testApp(options: TestAppOptions = {}) {
     // the per-IP registration limit, which has tests of its own.
     const res = await request('POST', '/api/v1/auth/register', input, { 'CF-Connecting-IP': uniqueIp() })
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
-    const body = (await res.json()) as Record<string, string> & { expires_in: number }
+    const body: RegisterResponse = await res.json()
     return { ...input, ...body }
   }
 
