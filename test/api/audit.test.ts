@@ -2,7 +2,7 @@ import { asc, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { authEvents, users } from '../../db/schema'
 import { hashToken } from '../../functions/core/crypto'
-import { testApp, uniqueEmail } from '../support/app'
+import { testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 
 const UA = 'AuditTest/1.0'
@@ -21,7 +21,7 @@ const sessionIdOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.repl
 
 describe('the audit log', () => {
   it('records every authentication event with time, user, org, IP, user agent and outcome, and never a secret', async () => {
-    const t = await testApp()
+    const t = await testApp({ ip: uniqueIp() })
     const email = uniqueEmail('audited')
     const password = 'the first passphrase'
     const secrets: string[] = [password, NEW_PASSWORD, WRONG]
@@ -99,7 +99,7 @@ describe('the audit log', () => {
   })
 
   it('records a failure for an unknown email without a user and without what was typed', async () => {
-    const t = await testApp()
+    const t = await testApp({ ip: uniqueIp() })
     const typed = uniqueEmail('typo')
     await send(t, 'POST', '/api/v1/auth/login', { email: typed, password: WRONG })
     const rows = await t.db.select().from(authEvents).where(eq(authEvents.ip, t.ip!))
@@ -121,7 +121,7 @@ describe('the audit log', () => {
 
 describe('GET /api/v1/auth/events', () => {
   it('returns the caller’s own events, newest first, a page at a time', async () => {
-    const t = await testApp()
+    const t = await testApp({ ip: uniqueIp() })
     const user = await t.register()
     const stranger = await t.register()
     await send(t, 'POST', '/api/v1/auth/login', { email: stranger.email, password: WRONG })
@@ -160,7 +160,7 @@ describe('GET /api/v1/auth/events', () => {
   })
 
   it('refuses a bad limit or cursor with 422, and an anonymous caller with 401', async () => {
-    const t = await testApp()
+    const t = await testApp({ ip: uniqueIp() })
     const user = await t.register()
     for (const query of ['limit=0', 'limit=101', 'limit=ten', 'cursor=abc']) {
       const res = await t.get(`/api/v1/auth/events?${query}`, user.access_token)

@@ -210,7 +210,7 @@ describe('counters shared by every request and isolate', () => {
 
 describe('per-IP limits', () => {
   it('limits logins per CF-Connecting-IP; a spoofed X-Forwarded-For does not reset the count', async () => {
-    const t = await testApp({ env: { RATE_LIMIT_LOGIN_PER_IP: '3/60' } })
+    const t = await testApp({ ip: uniqueIp(), env: { RATE_LIMIT_LOGIN_PER_IP: '3/60' } })
     for (let i = 0; i < 3; i++) expect((await login(t, uniqueEmail(), WRONG)).status).toBe(401)
     const spoofed = await login(t, uniqueEmail(), WRONG, {
       'X-Forwarded-For': '198.51.100.1',
@@ -238,7 +238,7 @@ describe('per-IP limits', () => {
   })
 
   it('limits registrations per IP before any password is hashed', async () => {
-    const t = await testApp({ env: { RATE_LIMIT_REGISTER_PER_IP: '2/3600' } })
+    const t = await testApp({ ip: uniqueIp(), env: { RATE_LIMIT_REGISTER_PER_IP: '2/3600' } })
     const input = () => ({ email: uniqueEmail(), password: 'correct horse battery staple', full_name: 'A', organization_name: 'O' })
     expect((await t.post('/api/v1/auth/register', input())).status).toBe(201)
     expect((await t.post('/api/v1/auth/register', input())).status).toBe(201)
@@ -248,7 +248,7 @@ describe('per-IP limits', () => {
   })
 
   it('limits refreshes per IP in both dialects', async () => {
-    const t = await testApp({ env: { RATE_LIMIT_REFRESH_PER_IP: '2/60' } })
+    const t = await testApp({ ip: uniqueIp(), env: { RATE_LIMIT_REFRESH_PER_IP: '2/60' } })
     const { refresh_token } = await t.register()
     const first = await t.post('/api/v1/auth/refresh', { refresh_token })
     expect(first.status).toBe(200)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { testApp } from '../support/app'
+import { testApp, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 
 interface Tokens {
@@ -18,7 +18,7 @@ const sessionIdOf = (token: string) => JSON.parse(atob(token.split('.')[1]!.repl
 
 describe('GET /api/v1/auth/sessions', () => {
   it('lists the caller’s live sessions, most recently used first, with the current one marked', async () => {
-    const t = await testApp()
+    const t = await testApp({ ip: uniqueIp() })
     const user = await t.register()
     t.clock.advance(60)
     const laptop = await loginAs(t, user.email, user.password, 'Laptop/1.0')

@@ -107,8 +107,11 @@ export interface TestAppOptions {
   clock?: TestClock
   fetch?: typeof fetch
   /**
-   * The CF-Connecting-IP this app's requests come from, as Cloudflare's edge would set it.
-   * Default: an address of its own (`uniqueIp()`). `null`: no header, as in local development.
+   * The CF-Connecting-IP of this app's requests, as Cloudflare's edge would set it. A string:
+   * every request comes from that one client. `null`: no header, as in local development.
+   * Default: each request from an address of its own (`uniqueIp()`), as if every request
+   * were another client, so per-IP limits reach only the tests that are about them (a test
+   * may fire 20 registrations at once from one app to race them).
    */
   ip?: string | null
 }
@@ -119,15 +122,15 @@ export async function testApp(options: TestAppOptions = {}) {
   const clock = options.clock ?? new TestClock()
   const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch })
   const env = await testBindings(options.env)
-  const ip = options.ip === undefined ? uniqueIp() : options.ip
-  const client: Record<string, string> = ip === null ? {} : { 'CF-Connecting-IP': ip }
+  const ip = options.ip
+  const client = (): Record<string, string> => (ip === null ? {} : { 'CF-Connecting-IP': ip ?? uniqueIp() })
 
   const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> =>
     app.request(
       path,
       {
         method,
-        headers: { ...client, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+        headers: { ...client(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
         body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
       },
       env,
@@ -142,8 +145,8 @@ export async function testApp(options: TestAppOptions = {}) {
       organization_name: 'Analytical Engines',
       ...fields,
     }
-    // Each helper registration is a new client: tests that set up many users stay clear of
-    // the per-IP registration limit, which has tests of its own.
+    // Each helper registration is a new client, even in a one-client app: tests that set up
+    // many users stay clear of the per-IP registration limit, which has tests of its own.
     const res = await request('POST', '/api/v1/auth/register', input, { 'CF-Connecting-IP': uniqueIp() })
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
     const body: RegisterResponse = await res.json()
