@@ -68,9 +68,6 @@ const problem = (status: number, code: string, detail?: string | RegExp) => ({
   code,
 })
 
-/** A password account, as the register endpoint answered it. */
-const registered = async (t: TestApp) => (await t.register()) as unknown as { user_id: string; organization_id: string; email: string }
-
 async function usersWithEmail(t: TestApp, email: string) {
   const [row] = await t.db.select({ n: count() }).from(users).where(eq(users.emailNormalized, email.toLowerCase()))
   return row!.n
@@ -88,7 +85,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const res = await googleLogin(t, claims)
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
-    const body = await res.json<any>()
+    const body = await res.json()
     expect(body).toEqual({
       access_token: expect.any(String),
       token_type: 'bearer',
@@ -102,7 +99,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
       is_new_user: true,
     })
     const me = await t.get('/api/v1/auth/me', body.access_token)
-    expect(await me.json<any>()).toEqual({
+    expect(await me.json()).toEqual({
       id: body.user_id,
       email: claims.email,
       full_name: 'Grace Hopper',
@@ -126,42 +123,42 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
   it('logs the same identity in as the same user, not a new one', async () => {
     const t = await app()
     const claims = googleUser()
-    const first = await (await googleLogin(t, claims)).json<any>()
+    const first = await (await googleLogin(t, claims)).json()
     const again = await googleLogin(t, { ...claims, email: uniqueEmail('renamed'), name: 'G. Hopper' })
     expect(again.status).toBe(200)
-    expect(await again.json<any>()).toMatchObject({ user_id: first.user_id, organization_id: first.organization_id, email: claims.email, is_new_user: false })
+    expect(await again.json()).toMatchObject({ user_id: first.user_id, organization_id: first.organization_id, email: claims.email, is_new_user: false })
   })
 
   it('gives two new users two different organizations', async () => {
     const t = await app()
-    const a = await (await googleLogin(t, googleUser())).json<any>()
-    const b = await (await googleLogin(t, googleUser())).json<any>()
+    const a = await (await googleLogin(t, googleUser())).json()
+    const b = await (await googleLogin(t, googleUser())).json()
     expect(a.organization_id).not.toBe(b.organization_id)
   })
 
   it('links a provider-verified email to the existing verified account with that email', async () => {
     const t = await app()
-    const local = await registered(t)
+    const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const claims = googleUser({ email: local.email.toUpperCase() })
     const res = await googleLogin(t, claims)
     expect(res.status).toBe(200)
-    const body = await res.json<any>()
+    const body = await res.json()
     expect(body).toMatchObject({ user_id: local.user_id, organization_id: local.organization_id, email: local.email, is_new_user: false })
     // Linked for good: the next login finds the identity itself.
-    expect(await (await googleLogin(t, claims)).json<any>()).toMatchObject({ user_id: local.user_id, is_new_user: false })
-    const me = await (await t.get('/api/v1/auth/me', body.access_token)).json<any>()
+    expect(await (await googleLogin(t, claims)).json()).toMatchObject({ user_id: local.user_id, is_new_user: false })
+    const me = await (await t.get('/api/v1/auth/me', body.access_token)).json()
     expect(me.oauth_provider).toBe('local')
   })
 
   it('never links an unverified provider email to an existing account, and signs nobody in', async () => {
     const t = await app()
-    const local = await registered(t)
+    const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const claims = googleUser({ email: local.email, email_verified: false })
     const res = await googleLogin(t, claims)
     expect(res.status).toBe(409)
-    expect(await res.json<any>()).toEqual(problem(409, 'email_taken'))
+    expect(await res.json()).toEqual(problem(409, 'email_taken'))
     expect(await t.db.select().from(oauthIdentities).where(eq(oauthIdentities.subject, String(claims.sub)))).toEqual([])
     expect(await sessionsOf(t, local.user_id)).toBe(1)
     expect(await usersWithEmail(t, local.email)).toBe(1)
@@ -169,10 +166,10 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
 
   it('does not link to an account whose own email was never verified', async () => {
     const t = await app()
-    const squatter = await registered(t)
+    const squatter = await t.register()
     const res = await googleLogin(t, googleUser({ email: squatter.email }))
     expect(res.status).toBe(409)
-    expect(await res.json<any>()).toEqual(problem(409, 'email_taken'))
+    expect(await res.json()).toEqual(problem(409, 'email_taken'))
     expect(await sessionsOf(t, squatter.user_id)).toBe(1)
   })
 
@@ -181,10 +178,10 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const code = await idp.authorize(googleUser(), { redirectUri: REDIRECT })
     const first = await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })
     expect(first.status).toBe(200)
-    const { user_id } = await first.json<any>()
+    const { user_id } = await first.json()
     const again = await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })
     expect(again.status).toBe(401)
-    expect(await again.json<any>()).toEqual(problem(401, 'oauth_failed', /refused the authorization code/))
+    expect(await again.json()).toEqual(problem(401, 'oauth_failed', /refused the authorization code/))
     expect(await sessionsOf(t, user_id)).toBe(1)
   })
 
@@ -192,7 +189,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const t = await app()
     const res = await t.post(CALLBACK, { provider: 'google', code: 'made-up-code', redirect_uri: REDIRECT })
     expect(res.status).toBe(401)
-    expect(await res.json<any>()).toEqual(problem(401, 'oauth_failed'))
+    expect(await res.json()).toEqual(problem(401, 'oauth_failed'))
   })
 
   describe('refuses an ID token with 401 and creates nothing when', () => {
@@ -209,7 +206,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
         const code = await idp.authorize(identity, { redirectUri: REDIRECT, ...options })
         const res = await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })
         expect(res.status).toBe(401)
-        expect(await res.json<any>()).toEqual(problem(401, 'oauth_failed', 'The ID token from google is not valid.'))
+        expect(await res.json()).toEqual(problem(401, 'oauth_failed', 'The ID token from google is not valid.'))
         expect(await usersWithEmail(t, String(identity.email))).toBe(0)
       })
     }
@@ -222,7 +219,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const replayed = await idp.authorize(googleUser(), { redirectUri: REDIRECT, nonce: 'n-0S6_WzA2Mj' })
     const res = await t.post(CALLBACK, { provider: 'google', code: replayed, redirect_uri: REDIRECT, nonce: 'another-nonce' })
     expect(res.status).toBe(401)
-    expect(await res.json<any>()).toEqual(problem(401, 'oauth_failed', 'The ID token from google is not valid.'))
+    expect(await res.json()).toEqual(problem(401, 'oauth_failed', 'The ID token from google is not valid.'))
   })
 
   it('sends the PKCE code_verifier, and the provider’s refusal of a wrong one is 401', async () => {
@@ -240,11 +237,11 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
   it('answers 403 for an inactive user and opens no session', async () => {
     const t = await app()
     const claims = googleUser()
-    const { user_id } = await (await googleLogin(t, claims)).json<any>()
+    const { user_id } = await (await googleLogin(t, claims)).json()
     await t.db.update(users).set({ isActive: false }).where(eq(users.id, user_id))
     const res = await googleLogin(t, claims)
     expect(res.status).toBe(403)
-    expect(await res.json<any>()).toEqual(problem(403, 'account_inactive', 'The account is inactive.'))
+    expect(await res.json()).toEqual(problem(403, 'account_inactive', 'The account is inactive.'))
     expect(await sessionsOf(t, user_id)).toBe(1)
   })
 })
@@ -272,7 +269,7 @@ describe('redirect_uri', () => {
       for (const provider of ['google', 'facebook', 'outlook']) {
         const res = await t.post(CALLBACK, { provider, code, redirect_uri: uri })
         expect(res.status).toBe(422)
-        expect(await res.json<any>()).toEqual({
+        expect(await res.json()).toEqual({
           ...problem(422, 'validation_failed'),
           errors: [{ field: 'redirect_uri', message: 'is not an allowed redirect URI' }],
         })
@@ -301,7 +298,7 @@ describe('providers', () => {
     const t = await app()
     const res = await t.post(CALLBACK, { provider: 'github', code: 'c', redirect_uri: REDIRECT })
     expect(res.status).toBe(422)
-    expect(await res.json<any>()).toEqual({
+    expect(await res.json()).toEqual({
       ...problem(422, 'validation_failed'),
       errors: [{ field: 'provider', message: 'must be one of "google", "facebook", "outlook"' }],
     })
@@ -311,7 +308,7 @@ describe('providers', () => {
     const t = await app({ FACEBOOK_CLIENT_ID: '', FACEBOOK_CLIENT_SECRET: '' })
     const res = await t.post(CALLBACK, { provider: 'facebook', code: 'c', redirect_uri: REDIRECT })
     expect(res.status).toBe(422)
-    expect(await res.json<any>()).toEqual({
+    expect(await res.json()).toEqual({
       ...problem(422, 'provider_not_configured', 'Sign-in with facebook is not configured on this server.'),
       errors: [{ field: 'provider', message: 'is not configured on this server' }],
     })
@@ -324,7 +321,7 @@ describe('a provider that fails', () => {
     const claims = googleUser()
     const res = await googleLogin(t, claims)
     expect(res.status).toBe(503)
-    expect(await res.json<any>()).toEqual(problem(503, 'provider_unavailable', 'The google sign-in service could not be reached; try again.'))
+    expect(await res.json()).toEqual(problem(503, 'provider_unavailable', 'The google sign-in service could not be reached; try again.'))
     expect(await usersWithEmail(t, String(claims.email))).toBe(0)
   })
 
@@ -334,7 +331,7 @@ describe('a provider that fails', () => {
       const t = await app({ GOOGLE_TOKEN_URL: `${silent.url}/token`, OAUTH_TIMEOUT_MS: '150' })
       const res = await googleLogin(t, googleUser())
       expect(res.status).toBe(503)
-      expect((await res.json<any>()).code).toBe('provider_unavailable')
+      expect((await res.json()).code).toBe('provider_unavailable')
     } finally {
       await silent.stop()
     }
@@ -346,7 +343,7 @@ describe('a provider that fails', () => {
     const code = await idp.authorize(claims, { redirectUri: REDIRECT, failWith: 500 })
     const res = await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })
     expect(res.status).toBe(502)
-    expect(await res.json<any>()).toEqual(problem(502, 'provider_error', 'The google sign-in service answered with an error; try again.'))
+    expect(await res.json()).toEqual(problem(502, 'provider_error', 'The google sign-in service answered with an error; try again.'))
     expect(await usersWithEmail(t, String(claims.email))).toBe(0)
   })
 
@@ -392,7 +389,7 @@ describe('POST /api/v1/auth/oauth/callback with Facebook (Graph API)', () => {
     const user = { id: `${Date.now()}${Math.floor(Math.random() * 1e6)}`, name: 'Hedy Lamarr', email: uniqueEmail('fb') }
     const res = await t.post(CALLBACK, { provider: 'facebook', code: graph.issueCode(user, REDIRECT), redirect_uri: REDIRECT })
     expect(res.status).toBe(200)
-    const body = await res.json<any>()
+    const body = await res.json()
     expect(body).toEqual({
       access_token: expect.any(String),
       token_type: 'bearer',
@@ -405,16 +402,16 @@ describe('POST /api/v1/auth/oauth/callback with Facebook (Graph API)', () => {
       organization_name: "Hedy Lamarr's organization",
       is_new_user: true,
     })
-    const me = await (await t.get('/api/v1/auth/me', body.access_token)).json<any>()
+    const me = await (await t.get('/api/v1/auth/me', body.access_token)).json()
     // Graph has no verification flag: a Facebook email is not taken as verified.
     expect(me).toMatchObject({ oauth_provider: 'facebook', is_verified: false })
     const again = await t.post(CALLBACK, { provider: 'facebook', code: graph.issueCode({ ...user, email: uniqueEmail('moved') }, REDIRECT), redirect_uri: REDIRECT })
-    expect(await again.json<any>()).toMatchObject({ user_id: body.user_id, is_new_user: false })
+    expect(await again.json()).toMatchObject({ user_id: body.user_id, is_new_user: false })
   })
 
   it('never links a Facebook email to an existing account', async () => {
     const t = await app()
-    const local = await registered(t)
+    const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const res = await t.post(CALLBACK, { provider: 'facebook', code: graph.issueCode({ id: `fb-${randomUUID()}`, name: 'X', email: local.email }, REDIRECT), redirect_uri: REDIRECT })
     expect(res.status).toBe(409)
@@ -428,7 +425,7 @@ describe('POST /api/v1/auth/oauth/callback with Facebook (Graph API)', () => {
     expect((await t.post(CALLBACK, { provider: 'facebook', code, redirect_uri: REDIRECT })).status).toBe(200)
     const reused = await t.post(CALLBACK, { provider: 'facebook', code, redirect_uri: REDIRECT })
     expect(reused.status).toBe(401)
-    expect(await reused.json<any>()).toEqual(problem(401, 'oauth_failed'))
+    expect(await reused.json()).toEqual(problem(401, 'oauth_failed'))
 
     const other = { id: `fb-${randomUUID()}`, name: 'Down', email: uniqueEmail('fb') }
     graph.failMeWith(500)
@@ -445,7 +442,7 @@ describe('POST /api/v1/auth/oauth/callback with Facebook (Graph API)', () => {
     const t = await app()
     const res = await t.post(CALLBACK, { provider: 'facebook', code: graph.issueCode({ id: `fb-${randomUUID()}`, name: 'No Mail' }, REDIRECT), redirect_uri: REDIRECT })
     expect(res.status).toBe(422)
-    expect((await res.json<any>()).code).toBe('oauth_email_missing')
+    expect((await res.json()).code).toBe('oauth_email_missing')
   })
 })
 
@@ -467,17 +464,17 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
     const claims = microsoft(randomUUID())
     const res = await outlookLogin(t, claims)
     expect(res.status).toBe(200)
-    const body = await res.json<any>()
+    const body = await res.json()
     expect(body).toMatchObject({ email: claims.email, full_name: 'Katherine Johnson', is_new_user: true })
     const [identity] = await t.db.select().from(oauthIdentities).where(eq(oauthIdentities.userId, body.user_id))
     expect(identity).toMatchObject({ provider: 'outlook', subject: `${claims.tid}:${claims.oid}` })
     // The same object with a changed email is the same user.
     const renamed = await outlookLogin(t, { ...claims, email: uniqueEmail('renamed') })
-    expect(await renamed.json<any>()).toMatchObject({ user_id: body.user_id, is_new_user: false })
+    expect(await renamed.json()).toMatchObject({ user_id: body.user_id, is_new_user: false })
     // The same oid in another tenant is someone else.
     const otherTenant = await outlookLogin(t, microsoft(randomUUID(), { oid: claims.oid }))
-    expect(await otherTenant.json<any>()).toMatchObject({ is_new_user: true })
-    expect((await (await t.get('/api/v1/auth/me', body.access_token)).json<any>()).oauth_provider).toBe('outlook')
+    expect(await otherTenant.json()).toMatchObject({ is_new_user: true })
+    expect((await (await t.get('/api/v1/auth/me', body.access_token)).json()).oauth_provider).toBe('outlook')
   })
 
   it('refuses 401 an ID token whose issuer names another tenant than its tid', async () => {
@@ -485,7 +482,7 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
     const claims = microsoft(randomUUID(), { iss: `${idp.url}/${randomUUID()}/v2.0` })
     const res = await outlookLogin(t, claims)
     expect(res.status).toBe(401)
-    expect(await res.json<any>()).toEqual(problem(401, 'oauth_failed', 'The ID token from outlook is not valid.'))
+    expect(await res.json()).toEqual(problem(401, 'oauth_failed', 'The ID token from outlook is not valid.'))
     expect(await usersWithEmail(t, String(claims.email))).toBe(0)
   })
 
@@ -498,12 +495,12 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
 
   it('links only when Microsoft vouches for the email (xms_edov)', async () => {
     const t = await app()
-    const local = await registered(t)
+    const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const tid = randomUUID()
     expect((await outlookLogin(t, microsoft(tid, { email: local.email }))).status).toBe(409)
     const vouched = await outlookLogin(t, microsoft(tid, { email: local.email, xms_edov: true }))
-    expect(await vouched.json<any>()).toMatchObject({ user_id: local.user_id, is_new_user: false })
+    expect(await vouched.json()).toMatchObject({ user_id: local.user_id, is_new_user: false })
     const linked = await t.db.select().from(oauthIdentities).where(and(eq(oauthIdentities.userId, local.user_id), eq(oauthIdentities.provider, 'outlook')))
     expect(linked).toHaveLength(1)
   })
