@@ -61,7 +61,8 @@ async function findOrCreateAccount(
 
   if (!identity.email)
     throw new AuthError('oauth_email_missing', 422, `${provider} did not share an email address; allow access to it and try again.`)
-  const fullName = identity.name ?? identity.email.split('@')[0]!
+  // The same bound as full_name everywhere else.
+  const fullName = (identity.name ?? identity.email.split('@')[0]!).slice(0, 200)
   const created = await createAccount(
     s.db,
     {
