@@ -1,3 +1,5 @@
+import { oauthConfig } from './core/oauth'
+import type { OAuthConfig } from './core/oauth'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -18,6 +20,31 @@ export interface Bindings {
   SESSION_MAX_AGE?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
+
+  // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
+  // secret are both set. Every endpoint defaults to the real provider's.
+  /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
+  OAUTH_REDIRECT_URIS?: string
+  /** How long one call to a provider may take, in milliseconds (default 10000). */
+  OAUTH_TIMEOUT_MS?: string
+  GOOGLE_CLIENT_ID?: string
+  GOOGLE_CLIENT_SECRET?: string
+  GOOGLE_TOKEN_URL?: string
+  GOOGLE_JWKS_URL?: string
+  GOOGLE_ISSUER?: string
+  FACEBOOK_CLIENT_ID?: string
+  FACEBOOK_CLIENT_SECRET?: string
+  FACEBOOK_TOKEN_URL?: string
+  /** The Graph API's `/me`. */
+  FACEBOOK_USERINFO_URL?: string
+  OUTLOOK_CLIENT_ID?: string
+  OUTLOOK_CLIENT_SECRET?: string
+  /** A tenant id, or `common` (default), `organizations` or `consumers`. */
+  OUTLOOK_TENANT?: string
+  OUTLOOK_TOKEN_URL?: string
+  OUTLOOK_JWKS_URL?: string
+  /** The issuer with `{tenantid}` where the token's tenant goes. */
+  OUTLOOK_ISSUER?: string
 }
 
 export interface Config {
@@ -27,6 +54,7 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  oauth: OAuthConfig
 }
 
 const DAY = 86_400
@@ -54,6 +82,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    oauth: oauthConfig(env),
   }
 }
 
