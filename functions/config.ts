@@ -1,5 +1,7 @@
 import { DEFAULT_RATE_LIMITS, NIST_MAX_CONSECUTIVE_FAILURES } from './core/rate-limit'
 import type { ClientAction, RateLimitConfig, WindowPolicy } from './core/rate-limit'
+import { oauthConfig } from './core/oauth'
+import type { OAuthConfig } from './core/oauth'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -33,6 +35,31 @@ export interface Bindings {
   LOCKOUT_BASE_SECONDS?: string
   LOCKOUT_MAX_SECONDS?: string
   LOCKOUT_HARD_LIMIT?: string
+
+  // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
+  // secret are both set. Every endpoint defaults to the real provider's.
+  /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
+  OAUTH_REDIRECT_URIS?: string
+  /** How long one call to a provider may take, in milliseconds (default 10000). */
+  OAUTH_TIMEOUT_MS?: string
+  GOOGLE_CLIENT_ID?: string
+  GOOGLE_CLIENT_SECRET?: string
+  GOOGLE_TOKEN_URL?: string
+  GOOGLE_JWKS_URL?: string
+  GOOGLE_ISSUER?: string
+  FACEBOOK_CLIENT_ID?: string
+  FACEBOOK_CLIENT_SECRET?: string
+  FACEBOOK_TOKEN_URL?: string
+  /** The Graph API's `/me`. */
+  FACEBOOK_USERINFO_URL?: string
+  OUTLOOK_CLIENT_ID?: string
+  OUTLOOK_CLIENT_SECRET?: string
+  /** A tenant id, or `common` (default), `organizations` or `consumers`. */
+  OUTLOOK_TENANT?: string
+  OUTLOOK_TOKEN_URL?: string
+  OUTLOOK_JWKS_URL?: string
+  /** The issuer with `{tenantid}` where the token's tenant goes. */
+  OUTLOOK_ISSUER?: string
 }
 
 export interface Config {
@@ -43,6 +70,7 @@ export interface Config {
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
   rateLimits: RateLimitConfig
+  oauth: OAuthConfig
 }
 
 const DAY = 86_400
@@ -120,6 +148,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     rateLimits: rateLimits(env),
+    oauth: oauthConfig(env),
   }
 }
 

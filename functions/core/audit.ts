@@ -14,7 +14,6 @@ export type AuthEventType =
   | 'two_factor_disabled'
   | 'two_factor_verify'
   | 'recovery_code_used'
-  | 'oauth_login'
 
 /** success; failure (a wrong secret); denied (right secret, refused: inactive account); locked. */
 export type AuthEventOutcome = 'success' | 'failure' | 'denied' | 'locked'

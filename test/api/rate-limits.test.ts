@@ -247,6 +247,15 @@ describe('per-IP limits', () => {
     expect(third.headers.get('Retry-After')).toBe('3600')
   })
 
+  it('limits OAuth callbacks per IP before any provider is called', async () => {
+    const t = await testApp({ ip: uniqueIp(), env: { RATE_LIMIT_OAUTH_PER_IP: '2/60' } })
+    const callback = { provider: 'google', code: 'a-code', redirect_uri: 'https://app.example/callback' }
+    for (let i = 0; i < 2; i++) expect((await t.post('/api/v1/auth/oauth/callback', callback)).status).toBe(422)
+    const third = await t.post('/api/v1/auth/oauth/callback', callback)
+    expect(third.status).toBe(429)
+    expect(third.headers.get('Retry-After')).toBe('60')
+  })
+
   it('limits refreshes per IP in both dialects', async () => {
     const t = await testApp({ ip: uniqueIp(), env: { RATE_LIMIT_REFRESH_PER_IP: '2/60' } })
     const { refresh_token } = await t.register()
