@@ -9,7 +9,10 @@ import type { Database, DatabaseHandle } from '../../db/client'
 import * as schema from '../../db/schema'
 import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
+import { uniqueIp } from './ip'
 import { TEST_ISSUER, testRsaKey } from './keys'
+
+export { uniqueIp }
 
 /**
  * The database of this test file: a copy of the migrated PGlite template, or, when
@@ -76,16 +79,6 @@ export async function testBindings(overrides: Partial<Bindings> = {}): Promise<B
 let emails = 0
 /** An email no other test of this process uses, so tests can share a database. */
 export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${Date.now()}-${++emails}@example.com`
-
-let clients = 0
-/**
- * A client address no other app or helper of this process uses (198.18.0.0/15, the
- * benchmarking range), so per-IP rate limits of one test never reach another's.
- */
-export const uniqueIp = () => {
-  const n = ++clients
-  return `198.${18 + ((n >> 16) & 1)}.${(n >> 8) & 255}.${n & 255}`
-}
 
 /** Bodies in tests are read loosely: the assertions state their shape. */
 export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> }

@@ -2,12 +2,17 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { unstable_startWorker } from 'wrangler'
 import { generateDevSecrets } from '../../scripts/dev-vars.mjs'
+import { uniqueIp } from './ip'
 import { startTestPostgres } from './postgres'
 
 export interface TestWorker {
   /** Where the Worker listens, e.g. http://127.0.0.1:41234 */
   url: string
-  /** fetch() against the Worker; `path` is relative to its URL. */
+  /**
+   * fetch() against the Worker; `path` is relative to its URL. Like testApp, each request
+   * comes from a client address of its own (CF-Connecting-IP) unless `init` names one, so
+   * per-IP limits reach only the tests that are about them.
+   */
   fetch(path: string, init?: RequestInit): Promise<Response>
   db: { url: string; wsProxy: string }
   stop(): Promise<void>
@@ -50,7 +55,11 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
       const url = (await worker.url).href.replace(/\/$/, '')
       return {
         url,
-        fetch: (path, init) => fetch(new URL(path, `${url}/`), init),
+        fetch: (path, init) => {
+          const headers = new Headers(init?.headers)
+          if (!headers.has('CF-Connecting-IP')) headers.set('CF-Connecting-IP', uniqueIp())
+          return fetch(new URL(path, `${url}/`), { ...init, headers })
+        },
         db: { url: db.url, wsProxy: db.wsProxy },
         stop: async () => {
           try {
