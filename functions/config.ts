@@ -1,3 +1,5 @@
+import type { DataKeys } from './core/encryption'
+import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -18,6 +20,8 @@ export interface Bindings {
   SESSION_MAX_AGE?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
+  /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
+  TOTP_ISSUER?: string
 }
 
 export interface Config {
@@ -27,6 +31,9 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
+  dataKeys: DataKeys | null
+  totpIssuer: string
 }
 
 const DAY = 86_400
@@ -44,6 +51,13 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+function totpIssuer(value: string | undefined): string {
+  if (value === undefined || value === '') return 'Gatehouse'
+  // Key URI format: the issuer is the label's prefix, split from the account at ':'.
+  if (value.includes(':')) throw new Error('TOTP_ISSUER must not contain ":"')
+  return value
+}
+
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
@@ -54,6 +68,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
+    totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
 }
 
