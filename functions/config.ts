@@ -1,5 +1,7 @@
 import { oauthConfig } from './core/oauth'
 import type { OAuthConfig } from './core/oauth'
+import type { DataKeys } from './core/encryption'
+import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -45,6 +47,8 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
+  TOTP_ISSUER?: string
 }
 
 export interface Config {
@@ -55,6 +59,9 @@ export interface Config {
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
   oauth: OAuthConfig
+  /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
+  dataKeys: DataKeys | null
+  totpIssuer: string
 }
 
 const DAY = 86_400
@@ -72,6 +79,13 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+function totpIssuer(value: string | undefined): string {
+  if (value === undefined || value === '') return 'Gatehouse'
+  // Key URI format: the issuer is the label's prefix, split from the account at ':'.
+  if (value.includes(':')) throw new Error('TOTP_ISSUER must not contain ":"')
+  return value
+}
+
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
@@ -83,6 +97,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     oauth: oauthConfig(env),
+    dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
+    totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
 }
 
