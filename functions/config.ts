@@ -2,6 +2,8 @@ import { DEFAULT_RATE_LIMITS, NIST_MAX_CONSECUTIVE_FAILURES } from './core/rate-
 import type { ClientAction, RateLimitConfig, WindowPolicy } from './core/rate-limit'
 import { oauthConfig } from './core/oauth'
 import type { OAuthConfig } from './core/oauth'
+import type { DataKeys } from './core/encryption'
+import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -35,6 +37,8 @@ export interface Bindings {
   LOCKOUT_BASE_SECONDS?: string
   LOCKOUT_MAX_SECONDS?: string
   LOCKOUT_HARD_LIMIT?: string
+  /** Wrong 2FA codes before the first lock of the account's 2FA (its own counter). */
+  LOCKOUT_TWO_FACTOR_AFTER_FAILURES?: string
 
   // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
   // secret are both set. Every endpoint defaults to the real provider's.
@@ -60,6 +64,8 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
+  TOTP_ISSUER?: string
 }
 
 export interface Config {
@@ -71,6 +77,9 @@ export interface Config {
   sessionMaxAgeSeconds: number
   rateLimits: RateLimitConfig
   oauth: OAuthConfig
+  /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
+  dataKeys: DataKeys | null
+  totpIssuer: string
 }
 
 const DAY = 86_400
@@ -118,7 +127,17 @@ function rateLimits(env: Bindings): RateLimitConfig {
     // NIST 800-63B §5.2.2: no more than 100 consecutive failed attempts on one account.
     hardLimit: count(env.LOCKOUT_HARD_LIMIT, d.lockout.hardLimit, 'LOCKOUT_HARD_LIMIT', NIST_MAX_CONSECUTIVE_FAILURES),
   }
+  const twoFactorLockout = {
+    ...lockout,
+    lockAfterFailures: count(
+      env.LOCKOUT_TWO_FACTOR_AFTER_FAILURES,
+      d.twoFactorLockout.lockAfterFailures,
+      'LOCKOUT_TWO_FACTOR_AFTER_FAILURES',
+    ),
+  }
   if (lockout.lockAfterFailures > lockout.hardLimit) throw new Error('LOCKOUT_AFTER_FAILURES must not exceed LOCKOUT_HARD_LIMIT')
+  if (twoFactorLockout.lockAfterFailures > lockout.hardLimit)
+    throw new Error('LOCKOUT_TWO_FACTOR_AFTER_FAILURES must not exceed LOCKOUT_HARD_LIMIT')
   if (lockout.baseLockSeconds > lockout.maxLockSeconds) throw new Error('LOCKOUT_BASE_SECONDS must not exceed LOCKOUT_MAX_SECONDS')
   return {
     perIp,
@@ -128,6 +147,7 @@ function rateLimits(env: Bindings): RateLimitConfig {
       'RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL',
     ),
     lockout,
+    twoFactorLockout,
   }
 }
 
@@ -135,6 +155,13 @@ function environment(value: string | undefined): Config['environment'] {
   if (value === 'development' || value === 'test') return value
   // Anything unknown is treated as production: the safe side for /dev routes.
   return 'production'
+}
+
+function totpIssuer(value: string | undefined): string {
+  if (value === undefined || value === '') return 'Gatehouse'
+  // Key URI format: the issuer is the label's prefix, split from the account at ':'.
+  if (value.includes(':')) throw new Error('TOTP_ISSUER must not contain ":"')
+  return value
 }
 
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
@@ -149,6 +176,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     rateLimits: rateLimits(env),
     oauth: oauthConfig(env),
+    dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
+    totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
 }
 

@@ -12,8 +12,9 @@ export type AuthEventType =
   | 'session_revoked'
   | 'two_factor_enabled'
   | 'two_factor_disabled'
-  | 'two_factor_verify'
+  | 'two_factor_code'
   | 'recovery_code_used'
+  | 'recovery_codes_regenerated'
 
 /** success; failure (a wrong secret); denied (right secret, refused: inactive account); locked. */
 export type AuthEventOutcome = 'success' | 'failure' | 'denied' | 'locked'

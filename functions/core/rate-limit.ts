@@ -30,8 +30,14 @@ export interface RateLimitConfig {
   perIp: Record<ClientAction, WindowPolicy>
   /** Password-reset mails asked for one address: a mailbox must not be flooded. */
   passwordForgotPerEmail: WindowPolicy
-  /** Failed passwords per account, and (on its own counter) failed 2FA codes per account. */
+  /** Failed passwords per account (login, password change). */
   lockout: LockoutPolicy
+  /**
+   * Failed 2FA codes per account, on a counter of their own that a right password does not
+   * reset. Its first lock comes later than the password's because each 2FA challenge
+   * already dies after 5 wrong codes; the lock lengths and the hard limit are the same.
+   */
+  twoFactorLockout: LockoutPolicy
 }
 
 export const NIST_MAX_CONSECUTIVE_FAILURES = 100
@@ -47,6 +53,7 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
   },
   passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
   lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
+  twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
 }
 
 // Keys. Emails are keyed in their normalized form and whether or not an account has them,

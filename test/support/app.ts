@@ -10,7 +10,7 @@ import * as schema from '../../db/schema'
 import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
 import { uniqueIp } from './ip'
-import { TEST_ISSUER, testRsaKey } from './keys'
+import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 
 export { uniqueIp }
 
@@ -72,6 +72,7 @@ export async function testBindings(overrides: Partial<Bindings> = {}): Promise<B
     JWT_ALG: 'RS256',
     JWT_KEYS: JSON.stringify([(await testRsaKey()).private]),
     JWT_ISSUER: TEST_ISSUER,
+    DATA_ENCRYPTION_KEYS: JSON.stringify([TEST_DATA_KEY]),
     ...overrides,
   }
 }

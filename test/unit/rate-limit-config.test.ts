@@ -39,6 +39,7 @@ describe('rate limit configuration', () => {
       },
       passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
       lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 100 },
+      twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 100 },
     })
   })
 
@@ -49,6 +50,7 @@ describe('rate limit configuration', () => {
     expect(config.rateLimits.perIp.login).toEqual({ limit: 50, windowSeconds: 300 })
     expect(config.rateLimits.perIp.oauth).toEqual({ limit: 5, windowSeconds: 10 })
     expect(config.rateLimits.lockout).toEqual({ lockAfterFailures: 3, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 50 })
+    expect(config.rateLimits.twoFactorLockout).toEqual({ lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 50 })
   })
 
   it('refuses to start on a limit it cannot honour', async () => {

@@ -1,0 +1,265 @@
+import { findAccount } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
+import { revokeUserSessions } from '../../db/queries/sessions'
+import {
+  advanceTotpStep,
+  completeChallengeWithRecoveryCode,
+  completeChallengeWithTotp,
+  countUnusedRecoveryCodes,
+  disableTotp,
+  enableTotp,
+  findTotpState,
+  insertChallenge,
+  replaceRecoveryCodes,
+  spendRecoveryCode,
+  storePendingTotpSecret,
+  takeChallengeAttempt,
+} from '../../db/queries/two-factor'
+import type { TotpState } from '../../db/queries/two-factor'
+import { recordEvent } from './audit'
+import type { AuthEvent } from './audit'
+import { hashToken, randomToken } from './crypto'
+import { decrypt, encrypt } from './encryption'
+import type { DataKeys } from './encryption'
+import { AuthError, unauthenticated } from './errors'
+import { verifyPassword } from './passwords'
+import { checkLimit, limitClient, recordFailure, resetFailures, twoFactorKey } from './rate-limit'
+import type { Attempt } from './rate-limit'
+import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
+import type { Services } from './services'
+import { startSession } from './sessions'
+import type { IssuedTokens } from './sessions'
+import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
+
+export const CHALLENGE_TTL_SECONDS = 5 * 60
+export const CHALLENGE_MAX_ATTEMPTS = 5
+
+/** A TOTP code as typed: exactly six ASCII digits. */
+export const TOTP_CODE_PATTERN = /^[0-9]{6}$/
+
+const invalidCode = () =>
+  new AuthError('invalid_code', 422, 'The code is incorrect or was already used.', {
+    errors: [{ field: 'code', message: 'is incorrect or was already used' }],
+  })
+const notEnabled = () => new AuthError('two_factor_not_enabled', 409, 'Two-factor authentication is not enabled.')
+const challengeInvalid = () =>
+  unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
+
+function dataKeys(s: Services): DataKeys {
+  // A configuration fault, not the caller's: logged and answered 500.
+  if (!s.config.dataKeys) throw new Error('two-factor authentication needs DATA_ENCRYPTION_KEYS')
+  return s.config.dataKeys
+}
+
+async function readSecret(s: Services, userId: string, state: TotpState): Promise<Uint8Array> {
+  // The user id is the additional data: a secret copied onto another user's row does not open.
+  return decrypt(dataKeys(s), state.keyId!, state.secret!, userId)
+}
+
+async function loadState(s: Services, userId: string): Promise<TotpState> {
+  const state = await findTotpState(s.db, userId)
+  if (!state) throw new AuthError('not_found', 404, 'User not found.')
+  return state
+}
+
+/**
+ * Admits one 2FA code (or password at `disable`) of a user, on any endpoint, on one
+ * per-account counter across challenges (rate-limit.ts `checkLimit`): a password holder
+ * opening challenge after challenge still meets the lock. 429 while the account is locked.
+ */
+function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
+  return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
+}
+
+/** The user and organization an event is about. */
+async function ownerOf(s: Services, userId: string) {
+  return { userId, orgId: (await findAccount(s.db, userId))?.org.id ?? null }
+}
+
+/** A wrong code: audited, and the lock it leaves (if any) applied. */
+async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, userId: string, via: string): Promise<void> {
+  const owner = await ownerOf(s, userId)
+  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', ...owner, detail: { via } })
+  await recordFailure(s, attempt, owner)
+}
+
+/** A right code: the account's 2FA failures are forgotten, and the event audited. */
+async function twoFactorSucceeded(s: Services, userId: string, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
+  await resetFailures(s, twoFactorKey(userId))
+  const owner = await ownerOf(s, userId)
+  for (const event of events) await recordEvent(s, { ...event, ...owner })
+}
+
+export async function twoFactorStatus(s: Services, userId: string) {
+  const state = await loadState(s, userId)
+  const enabled = state.enabledAt !== null
+  return { enabled, recoveryCodesRemaining: enabled ? await countUnusedRecoveryCodes(s.db, userId) : 0 }
+}
+
+/**
+ * A new secret, stored encrypted and inactive until `enableTwoFactor` confirms a code from
+ * it. Calling it again before then replaces the secret (a lost QR code is simply redone).
+ */
+export async function setupTwoFactor(s: Services, user: { id: string; email: string }) {
+  const keys = dataKeys(s)
+  const secret = newTotpSecret()
+  const { kid, ciphertext } = await encrypt(keys, secret, user.id)
+  if (!(await storePendingTotpSecret(s.db, user.id, { ciphertext, keyId: kid }, s.now)))
+    throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+  const otpauthUrl = totpUri(secret, s.config.totpIssuer, user.email)
+  return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
+}
+
+async function newRecoverySet() {
+  const codes = newRecoveryCodes()
+  const hashes = await Promise.all(codes.map((code) => hashRecoveryCode(normalizeRecoveryCode(code)!)))
+  return { codes, hashes }
+}
+
+/** Confirms the pending secret with a code from it; returns the first recovery codes. */
+export async function enableTwoFactor(s: Services, userId: string, code: string): Promise<string[]> {
+  const state = await loadState(s, userId)
+  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+  if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
+  const attempt = await admitTwoFactorAttempt(s, userId)
+  const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
+  if (step === null) {
+    await recordFailedTwoFactorAttempt(s, attempt, userId, 'enable')
+    throw invalidCode()
+  }
+  const { codes, hashes } = await newRecoverySet()
+  if (!(await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now }))) {
+    // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
+    const now = await loadState(s, userId)
+    if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+    throw invalidCode()
+  }
+  await twoFactorSucceeded(s, userId, [{ type: 'two_factor_enabled', outcome: 'success' }])
+  return codes
+}
+
+// A current TOTP code of an enabled user, spent (its step recorded) if right.
+async function spendTotp(s: Services, userId: string, state: TotpState, code: string): Promise<boolean> {
+  if (!TOTP_CODE_PATTERN.test(code)) return false
+  const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
+  return step !== null && advanceTotpStep(s.db, userId, step, s.now)
+}
+
+/** A new set of recovery codes, for a current TOTP code; the old set stops working. */
+export async function regenerateRecoveryCodes(s: Services, userId: string, code: string): Promise<string[]> {
+  const state = await loadState(s, userId)
+  if (!state.enabledAt) throw notEnabled()
+  const attempt = await admitTwoFactorAttempt(s, userId)
+  if (!(await spendTotp(s, userId, state, code))) {
+    await recordFailedTwoFactorAttempt(s, attempt, userId, 'recovery_codes')
+    throw invalidCode()
+  }
+  const { codes, hashes } = await newRecoverySet()
+  await replaceRecoveryCodes(s.db, userId, hashes, s.now)
+  await twoFactorSucceeded(s, userId, [{ type: 'recovery_codes_regenerated', outcome: 'success' }])
+  return codes
+}
+
+export type DisableProof = { code: string; password?: undefined } | { password: string; code?: undefined }
+
+/**
+ * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
+ * session of the user ends: whoever else held one may be why 2FA is being turned off.
+ */
+export async function disableTwoFactor(s: Services, caller: { userId: string; sessionId: string }, proof: DisableProof) {
+  const { userId } = caller
+  const state = await loadState(s, userId)
+  if (!state.enabledAt) throw notEnabled()
+  const attempt = await admitTwoFactorAttempt(s, userId)
+  let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
+  if (proof.code !== undefined) {
+    const recovery = normalizeRecoveryCode(proof.code)
+    proofKind = recovery ? 'recovery_code' : 'totp'
+    const ok = recovery
+      ? await spendRecoveryCode(s.db, userId, await hashRecoveryCode(recovery), s.now)
+      : await spendTotp(s, userId, state, proof.code)
+    if (!ok) {
+      await recordFailedTwoFactorAttempt(s, attempt, userId, 'disable')
+      throw invalidCode()
+    }
+  } else {
+    const account = await findAccount(s.db, userId)
+    const hash = account?.user.passwordHash
+    if (!hash || !verifyPassword(await s.argon2(), proof.password, hash)) {
+      await recordFailedTwoFactorAttempt(s, attempt, userId, 'disable_password')
+      throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+        errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; use a code' }],
+      })
+    }
+  }
+  await disableTotp(s.db, userId, s.now)
+  const ended = await revokeUserSessions(s.db, userId, s.now, caller.sessionId)
+  await twoFactorSucceeded(s, userId, [
+    ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
+    { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
+  ])
+}
+
+/** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */
+export async function startTwoFactorChallenge(s: Services, userId: string): Promise<string> {
+  // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
+  // can never pass as an access token.
+  const sessionToken = randomToken()
+  await insertChallenge(s.db, {
+    tokenHash: await hashToken(sessionToken),
+    userId,
+    now: s.now,
+    expiresAt: new Date(s.now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
+    userAgent: s.client.userAgent,
+    ip: s.client.ip,
+  })
+  return sessionToken
+}
+
+/**
+ * Step two: the session_token and a TOTP or recovery code. A right code spends both the
+ * challenge and the code in one transaction, and opens the session.
+ */
+export async function verifyTwoFactorLogin(
+  s: Services,
+  sessionToken: string,
+  code: string,
+): Promise<{ account: Account; tokens: IssuedTokens }> {
+  await limitClient(s, 'two_factor')
+  const tokenHash = await hashToken(sessionToken)
+  const challenge = await takeChallengeAttempt(s.db, tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS)
+  if (!challenge) throw challengeInvalid()
+  const { userId } = challenge
+  const attempt = await admitTwoFactorAttempt(s, userId)
+  const account = await findAccount(s.db, userId)
+  if (!account || !account.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
+  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+
+  let ok = false
+  const method = TOTP_CODE_PATTERN.test(code) ? 'totp' : 'recovery_code'
+  if (method === 'totp') {
+    const state: TotpState = {
+      secret: account.user.totpSecret,
+      keyId: account.user.totpKeyId,
+      enabledAt: account.user.totpEnabledAt,
+      lastStep: account.user.totpLastStep,
+    }
+    const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
+    ok = step !== null && (await completeChallengeWithTotp(s.db, { tokenHash, userId, step, now: s.now }))
+  } else {
+    const recovery = normalizeRecoveryCode(code)
+    ok =
+      recovery !== null &&
+      (await completeChallengeWithRecoveryCode(s.db, { tokenHash, userId, codeHash: await hashRecoveryCode(recovery), now: s.now }))
+  }
+  if (!ok) {
+    await recordFailedTwoFactorAttempt(s, attempt, userId, 'login')
+    throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
+  }
+  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  await twoFactorSucceeded(s, userId, [
+    ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
+    { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
+  ])
+  return { account, tokens }
+}
