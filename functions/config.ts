@@ -131,7 +131,8 @@ function rateLimits(env: Bindings): RateLimitConfig {
     ...lockout,
     lockAfterFailures: count(
       env.LOCKOUT_TWO_FACTOR_AFTER_FAILURES,
-      d.twoFactorLockout.lockAfterFailures,
+      // A lowered hard limit lowers the default with it; only an explicit value can conflict.
+      Math.min(d.twoFactorLockout.lockAfterFailures, lockout.hardLimit),
       'LOCKOUT_TWO_FACTOR_AFTER_FAILURES',
     ),
   }

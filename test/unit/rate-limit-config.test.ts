@@ -51,6 +51,8 @@ describe('rate limit configuration', () => {
     expect(config.rateLimits.perIp.oauth).toEqual({ limit: 5, windowSeconds: 10 })
     expect(config.rateLimits.lockout).toEqual({ lockAfterFailures: 3, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 50 })
     expect(config.rateLimits.twoFactorLockout).toEqual({ lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 50 })
+    const low = await parseConfig(await testBindings({ LOCKOUT_AFTER_FAILURES: '2', LOCKOUT_HARD_LIMIT: '6' }))
+    expect(low.rateLimits.twoFactorLockout.lockAfterFailures).toBe(6)
   })
 
   it('refuses to start on a limit it cannot honour', async () => {
@@ -59,6 +61,9 @@ describe('rate limit configuration', () => {
     await expect(bad({ RATE_LIMIT_LOGIN_PER_IP: '20' })).rejects.toThrow('RATE_LIMIT_LOGIN_PER_IP must be "<requests>/<seconds>"')
     await expect(bad({ RATE_LIMIT_REGISTER_PER_IP: '0/60' })).rejects.toThrow('RATE_LIMIT_REGISTER_PER_IP')
     await expect(bad({ LOCKOUT_AFTER_FAILURES: '0' })).rejects.toThrow('LOCKOUT_AFTER_FAILURES')
+    await expect(bad({ LOCKOUT_HARD_LIMIT: '5', LOCKOUT_TWO_FACTOR_AFTER_FAILURES: '6' })).rejects.toThrow(
+      'LOCKOUT_TWO_FACTOR_AFTER_FAILURES must not exceed LOCKOUT_HARD_LIMIT',
+    )
     await expect(bad({ LOCKOUT_BASE_SECONDS: '1000' })).rejects.toThrow('LOCKOUT_BASE_SECONDS must not exceed LOCKOUT_MAX_SECONDS')
   })
 })
