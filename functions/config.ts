@@ -18,6 +18,24 @@ export interface Bindings {
   SESSION_MAX_AGE?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
+  /** Base URL of the web app that mail links point to (default http://localhost:8001). */
+  APP_URL?: string
+  /** `outbox` (mail lands in the database, readable at GET /dev/mail in development) or `http`. */
+  MAIL_TRANSPORT?: string
+  /** The email API endpoint (Resend's JSON shape); default https://api.resend.com/emails. */
+  MAIL_API_URL?: string
+  MAIL_API_KEY?: string
+  /** The sender, e.g. `Gatehouse <no-reply@example.com>`. */
+  MAIL_FROM?: string
+  /** Lifetime of an invitation link, in seconds (default 7 days). */
+  INVITATION_TTL?: string
+}
+
+export interface MailConfig {
+  transport: 'outbox' | 'http'
+  apiUrl: string
+  apiKey?: string
+  from?: string
 }
 
 export interface Config {
@@ -27,6 +45,9 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  appUrl: string
+  mail: MailConfig
+  invitationTtlSeconds: number
 }
 
 const DAY = 86_400
@@ -54,7 +75,18 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
+    mail: mailConfig(env),
+    invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
   }
+}
+
+function mailConfig(env: Bindings): MailConfig {
+  const transport = env.MAIL_TRANSPORT || (environment(env.ENVIRONMENT) === 'production' ? 'http' : 'outbox')
+  if (transport !== 'outbox' && transport !== 'http') throw new Error('MAIL_TRANSPORT must be "outbox" or "http"')
+  // Missing credentials are not refused here: the Worker still serves everything else, and
+  // the first mail sent fails loudly (502, logged) instead of vanishing into an outbox.
+  return { transport, apiUrl: env.MAIL_API_URL || 'https://api.resend.com/emails', apiKey: env.MAIL_API_KEY, from: env.MAIL_FROM }
 }
 
 const cache = new Map<string, Promise<Config>>()
