@@ -1,6 +1,8 @@
 import { Hono } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
+import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
 import { logout } from './auth/logout'
 import { getMe, patchMe } from './auth/me'
@@ -9,8 +11,17 @@ import { register } from './auth/register'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
+import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
 import { notFound, onError } from './http/errors'
+import { getOrganization } from './org/get'
+import { createInvitation } from './org/invitations-create'
+import { listOrganizationInvitations } from './org/invitations-list'
+import { revokeInvitation } from './org/invitations-revoke'
+import { removeOrganizationMember } from './org/member-remove'
+import { updateOrganizationMember } from './org/member-update'
+import { listOrganizationMembers } from './org/members-list'
+import { updateOrganization } from './org/update'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { docsPage, openApiDocument } from './service/openapi'
@@ -18,6 +29,7 @@ import type { Route } from './service/openapi'
 import { v1LoginEndpoint } from './v1/login'
 import { v1Logout } from './v1/logout'
 import { v1Me } from './v1/me'
+import { v1People } from './v1/people'
 import { v1Refresh } from './v1/refresh'
 
 /** Every endpoint, once: registered on the app and described in /openapi.json from here. */
@@ -28,11 +40,22 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/auth/logout', logout],
   ['get', '/api/v1/auth/me', getMe],
   ['patch', '/api/v1/auth/me', patchMe],
+  ['post', '/api/v1/auth/invitations/accept', acceptInvitation],
+
+  ['get', '/api/v1/org', getOrganization],
+  ['patch', '/api/v1/org', updateOrganization],
+  ['get', '/api/v1/org/members', listOrganizationMembers],
+  ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
+  ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
+  ['post', '/api/v1/org/invitations', createInvitation],
+  ['get', '/api/v1/org/invitations', listOrganizationInvitations],
+  ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
   ['post', '/v1/logout', v1Logout],
   ['get', '/v1/me', v1Me],
+  ['get', '/v1/people', v1People],
 
   ['get', '/health', health],
   ['get', '/.well-known/jwks.json', jwks],
@@ -73,6 +96,13 @@ export function createApp(deps: AppDependencies = {}) {
   })
 
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
+
+  // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
+  const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.var.config.environment !== 'development') return notFound(c)
+    await next()
+  }
+  app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))

@@ -1,0 +1,33 @@
+import type { TestApp } from './app'
+import { uniqueEmail } from './app'
+
+export type Role = 'owner' | 'admin' | 'member'
+
+/** The newest mail to `to` in the development outbox (the app must run with ENVIRONMENT=development). */
+export async function lastMailTo(t: TestApp, to: string) {
+  const res = await t.get(`/dev/mail?to=${encodeURIComponent(to)}`)
+  if (res.status !== 200) throw new Error(`GET /dev/mail failed: ${res.status} ${await res.text()}`)
+  const { messages } = (await res.json()) as { messages: { to: string; subject: string; text: string }[] }
+  if (!messages[0]) throw new Error(`no mail to ${to}`)
+  return messages[0]
+}
+
+/** The invitation token in a mailed link. */
+export const tokenIn = (text: string) => /accept-invitation\?token=([A-Za-z0-9_-]+)/.exec(text)![1]!
+
+/** Invites `email` as `role` with `inviterToken` and returns the token from the mail. */
+export async function inviteAndReadToken(t: TestApp, inviterToken: string, role: Role, email = uniqueEmail(role)) {
+  const res = await t.post('/api/v1/org/invitations', { email, role }, inviterToken)
+  if (res.status !== 201) throw new Error(`invite failed: ${res.status} ${await res.text()}`)
+  const invitation = (await res.json()) as { id: string }
+  return { email, id: invitation.id, token: tokenIn((await lastMailTo(t, email)).text) }
+}
+
+/** A new user in the inviter's organization with `role`, signed in (the login response). */
+export async function addMember(t: TestApp, inviterToken: string, role: Role, fullName = `A ${role}`) {
+  const { email, token } = await inviteAndReadToken(t, inviterToken, role)
+  const res = await t.post('/api/v1/auth/invitations/accept', { token, password: 'correct horse battery staple', full_name: fullName })
+  if (res.status !== 201) throw new Error(`accept failed: ${res.status} ${await res.text()}`)
+  const body = (await res.json()) as Record<string, string>
+  return { ...body, email, password: 'correct horse battery staple', access_token: body.access_token!, user_id: body.user_id! }
+}
