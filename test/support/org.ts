@@ -3,6 +3,22 @@ import { uniqueEmail } from './app'
 
 export type Role = 'owner' | 'admin' | 'member'
 
+/** The auth API's login response, and the password that goes with it. */
+export interface SignedIn {
+  access_token: string
+  refresh_token: string
+  user_id: string
+  email: string
+  full_name: string
+  organization_id: string
+  organization_name: string
+  password: string
+}
+
+/** `t.register` with the login response typed. */
+export const registerOwner = (t: TestApp, fields: Parameters<TestApp['register']>[0] = {}) =>
+  t.register(fields) as Promise<unknown> as Promise<SignedIn>
+
 /** The newest mail to `to` in the development outbox (the app must run with ENVIRONMENT=development). */
 export async function lastMailTo(t: TestApp, to: string) {
   const res = await t.get(`/dev/mail?to=${encodeURIComponent(to)}`)
@@ -24,10 +40,9 @@ export async function inviteAndReadToken(t: TestApp, inviterToken: string, role:
 }
 
 /** A new user in the inviter's organization with `role`, signed in (the login response). */
-export async function addMember(t: TestApp, inviterToken: string, role: Role, fullName = `A ${role}`) {
+export async function addMember(t: TestApp, inviterToken: string, role: Role, fullName = `A ${role}`): Promise<SignedIn> {
   const { email, token } = await inviteAndReadToken(t, inviterToken, role)
   const res = await t.post('/api/v1/auth/invitations/accept', { token, password: 'correct horse battery staple', full_name: fullName })
   if (res.status !== 201) throw new Error(`accept failed: ${res.status} ${await res.text()}`)
-  const body = (await res.json()) as Record<string, string>
-  return { ...body, email, password: 'correct horse battery staple', access_token: body.access_token!, user_id: body.user_id! }
+  return { ...((await res.json()) as SignedIn), password: 'correct horse battery staple' }
 }
