@@ -4,6 +4,10 @@ import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
 import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
+import { forgotPassword } from './auth/password-forgot'
+import { resetPasswordEndpoint } from './auth/password-reset'
+import { verifyEmailEndpoint } from './auth/verify-email'
+import { resendVerificationEmail } from './auth/verify-email-resend'
 import { logout } from './auth/logout'
 import { getMe, patchMe } from './auth/me'
 import { refresh } from './auth/refresh'
@@ -41,6 +45,10 @@ export const routes: readonly Route[] = [
   ['get', '/api/v1/auth/me', getMe],
   ['patch', '/api/v1/auth/me', patchMe],
   ['post', '/api/v1/auth/invitations/accept', acceptInvitation],
+  ['post', '/api/v1/auth/verify-email', verifyEmailEndpoint],
+  ['post', '/api/v1/auth/verify-email/resend', resendVerificationEmail],
+  ['post', '/api/v1/auth/password/forgot', forgotPassword],
+  ['post', '/api/v1/auth/password/reset', resetPasswordEndpoint],
 
   ['get', '/api/v1/org', getOrganization],
   ['patch', '/api/v1/org', updateOrganization],

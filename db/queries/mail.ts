@@ -4,8 +4,12 @@ import { mailOutbox } from '../schema'
 
 export type OutboxMail = typeof mailOutbox.$inferSelect
 
-export async function insertOutboxMail(db: Database, mail: { to: string; subject: string; text: string; now: Date }) {
-  await db.insert(mailOutbox).values({ to: mail.to, subject: mail.subject, text: mail.text, createdAt: mail.now })
+/**
+ * `created_at` is the database's clock, not the request's: the outbox is read newest first,
+ * and two mails of one frozen test clock must still come out in the order they were sent.
+ */
+export async function insertOutboxMail(db: Database, mail: { to: string; subject: string; text: string }) {
+  await db.insert(mailOutbox).values({ to: mail.to, subject: mail.subject, text: mail.text })
 }
 
 /** Newest first; `to` narrows to one recipient. */

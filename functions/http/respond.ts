@@ -12,7 +12,16 @@ export const services = (c: Context<AppEnv, any, any>): Services => ({
   argon2: c.var.argon2,
   fetch: c.var.fetch,
   client: c.var.client,
+  waitUntil: executionContext(c)?.waitUntil.bind(executionContext(c)),
 })
+
+function executionContext(c: Context) {
+  try {
+    return c.executionCtx
+  } catch {
+    return undefined // app.request in tests has none
+  }
+}
 
 // RFC 6749 §5.1: responses carrying tokens must not be cached.
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }

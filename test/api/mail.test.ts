@@ -71,9 +71,11 @@ describe('the http mail transport', () => {
     const email = uniqueEmail('invitee')
     const res = await t.post('/api/v1/org/invitations', { email, role: 'member' }, owner.access_token)
     expect(res.status).toBe(201)
-    expect(calls).toEqual([provider.url])
-    expect(provider.received).toHaveLength(1)
-    const [request] = provider.received
+    // The registration's verification mail, then the invitation.
+    expect(calls).toEqual([provider.url, provider.url])
+    expect(provider.received).toHaveLength(2)
+    expect(provider.received[0]!.body).toMatchObject({ to: [owner.email], subject: 'Confirm your email address' })
+    const request = provider.received[1]
     expect(request!.method).toBe('POST')
     expect(request!.url).toBe('/emails')
     expect(request!.headers.authorization).toBe('Bearer re_test_key')
