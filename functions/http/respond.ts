@@ -5,15 +5,18 @@ import type { IssuedTokens } from '../core/sessions'
 import type { AppEnv } from './env'
 
 /** The domain services for this request. */
-export const services = (c: Context<AppEnv, any, any>): Services => ({
-  db: c.var.db,
-  config: c.var.config,
-  now: c.var.now(),
-  argon2: c.var.argon2,
-  fetch: c.var.fetch,
-  client: c.var.client,
-  waitUntil: executionContext(c)?.waitUntil.bind(executionContext(c)),
-})
+export const services = (c: Context<AppEnv, any, any>): Services => {
+  const ctx = executionContext(c)
+  return {
+    db: c.var.db,
+    config: c.var.config,
+    now: c.var.now(),
+    argon2: c.var.argon2,
+    fetch: c.var.fetch,
+    client: c.var.client,
+    waitUntil: ctx && ((promise) => ctx.waitUntil(promise)),
+  }
+}
 
 function executionContext(c: Context) {
   try {
