@@ -26,6 +26,7 @@ import { removeOrganizationMember } from './org/member-remove'
 import { updateOrganizationMember } from './org/member-update'
 import { listOrganizationMembers } from './org/members-list'
 import { updateOrganization } from './org/update'
+import { oauthCallback } from './oauth/callback'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { docsPage, openApiDocument } from './service/openapi'
@@ -58,6 +59,7 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/org/invitations', createInvitation],
   ['get', '/api/v1/org/invitations', listOrganizationInvitations],
   ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
+  ['post', '/api/v1/auth/oauth/callback', oauthCallback],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
@@ -79,12 +81,14 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies = {}) {
   const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
   const app = new Hono<AppEnv>()
+  // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
+  const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
 
   app.use(async (c, next) => {
     c.set('config', await getConfig(c.env))
     c.set('now', deps.now ?? (() => new Date()))
     c.set('argon2', loadArgon2)
-    c.set('fetch', deps.fetch ?? ((input, init) => fetch(input, init)))
+    c.set('fetch', fetcher)
     // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client.
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
     const { db, close } = open(c.env)

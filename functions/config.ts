@@ -1,3 +1,5 @@
+import { oauthConfig } from './core/oauth'
+import type { OAuthConfig } from './core/oauth'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -29,6 +31,31 @@ export interface Bindings {
   MAIL_FROM?: string
   /** Lifetime of an invitation link, in seconds (default 7 days). */
   INVITATION_TTL?: string
+
+  // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
+  // secret are both set. Every endpoint defaults to the real provider's.
+  /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
+  OAUTH_REDIRECT_URIS?: string
+  /** How long one call to a provider may take, in milliseconds (default 10000). */
+  OAUTH_TIMEOUT_MS?: string
+  GOOGLE_CLIENT_ID?: string
+  GOOGLE_CLIENT_SECRET?: string
+  GOOGLE_TOKEN_URL?: string
+  GOOGLE_JWKS_URL?: string
+  GOOGLE_ISSUER?: string
+  FACEBOOK_CLIENT_ID?: string
+  FACEBOOK_CLIENT_SECRET?: string
+  FACEBOOK_TOKEN_URL?: string
+  /** The Graph API's `/me`. */
+  FACEBOOK_USERINFO_URL?: string
+  OUTLOOK_CLIENT_ID?: string
+  OUTLOOK_CLIENT_SECRET?: string
+  /** A tenant id, or `common` (default), `organizations` or `consumers`. */
+  OUTLOOK_TENANT?: string
+  OUTLOOK_TOKEN_URL?: string
+  OUTLOOK_JWKS_URL?: string
+  /** The issuer with `{tenantid}` where the token's tenant goes. */
+  OUTLOOK_ISSUER?: string
 }
 
 export interface MailConfig {
@@ -48,6 +75,7 @@ export interface Config {
   appUrl: string
   mail: MailConfig
   invitationTtlSeconds: number
+  oauth: OAuthConfig
 }
 
 const DAY = 86_400
@@ -78,6 +106,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
     mail: mailConfig(env),
     invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
+    oauth: oauthConfig(env),
   }
 }
 
