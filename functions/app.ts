@@ -31,11 +31,18 @@ import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { docsPage, openApiDocument } from './service/openapi'
 import type { Route } from './service/openapi'
+import { twoFactorDisable, v1TwoFactorDisable } from './two-factor/disable'
+import { twoFactorEnable, v1TwoFactorEnable } from './two-factor/enable'
+import { twoFactorRecoveryCodes, v1TwoFactorRecoveryCodes } from './two-factor/recovery-codes'
+import { twoFactorSetup, v1TwoFactorSetup } from './two-factor/setup'
+import { twoFactorStatusEndpoint, v1TwoFactorStatus } from './two-factor/status'
+import { twoFactorVerify } from './two-factor/verify'
 import { v1LoginEndpoint } from './v1/login'
 import { v1Logout } from './v1/logout'
 import { v1Me } from './v1/me'
 import { v1People } from './v1/people'
 import { v1Refresh } from './v1/refresh'
+import { v1TwoFactorVerify } from './v1/two-factor-verify'
 
 /** Every endpoint, once: registered on the app and described in /openapi.json from here. */
 export const routes: readonly Route[] = [
@@ -61,11 +68,24 @@ export const routes: readonly Route[] = [
   ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
   ['post', '/api/v1/auth/oauth/callback', oauthCallback],
 
+  ['get', '/api/v1/auth/2fa/status', twoFactorStatusEndpoint],
+  ['post', '/api/v1/auth/2fa/setup', twoFactorSetup],
+  ['post', '/api/v1/auth/2fa/enable', twoFactorEnable],
+  ['post', '/api/v1/auth/2fa/verify', twoFactorVerify],
+  ['post', '/api/v1/auth/2fa/recovery-codes', twoFactorRecoveryCodes],
+  ['post', '/api/v1/auth/2fa/disable', twoFactorDisable],
+
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
   ['post', '/v1/logout', v1Logout],
   ['get', '/v1/me', v1Me],
   ['get', '/v1/people', v1People],
+  ['get', '/v1/2fa/status', v1TwoFactorStatus],
+  ['post', '/v1/2fa/setup', v1TwoFactorSetup],
+  ['post', '/v1/2fa/enable', v1TwoFactorEnable],
+  ['post', '/v1/2fa/verify', v1TwoFactorVerify],
+  ['post', '/v1/2fa/recovery-codes', v1TwoFactorRecoveryCodes],
+  ['post', '/v1/2fa/disable', v1TwoFactorDisable],
 
   ['get', '/health', health],
   ['get', '/.well-known/jwks.json', jwks],

@@ -1,5 +1,7 @@
 import { oauthConfig } from './core/oauth'
 import type { OAuthConfig } from './core/oauth'
+import type { DataKeys } from './core/encryption'
+import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -56,6 +58,8 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
+  TOTP_ISSUER?: string
 }
 
 export interface MailConfig {
@@ -76,6 +80,9 @@ export interface Config {
   mail: MailConfig
   invitationTtlSeconds: number
   oauth: OAuthConfig
+  /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
+  dataKeys: DataKeys | null
+  totpIssuer: string
 }
 
 const DAY = 86_400
@@ -93,6 +100,13 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+function totpIssuer(value: string | undefined): string {
+  if (value === undefined || value === '') return 'Gatehouse'
+  // Key URI format: the issuer is the label's prefix, split from the account at ':'.
+  if (value.includes(':')) throw new Error('TOTP_ISSUER must not contain ":"')
+  return value
+}
+
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
@@ -107,6 +121,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     mail: mailConfig(env),
     invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
     oauth: oauthConfig(env),
+    dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
+    totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
 }
 

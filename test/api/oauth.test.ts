@@ -505,3 +505,16 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
     expect(linked).toHaveLength(1)
   })
 })
+
+describe('two-factor', () => {
+  it('answers a user with 2FA on with the 2FA challenge, not tokens', async () => {
+    const t = await app()
+    const claims = googleUser()
+    const { user_id } = await (await googleLogin(t, claims)).json()
+    await t.db.update(users).set({ totpEnabledAt: new Date() }).where(eq(users.id, user_id))
+    const res = await googleLogin(t, claims)
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ requires_2fa: true, session_token: expect.any(String) })
+    expect(await sessionsOf(t, user_id)).toBe(1)
+  })
+})
