@@ -1,8 +1,14 @@
 import { Hono } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
+import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
+import { forgotPassword } from './auth/password-forgot'
+import { resetPasswordEndpoint } from './auth/password-reset'
+import { verifyEmailEndpoint } from './auth/verify-email'
+import { resendVerificationEmail } from './auth/verify-email-resend'
 import { logout } from './auth/logout'
 import { logoutAll } from './auth/logout-all'
 import { getMe, patchMe } from './auth/me'
@@ -14,8 +20,17 @@ import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
+import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
 import { notFound, onError } from './http/errors'
+import { getOrganization } from './org/get'
+import { createInvitation } from './org/invitations-create'
+import { listOrganizationInvitations } from './org/invitations-list'
+import { revokeInvitation } from './org/invitations-revoke'
+import { removeOrganizationMember } from './org/member-remove'
+import { updateOrganizationMember } from './org/member-update'
+import { listOrganizationMembers } from './org/members-list'
+import { updateOrganization } from './org/update'
 import { oauthCallback } from './oauth/callback'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
@@ -30,6 +45,7 @@ import { twoFactorVerify } from './two-factor/verify'
 import { v1LoginEndpoint } from './v1/login'
 import { v1Logout } from './v1/logout'
 import { v1Me } from './v1/me'
+import { v1People } from './v1/people'
 import { v1Refresh } from './v1/refresh'
 import { v1TwoFactorVerify } from './v1/two-factor-verify'
 
@@ -46,6 +62,20 @@ export const routes: readonly Route[] = [
   ['delete', '/api/v1/auth/sessions/:id', revokeSessionEndpoint],
   ['post', '/api/v1/auth/logout-all', logoutAll],
   ['get', '/api/v1/auth/events', listEventsEndpoint],
+  ['post', '/api/v1/auth/invitations/accept', acceptInvitation],
+  ['post', '/api/v1/auth/verify-email', verifyEmailEndpoint],
+  ['post', '/api/v1/auth/verify-email/resend', resendVerificationEmail],
+  ['post', '/api/v1/auth/password/forgot', forgotPassword],
+  ['post', '/api/v1/auth/password/reset', resetPasswordEndpoint],
+
+  ['get', '/api/v1/org', getOrganization],
+  ['patch', '/api/v1/org', updateOrganization],
+  ['get', '/api/v1/org/members', listOrganizationMembers],
+  ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
+  ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
+  ['post', '/api/v1/org/invitations', createInvitation],
+  ['get', '/api/v1/org/invitations', listOrganizationInvitations],
+  ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
   ['post', '/api/v1/auth/oauth/callback', oauthCallback],
 
   ['get', '/api/v1/auth/2fa/status', twoFactorStatusEndpoint],
@@ -59,6 +89,7 @@ export const routes: readonly Route[] = [
   ['post', '/v1/refresh', v1Refresh],
   ['post', '/v1/logout', v1Logout],
   ['get', '/v1/me', v1Me],
+  ['get', '/v1/people', v1People],
   ['get', '/v1/2fa/status', v1TwoFactorStatus],
   ['post', '/v1/2fa/setup', v1TwoFactorSetup],
   ['post', '/v1/2fa/enable', v1TwoFactorEnable],
@@ -111,6 +142,13 @@ export function createApp(deps: AppDependencies = {}) {
   })
 
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
+
+  // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
+  const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.var.config.environment !== 'development') return notFound(c)
+    await next()
+  }
+  app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))

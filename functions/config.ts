@@ -39,6 +39,17 @@ export interface Bindings {
   LOCKOUT_HARD_LIMIT?: string
   /** Wrong 2FA codes before the first lock of the account's 2FA (its own counter). */
   LOCKOUT_TWO_FACTOR_AFTER_FAILURES?: string
+  /** Base URL of the web app that mail links point to (default http://localhost:8001). */
+  APP_URL?: string
+  /** `outbox` (mail lands in the database, readable at GET /dev/mail in development) or `http`. */
+  MAIL_TRANSPORT?: string
+  /** The email API endpoint (Resend's JSON shape); default https://api.resend.com/emails. */
+  MAIL_API_URL?: string
+  MAIL_API_KEY?: string
+  /** The sender, e.g. `Gatehouse <no-reply@example.com>`. */
+  MAIL_FROM?: string
+  /** Lifetime of an invitation link, in seconds (default 7 days). */
+  INVITATION_TTL?: string
 
   // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
   // secret are both set. Every endpoint defaults to the real provider's.
@@ -68,6 +79,13 @@ export interface Bindings {
   TOTP_ISSUER?: string
 }
 
+export interface MailConfig {
+  transport: 'outbox' | 'http'
+  apiUrl: string
+  apiKey?: string
+  from?: string
+}
+
 export interface Config {
   environment: 'development' | 'production' | 'test'
   issuer: string
@@ -76,6 +94,9 @@ export interface Config {
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
   rateLimits: RateLimitConfig
+  appUrl: string
+  mail: MailConfig
+  invitationTtlSeconds: number
   oauth: OAuthConfig
   /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
   dataKeys: DataKeys | null
@@ -176,10 +197,21 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     rateLimits: rateLimits(env),
+    appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
+    mail: mailConfig(env),
+    invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
+}
+
+function mailConfig(env: Bindings): MailConfig {
+  const transport = env.MAIL_TRANSPORT || (environment(env.ENVIRONMENT) === 'production' ? 'http' : 'outbox')
+  if (transport !== 'outbox' && transport !== 'http') throw new Error('MAIL_TRANSPORT must be "outbox" or "http"')
+  // Missing credentials are not refused here: the Worker still serves everything else, and
+  // the first mail sent fails loudly (502, logged) instead of vanishing into an outbox.
+  return { transport, apiUrl: env.MAIL_API_URL || 'https://api.resend.com/emails', apiKey: env.MAIL_API_KEY, from: env.MAIL_FROM }
 }
 
 const cache = new Map<string, Promise<Config>>()

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { createAccount } from '../../db/queries/accounts'
+import { sendVerificationMail } from '../core/email-verification'
 import { AuthError } from '../core/errors'
 import { recordEvent } from '../core/audit'
 import { hashPassword } from '../core/passwords'
@@ -39,6 +40,8 @@ export const register = endpoint(
       orgId: account.org.id,
       detail: { method: 'password', session_id: tokens.sessionId },
     })
+    // The account exists either way: a mail that fails is logged, and /verify-email/resend sends another.
+    await sendVerificationMail(s, account.user, { afterResponse: true }).catch((error) => console.error('verification mail not sent', error))
     return tokenResponse(c, loginBody(account, tokens), 201)
   },
 )

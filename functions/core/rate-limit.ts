@@ -93,17 +93,24 @@ const tooMany = (detail: string, retryAfterSeconds: number) =>
   new AuthError('rate_limited', 429, detail, { retryAfterSeconds })
 
 /**
+ * Counts one hit on a windowed key. Returns null while under the limit, or the seconds
+ * until its window ends, for callers that refuse quietly (a mail not sent) instead of 429.
+ */
+export async function hitRate(s: Services, key: string, policy: WindowPolicy): Promise<number | null> {
+  const hit = await hitWindow(s.db, key, policy.windowSeconds, s.now)
+  if (hit.count <= policy.limit) return null
+  return secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now)
+}
+
+/**
  * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
  *
  * @example
- * await checkRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)
+ * await checkRate(s, `invite:user:${userId}`, { limit: 50, windowSeconds: 3600 })
  */
 export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
-  const hit = await hitWindow(s.db, key, policy.windowSeconds, s.now)
-  if (hit.count <= policy.limit) return
-  const ends = new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000)
-  const retryAfter = secondsUntil(ends, s.now)
-  throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
+  const retryAfter = await hitRate(s, key, policy)
+  if (retryAfter !== null) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 }
 
 /**

@@ -1,8 +1,9 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits, users } from '../../db/schema'
+import { authEvents, rateLimits, users } from '../../db/schema'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
+import { lastMailTo } from '../support/org'
 
 const WRONG = 'not the password at all'
 
@@ -266,5 +267,54 @@ describe('per-IP limits', () => {
     const third = await t.post('/v1/refresh', { refresh_token: 'anything' })
     expect(third.status).toBe(429)
     expect(await third.json()).toEqual({ success: false, message: 'Too Many Attempts.' })
+  })
+})
+
+describe('password reset', () => {
+  const dev = (options: Parameters<typeof testApp>[0] = {}) =>
+    testApp({ ...options, env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...options.env } })
+  const mails = async (t: TestApp, to: string) =>
+    ((await (await t.get(`/dev/mail?to=${encodeURIComponent(to)}`)).json()) as { messages: unknown[] }).messages.length
+
+  it('stops mailing one address after 3 requests an hour, still answering 202, for known and unknown addresses alike', async () => {
+    const t = await dev()
+    const { email } = await t.register()
+    const unknown = uniqueEmail('nobody')
+    for (let i = 0; i < 5; i++) {
+      expect((await t.post('/api/v1/auth/password/forgot', { email })).status).toBe(202)
+      expect((await t.post('/api/v1/auth/password/forgot', { email: unknown })).status).toBe(202)
+    }
+    // Registration sent a verification mail; three reset mails followed, then nothing.
+    expect(await mails(t, email)).toBe(4)
+    expect(await counterOf(t, `password_forgot:email:${unknown}`)).toMatchObject({ count: 5 })
+    t.clock.advance(3600)
+    expect((await t.post('/api/v1/auth/password/forgot', { email })).status).toBe(202)
+    expect(await mails(t, email)).toBe(5)
+  })
+
+  it('limits forgot and reset requests per client IP together', async () => {
+    const t = await dev({ ip: uniqueIp(), env: { RATE_LIMIT_PASSWORD_RESET_PER_IP: '3/900' } })
+    expect((await t.post('/api/v1/auth/password/forgot', { email: uniqueEmail() })).status).toBe(202)
+    expect((await t.post('/api/v1/auth/password/forgot', { email: uniqueEmail() })).status).toBe(202)
+    expect((await t.post('/api/v1/auth/password/reset', { token: 'x'.repeat(43), password: 'a new passphrase' })).status).toBe(400)
+    const limited = await t.post('/api/v1/auth/password/reset', { token: 'x'.repeat(43), password: 'a new passphrase' })
+    expect([limited.status, limited.headers.get('Retry-After')]).toEqual([429, '900'])
+    expect((await t.post('/api/v1/auth/password/forgot', { email: uniqueEmail() })).status).toBe(429)
+  })
+
+  it('lifts the account lock, the hard one included, and is audited', async () => {
+    const t = await dev({ env: { LOCKOUT_AFTER_FAILURES: '2', LOCKOUT_HARD_LIMIT: '3' } })
+    const user = await t.register()
+    await failures(t, user.email, 3)
+    expect((await login(t, user.email, user.password)).status).toBe(429)
+
+    await t.post('/api/v1/auth/password/forgot', { email: user.email })
+    const token = /reset-password\?token=([A-Za-z0-9_-]{43})/.exec((await lastMailTo(t, user.email)).text)![1]!
+    expect((await t.post('/api/v1/auth/password/reset', { token, password: 'a new passphrase' })).status).toBe(204)
+    expect((await login(t, user.email, 'a new passphrase')).status).toBe(200)
+
+    const [event] = await t.db.select().from(authEvents).where(eq(authEvents.type, 'password_reset'))
+    expect(event).toMatchObject({ userId: user.user_id, orgId: user.organization_id, outcome: 'success', detail: { sessions_ended: 1 } })
+    expect(JSON.stringify(event)).not.toContain(token)
   })
 })

@@ -1,0 +1,74 @@
+import { findAccount, findUserByEmail } from '../../db/queries/accounts'
+import { findUsableEmailToken, resetPasswordWithToken } from '../../db/queries/email-tokens'
+import { revokeUserSessions } from '../../db/queries/sessions'
+import { recordEvent } from './audit'
+import { hashToken } from './crypto'
+import { emailLink } from './email-links'
+import { invalidEmailToken } from './email-verification'
+import { sendMail } from './mail'
+import { hashPassword } from './passwords'
+import { accountKey, emailKey, hitRate, limitClient, resetFailures, twoFactorKey } from './rate-limit'
+import type { Services } from './services'
+
+/**
+ * Mails a reset link when the email belongs to an active account, and does nothing
+ * otherwise; the caller answers 202 either way. The provider call runs after the response
+ * (`afterResponse`), so its latency does not tell an existing account from an unknown one.
+ */
+export async function requestPasswordReset(s: Services, email: string): Promise<void> {
+  await limitClient(s, 'password_reset')
+  // Over the per-address limit the answer stays 202 and no mail goes out: a mailbox cannot be
+  // flooded, and the caller learns nothing (the counter runs for unknown addresses too).
+  if ((await hitRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)) !== null) return
+  const user = await findUserByEmail(s.db, email)
+  if (!user || !user.isActive) return
+  const link = await emailLink(s, user.id, 'password_reset')
+  await sendMail(
+    s,
+    {
+      to: user.email,
+      subject: 'Reset your password',
+      text: [
+        `Hello ${user.fullName},`,
+        '',
+        'Someone asked to reset the password of your account. To choose a new one, open this link:',
+        link.url,
+        '',
+        `The link works once and expires on ${link.expiresAt.toISOString()}.`,
+        'If you did not ask for this, ignore this mail: your password stays as it is.',
+      ].join('\n'),
+    },
+    { afterResponse: true },
+  )
+}
+
+/**
+ * Sets a new password with a reset token and ends every session of the user: whoever had
+ * the old password is out. The token is checked before argon2 runs, so random tokens cost
+ * no hashing time; the transaction then spends it atomically.
+ *
+ * Proof of the mailbox also lifts the account's locks, the hard one included (NIST
+ * 800-63B §5.2.2 allows re-enabling after a separate proof): otherwise an account that met
+ * the hard limit, password or 2FA, would stay locked for good.
+ */
+export async function resetPassword(s: Services, token: string, password: string): Promise<void> {
+  await limitClient(s, 'password_reset')
+  const tokenHash = await hashToken(token)
+  if (!(await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now))) throw invalidEmailToken()
+  const passwordHash = hashPassword(await s.argon2(), password)
+  let ended = 0
+  const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {
+    ended = await revokeUserSessions(tx, id, s.now)
+  })
+  if (!userId) throw invalidEmailToken()
+  const account = await findAccount(s.db, userId)
+  if (account) await resetFailures(s, accountKey(account.user.email))
+  await resetFailures(s, twoFactorKey(userId))
+  await recordEvent(s, {
+    type: 'password_reset',
+    outcome: 'success',
+    userId,
+    orgId: account?.org.id,
+    detail: { sessions_ended: ended },
+  })
+}
