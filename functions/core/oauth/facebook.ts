@@ -22,13 +22,7 @@ export function facebook(env: Bindings): OAuthProvider | undefined {
   return {
     name: 'facebook',
     async identify(call, grant) {
-      const tokens = await exchangeCode('facebook', call, tokenUrl, {
-        code: grant.code,
-        redirect_uri: grant.redirectUri,
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        code_verifier: grant.codeVerifier,
-      })
+      const tokens = await exchangeCode('facebook', call, tokenUrl, client, grant)
       const accessToken = tokens.access_token
       if (typeof accessToken !== 'string' || !accessToken) throw badGateway('facebook', { provider: 'facebook', reason: 'no access_token' })
       const url = new URL(userinfoUrl)

@@ -20,14 +20,7 @@ export function google(env: Bindings): OAuthProvider | undefined {
   return {
     name: 'google',
     async identify(call, grant) {
-      const tokens = await exchangeCode('google', call, tokenUrl, {
-        grant_type: 'authorization_code',
-        code: grant.code,
-        redirect_uri: grant.redirectUri,
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        code_verifier: grant.codeVerifier,
-      })
+      const tokens = await exchangeCode('google', call, tokenUrl, client, grant)
       const claims = await verifyIdToken('google', call, tokens.id_token, { jwksUrl, issuer, audience: client.clientId, nonce: grant.nonce })
       return {
         subject: claims.sub!,

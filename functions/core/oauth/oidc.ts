@@ -1,7 +1,7 @@
 import { createRemoteJWKSet, customFetch, decodeJwt, errors, jwtVerify } from 'jose'
 import type { JWTPayload } from 'jose'
 import { AuthError } from '../errors'
-import type { ProviderCall, ProviderName } from '.'
+import type { AuthorizationGrant, ProviderCall, ProviderName } from '.'
 
 // What every provider module shares: calling the provider, redeeming a code, and checking
 // an OpenID Connect ID token. Nothing here puts a secret, a code or a token into an error:
@@ -50,15 +50,27 @@ export async function callProvider(
   return { status: response.status, body: typeof body === 'object' && body !== null ? (body as Record<string, unknown>) : undefined }
 }
 
-/** RFC 6749 §4.1.3: redeem the code, authenticating with the client secret in the body (client_secret_post). */
+/**
+ * RFC 6749 §4.1.3: redeem the code, authenticating with the client secret in the body
+ * (client_secret_post), with the PKCE verifier when the client used one (RFC 7636 §4.5).
+ */
 export async function exchangeCode(
   provider: ProviderName,
   call: ProviderCall,
   tokenUrl: string,
-  params: Record<string, string | undefined>,
+  client: ClientCredentials,
+  grant: AuthorizationGrant,
+  extra: Record<string, string> = {},
 ): Promise<Record<string, unknown>> {
-  const form = new URLSearchParams()
-  for (const [key, value] of Object.entries(params)) if (value !== undefined) form.set(key, value)
+  const form = new URLSearchParams({
+    grant_type: 'authorization_code',
+    code: grant.code,
+    redirect_uri: grant.redirectUri,
+    client_id: client.clientId,
+    client_secret: client.clientSecret,
+    ...extra,
+  })
+  if (grant.codeVerifier) form.set('code_verifier', grant.codeVerifier)
   const { status, body } = await callProvider(provider, call, tokenUrl, {
     method: 'POST',
     headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
@@ -141,8 +153,13 @@ export async function verifyIdToken(provider: ProviderName, call: ProviderCall, 
 
 export const stringClaim = (value: unknown): string | null => (typeof value === 'string' && value.trim() ? value.trim() : null)
 
+export interface ClientCredentials {
+  clientId: string
+  clientSecret: string
+}
+
 /** Client credentials of a provider: both or neither. */
-export function clientCredentials(name: string, id: string | undefined, secret: string | undefined) {
+export function clientCredentials(name: string, id: string | undefined, secret: string | undefined): ClientCredentials | undefined {
   if (!id && !secret) return undefined
   if (!id || !secret) throw new Error(`${name}_CLIENT_ID and ${name}_CLIENT_SECRET must be set together`)
   return { clientId: id, clientSecret: secret }

@@ -30,15 +30,7 @@ export function outlook(env: Bindings): OAuthProvider | undefined {
   return {
     name: 'outlook',
     async identify(call, grant) {
-      const tokens = await exchangeCode('outlook', call, tokenUrl, {
-        grant_type: 'authorization_code',
-        code: grant.code,
-        redirect_uri: grant.redirectUri,
-        client_id: client.clientId,
-        client_secret: client.clientSecret,
-        code_verifier: grant.codeVerifier,
-        scope: 'openid email profile',
-      })
+      const tokens = await exchangeCode('outlook', call, tokenUrl, client, grant, { scope: 'openid email profile' })
       const claims = await verifyIdToken('outlook', call, tokens.id_token, {
         jwksUrl,
         audience: client.clientId,
