@@ -101,10 +101,6 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
   return row
 }
 
-export async function touchSession(db: Database, sessionId: string, now: Date): Promise<void> {
-  await db.update(sessions).set({ lastUsedAt: now }).where(eq(sessions.id, sessionId))
-}
-
 export async function revokeSession(db: Database, sessionId: string, now: Date, userId?: string): Promise<boolean> {
   const rows = await db
     .update(sessions)
