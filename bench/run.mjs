@@ -38,6 +38,7 @@ const settings = {
 }
 const scenarios = opts.only ? opts.only.split(',') : SCENARIOS
 const PEER = join(ROOT, 'bench/peers/better-auth')
+const SETTLE_MS = 1000
 const step = (text) => console.log(`• ${text}`)
 
 function ensurePeerInstalled() {
@@ -92,8 +93,13 @@ async function main() {
   for (const scenario of scenarios) {
     step(`${scenario}: warm-up, then ${settings.rounds} rounds of A B`)
     const rounds = Object.fromEntries(targets.map((t) => [t.label, []]))
-    const once = async (t, durationSeconds) =>
-      load(t.url, await t.scenarios[scenario](t.state, t.url, settings.connections), { connections: settings.connections, durationSeconds })
+    const once = async (t, durationSeconds) => {
+      const result = await load(t.url, await t.scenarios[scenario](t.state, t.url, settings.connections), { connections: settings.connections, durationSeconds })
+      // The isolate finishes requests still queued when the load stops (a second of slow
+      // logins): let them drain so they do not eat into the next run.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      return result
+    }
     for (const t of targets) await once(t, settings.warmupSeconds)
     for (let round = 0; round < settings.rounds; round++) {
       for (const t of targets) rounds[t.label].push(await once(t, settings.durationSeconds))
@@ -117,7 +123,7 @@ async function main() {
   }
   if (opts.profile) {
     step('profiling Gatehouse in workerd (login and read)')
-    report.profile = await profileRequests(targets[0], ['login', 'read'], settings)
+    report.profile = await profileRequests(targets[0], ['login', 'read', 'refresh'], settings, join(ROOT, 'bench/results', `profile-${report.date.replace(/[:.]/g, '-')}`))
   }
   printReport(report)
   if (report.profile) console.log(report.profile.summary)
