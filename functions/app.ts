@@ -60,6 +60,10 @@ export function createApp(deps: AppDependencies = {}) {
     c.set('db', db)
     try {
       await next()
+    } catch (error) {
+      // Hono passes only Error instances to onError, and the Neon driver rejects with the
+      // WebSocket's ErrorEvent when it cannot connect: wrap, so onError can answer 503.
+      throw error instanceof Error ? error : new Error('non-Error rejection', { cause: error })
     } finally {
       const closing = close().catch(() => {})
       // The connection closes after the response is sent; outside a Worker, wait for it.

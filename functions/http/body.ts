@@ -37,7 +37,7 @@ export function jsonBody<S extends z.ZodMiniType>(
     const unsafe = unsafeStrings(value)
     if (unsafe.length) throw validationFailed(unsafe)
     const result = schema.safeParse(value)
-    if (!result.success) throw validationFailed(fieldErrors(result.error))
+    if (!result.success) throw validationFailed(fieldErrors(result.error, value))
     c.req.addValidatedData('json', result.data as object)
     await next()
   }
@@ -60,17 +60,20 @@ function unsafeStrings(value: unknown, path: string[] = []): FieldError[] {
   return []
 }
 
-function fieldErrors(error: z.core.$ZodError): FieldError[] {
-  return error.issues.map((issue) => ({ field: issue.path.join('.'), message: describe(issue) }))
+function fieldErrors(error: z.core.$ZodError, input: object): FieldError[] {
+  return error.issues.map((issue) => {
+    const value = issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], input)
+    return { field: issue.path.join('.'), message: describe(issue, value) }
+  })
 }
 
 // zod/mini ships without locale messages (to keep them out of the bundle), so the few
 // kinds of issue our schemas can raise are worded here.
-function describe(issue: z.core.$ZodIssue): string {
+function describe(issue: z.core.$ZodIssue, value: unknown): string {
   if (issue.message && issue.message !== 'Invalid input') return issue.message
   switch (issue.code) {
     case 'invalid_type':
-      return issue.input === undefined ? 'is required' : `must be a ${issue.expected}`
+      return value === undefined ? 'is required' : `must be a ${issue.expected}`
     case 'too_small':
       return `must be at least ${issue.minimum} characters`
     case 'too_big':

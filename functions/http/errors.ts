@@ -1,5 +1,4 @@
 import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
-import { DrizzleQueryError } from 'drizzle-orm'
 import { HTTPException } from 'hono/http-exception'
 import { sqlState } from '../../db/errors'
 import { AuthError } from '../core/errors'
@@ -75,7 +74,7 @@ function isDatabaseUnavailable(error: unknown): boolean {
 /** Known errors become their status; anything else is logged and answered with nothing inside. */
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof AuthError) {
-    if (error.extra.internal) console.warn(error.code, error.extra.internal)
+    if (error.extra.internal) console.warn(error.code, String(error.extra.internal))
     return errorResponse(c, error)
   }
   if (error instanceof HTTPException && error.status < 500) {
@@ -89,11 +88,12 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
   return errorResponse(c, new AuthError('internal_error', 500, 'An unexpected error occurred.'))
 }
 
-// A DrizzleQueryError's message carries the query's parameters (password hashes, emails):
-// log the driver's own error beneath it instead.
+// Log the deepest cause: a DrizzleQueryError's own message carries the query's parameters
+// (password hashes, emails), and a wrapped driver event says more than its wrapper.
 function forLog(error: unknown): string {
-  const root = error instanceof DrizzleQueryError && error.cause ? error.cause : error
-  if (!(root instanceof Error)) return String(root)
+  let root = error
+  while (root instanceof Error && root.cause) root = root.cause
+  if (!(root instanceof Error)) return String((root as { message?: unknown })?.message ?? root)
   const state = sqlState(root)
   return `${root.stack ?? `${root.name}: ${root.message}`}${state ? ` (SQLSTATE ${state})` : ''}`
 }

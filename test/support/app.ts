@@ -77,6 +77,21 @@ let emails = 0
 /** An email no other test of this process uses, so tests can share a database. */
 export const uniqueEmail = (prefix = 'user') => `${prefix}-${process.pid}-${Date.now()}-${++emails}@example.com`
 
+/** Bodies in tests are read loosely: the assertions state their shape. */
+export type TestResponse = Omit<Response, 'json'> & { json(): Promise<any> }
+
+interface RegisterResponse {
+  user_id: string
+  email: string
+  full_name: string
+  organization_id: string
+  organization_name: string
+  access_token: string
+  token_type: 'bearer'
+  expires_in: number
+  refresh_token: string
+}
+
 export interface TestAppOptions {
   env?: Partial<Bindings>
   clock?: TestClock
@@ -90,7 +105,7 @@ export async function testApp(options: TestAppOptions = {}) {
   const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch })
   const env = await testBindings(options.env)
 
-  const request = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> =>
     app.request(
       path,
       {
@@ -112,7 +127,7 @@ export async function testApp(options: TestAppOptions = {}) {
     }
     const res = await request('POST', '/api/v1/auth/register', input)
     if (res.status !== 201) throw new Error(`register failed: ${res.status} ${await res.text()}`)
-    const body = (await res.json()) as Record<string, string> & { expires_in: number }
+    const body: RegisterResponse = await res.json()
     return { ...input, ...body }
   }
 

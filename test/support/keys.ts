@@ -1,9 +1,10 @@
 import { exportJWK, generateKeyPair } from 'jose'
+import type { JWK } from 'jose'
 
-let rsa: Promise<{ private: Record<string, unknown>; public: Record<string, unknown> }> | undefined
+let rsa: Promise<{ private: JWK; public: JWK }> | undefined
 
 /** One RSA key pair per test process (generating one takes ~100 ms). */
-export function testRsaKey(kid = 'test-rs256') {
+export function testRsaKey(kid = 'test-rs256'): Promise<{ private: JWK; public: JWK }> {
   rsa ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey, publicKey }) => ({
     private: await exportJWK(privateKey),
     public: await exportJWK(publicKey),
