@@ -14,7 +14,7 @@ import { hashCost } from './lib/hash.mjs'
 import { load } from './lib/load.mjs'
 import { startPostgres } from './lib/postgres.mjs'
 import { stopAll } from './lib/processes.mjs'
-import { profileRequests } from './lib/profile.mjs'
+import { pathBreakdown, profileRequests } from './lib/profile.mjs'
 import { printReport, saveReport } from './lib/report.mjs'
 import { SCENARIOS, betterAuth, gatehouse } from './lib/scenarios.mjs'
 import { bundleSize, startupTime } from './lib/sizes.mjs'
@@ -123,9 +123,11 @@ async function main() {
   }
   if (opts.profile) {
     step('profiling Gatehouse in workerd (login and read)')
+    report.breakdown = await pathBreakdown(targets[0], settings)
     report.profile = await profileRequests(targets[0], ['login', 'read', 'refresh'], settings, join(ROOT, 'bench/results', `profile-${report.date.replace(/[:.]/g, '-')}`))
   }
   printReport(report)
+  if (report.breakdown) console.log(`${report.breakdown.text}\n`)
   if (report.profile) console.log(report.profile.summary)
   console.log(`JSON: ${saveReport(report, join(ROOT, 'bench/results'))}`)
 }

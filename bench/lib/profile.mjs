@@ -129,3 +129,28 @@ export async function profileRequests(target, scenarios, settings, outDir) {
     inspector.close()
   }
 }
+
+/**
+ * The request path taken apart by endpoints that add one layer each: JWKS (routing,
+ * middleware, config; no database), /health (plus opening a database connection and
+ * `select 1`), /me (plus JWT verification and two queries). 1000 / (req/s) is what one
+ * request costs the machine at that layer (workerd, relay and Postgres share the cores).
+ */
+export async function pathBreakdown(target, settings) {
+  const layers = [
+    ['GET /.well-known/jwks.json', 'routing + middleware, no database', { method: 'GET', path: '/.well-known/jwks.json' }],
+    ['GET /health', '+ open a Postgres connection, select 1, close', { method: 'GET', path: '/health' }],
+    ['GET /api/v1/auth/me', '+ verify the JWT, two queries', await target.scenarios.read(target.state)],
+  ]
+  const rows = []
+  for (const [endpoint, adds, request] of layers) {
+    const run = await load(target.url, request, { connections: settings.connections, durationSeconds: settings.durationSeconds })
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    rows.push({ endpoint, adds, requestsPerSecond: run.requestsPerSecond, msPerRequest: 1000 / run.requestsPerSecond, failed: run.failed })
+  }
+  const text = [
+    'Gatehouse request path, layer by layer (ms per request = 1000 / req/s, the same connections):',
+    ...rows.map((r) => `  ${r.endpoint.padEnd(28)} ${r.requestsPerSecond.toFixed(1).padStart(7)} req/s  ${r.msPerRequest.toFixed(2).padStart(6)} ms  ${r.adds}`),
+  ].join('\n')
+  return { rows, text }
+}

@@ -47,8 +47,10 @@ export const gatehouse = {
   scenarios: {
     login: (s) => ({ method: 'POST', path: '/api/v1/auth/login', headers: JSON_HEADERS, body: JSON.stringify({ email: s.email, password: PASSWORD }) }),
     read: (s) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${s.accessToken}` } }),
-    // Refresh tokens are single-use: each connection starts from its own login and follows
-    // its chain, sending the token the previous answer rotated in.
+    // Refresh tokens are single-use. Each connection starts from a login of its own; every
+    // answer hands back the rotated token, which the next request spends. (autocannon
+    // clears a connection's context between requests, so the live tokens wait in one queue:
+    // one answer in, one request out, never empty while every refresh succeeds.)
     refresh: async (s, url, connections) => {
       const tokens = await Promise.all(
         Array.from({ length: connections }, async () =>
@@ -58,12 +60,10 @@ export const gatehouse = {
         method: 'POST',
         path: '/api/v1/auth/refresh',
         headers: JSON_HEADERS,
-        setupRequest: (request, context) => {
-          context.token ??= tokens.pop()
-          return { ...request, body: JSON.stringify({ refresh_token: context.token }) }
-        },
-        onResponse: (status, body, context) => {
-          if (status === 200) context.token = parse(body)?.refresh_token
+        setupRequest: (request) => ({ ...request, body: JSON.stringify({ refresh_token: tokens.shift() ?? 'none-left' }) }),
+        onResponse: (status, body) => {
+          const token = status === 200 ? parse(body)?.refresh_token : undefined
+          if (token) tokens.push(token)
         },
       }
     },
