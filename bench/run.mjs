@@ -78,8 +78,8 @@ async function main() {
     startWorker({ name: 'gatehouse-hash', dir: join(ROOT, 'bench/hash-worker') }),
   ])
   const targets = [
-    { ...gatehouse, url: ours.url, worker: ours },
-    { ...betterAuth, url: theirs.url, worker: theirs },
+    { ...gatehouse, url: ours.url, worker: ours, database: 'gatehouse' },
+    { ...betterAuth, url: theirs.url, worker: theirs, database: 'better_auth' },
   ]
   for (const t of targets) t.state = await t.prepare(t.url)
 
@@ -94,10 +94,12 @@ async function main() {
     step(`${scenario}: warm-up, then ${settings.rounds} rounds of A B`)
     const rounds = Object.fromEntries(targets.map((t) => [t.label, []]))
     const once = async (t, durationSeconds) => {
+      const sessionsBefore = pg.sessions(t.database)
       const result = await load(t.url, await t.scenarios[scenario](t.state, t.url, settings.connections), { connections: settings.connections, durationSeconds })
       // The isolate finishes requests still queued when the load stops (a second of slow
       // logins): let them drain so they do not eat into the next run.
       await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      result.databaseConnections = pg.sessions(t.database) - sessionsBefore
       return result
     }
     for (const t of targets) await once(t, settings.warmupSeconds)
@@ -141,6 +143,8 @@ function summarize(rounds, endpoint) {
     p50: mean('p50'),
     p99: mean('p99'),
     ok: rounds.reduce((sum, r) => sum + r.ok, 0),
+    // Connections opened per answered request: 0 means the endpoint never touched the database.
+    databaseConnectionsPerRequest: rounds.reduce((sum, r) => sum + r.databaseConnections, 0) / rounds.reduce((sum, r) => sum + r.ok + r.failed, 0),
     failed: rounds.reduce((sum, r) => sum + r.failed, 0),
     failure: rounds.find((r) => r.failure)?.failure,
     rounds,

@@ -90,5 +90,15 @@ export async function startPostgres(databases) {
     }, { timeoutMs: 10_000 })
   }
   const version = execFileSync(join(bin, 'postgres'), ['--version'], { encoding: 'utf8' }).trim()
-  return { port, version, url: (name) => `postgres://bench@127.0.0.1:${port}/${name}` }
+  /**
+   * Connections ever opened to database `name` (pg_stat_database.sessions, Postgres ≥ 14),
+   * read from the `postgres` database so that asking does not count. A backend's stats are
+   * flushed when it exits, and each request's connection exits with the request.
+   */
+  const sessions = (name) => {
+    const out = execFileSync(join(bin, 'psql'), ['-h', '127.0.0.1', '-p', String(port), '-U', 'bench', '-d', 'postgres', '-Atc',
+      `select sessions from pg_stat_database where datname = '${name}'`], { encoding: 'utf8' })
+    return Number(out.trim())
+  }
+  return { port, version, sessions, url: (name) => `postgres://bench@127.0.0.1:${port}/${name}` }
 }

@@ -14,10 +14,15 @@ function table(rows) {
 /** The stdout report: markdown tables, so they paste as they are. */
 export function printReport(report) {
   const [a, b] = report.targets
-  const rows = [['scenario', `${a} req/s`, 'p50 ms', 'p99 ms', `${b} req/s`, 'p50 ms', 'p99 ms', 'ours/theirs']]
+  const rows = [['scenario', `${a} req/s`, 'p50 ms', 'p99 ms', 'db conn/req', `${b} req/s`, 'p50 ms', 'p99 ms', 'db conn/req', 'ours/theirs']]
   for (const [name, s] of Object.entries(report.scenarios)) {
     const [x, y] = [s[a], s[b]]
-    rows.push([name, fixed(x.requestsPerSecond), fixed(x.p50, 0), fixed(x.p99, 0), fixed(y.requestsPerSecond), fixed(y.p50, 0), fixed(y.p99, 0), `${fixed(s.ratio, 2)}×`])
+    rows.push([
+      name,
+      fixed(x.requestsPerSecond), fixed(x.p50, 0), fixed(x.p99, 0), fixed(x.databaseConnectionsPerRequest, 2),
+      fixed(y.requestsPerSecond), fixed(y.p50, 0), fixed(y.p99, 0), fixed(y.databaseConnectionsPerRequest, 2),
+      `${fixed(s.ratio, 2)}×`,
+    ])
   }
   console.log(`\n${table(rows)}\n`)
   const failures = Object.entries(report.scenarios).flatMap(([name, s]) =>
@@ -35,6 +40,18 @@ export function printReport(report) {
     ['wrangler dev ready (spawn → first answer)', `${fixed(report.devReadyMs[a] / 1000, 1)} s`, `${fixed(report.devReadyMs[b] / 1000, 1)} s`],
   ]
   console.log(`${table(extra)}\n`)
+  const ratio = (name) => report.scenarios[name]?.ratio
+  const bundleRatio = report.bundle[a].gzip / report.bundle[b].gzip
+  const targets = [
+    ['authenticated read ≥ 2× req/s', ratio('read'), (r) => r >= 2, (r) => `${fixed(r, 2)}×`],
+    ['login ≥ 2.5× req/s (hashing as stated above)', ratio('login'), (r) => r >= 2.5, (r) => `${fixed(r, 2)}×`],
+    ['bundle ≤ ⅓ of theirs (gzip)', bundleRatio, (r) => r <= 1 / 3, (r) => fixed(r, 2)],
+  ].filter(([, value]) => value !== undefined)
+  console.log('Targets (measured, not asserted):')
+  for (const [name, value, met, show] of targets) console.log(`  ${met(value) ? 'met    ' : 'NOT met'}  ${name}: ${show(value)}`)
+  const jwks = report.scenarios.jwks?.[a]
+  if (jwks) console.log(`  ${jwks.databaseConnectionsPerRequest === 0 ? 'met    ' : 'NOT met'}  JWKS touches no database: ${fixed(jwks.databaseConnectionsPerRequest, 2)} connections per request`)
+  console.log('')
   console.log(`bundle ours/theirs: ${fixed(report.bundle[a].gzip / report.bundle[b].gzip, 2)}; ${report.settings.rounds} rounds of ${report.settings.durationSeconds} s per target and scenario (A B A B), ${report.settings.connections} connections, ${report.settings.warmupSeconds} s warm-up; ${report.machine.cpus} cores, ${report.machine.postgres}.`)
 }
 
