@@ -109,8 +109,10 @@ export async function profileRequests(target, scenarios, settings, outDir) {
     await new Promise((resolve) => setTimeout(resolve, 1500))
     const results = {}
     for (const scenario of scenarios) {
-      await inspector.send('Profiler.start')
+      // Set up first (the refresh scenario logs in once per connection), then profile.
       const request = await target.scenarios[scenario](target.state, target.url, settings.connections)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      await inspector.send('Profiler.start')
       const run = await load(target.url, request, { connections: settings.connections, durationSeconds: settings.durationSeconds })
       const { profile } = await inspector.send('Profiler.stop')
       // Requests still queued in the isolate when the load stops must not land in the next profile.
