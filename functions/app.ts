@@ -1,7 +1,13 @@
 import { Hono } from 'hono'
+import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
+import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
+import { forgotPassword } from './auth/password-forgot'
+import { resetPasswordEndpoint } from './auth/password-reset'
+import { verifyEmailEndpoint } from './auth/verify-email'
+import { resendVerificationEmail } from './auth/verify-email-resend'
 import { logout } from './auth/logout'
 import { getMe, patchMe } from './auth/me'
 import { refresh } from './auth/refresh'
@@ -9,16 +15,34 @@ import { register } from './auth/register'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
+import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
 import { notFound, onError } from './http/errors'
+import { getOrganization } from './org/get'
+import { createInvitation } from './org/invitations-create'
+import { listOrganizationInvitations } from './org/invitations-list'
+import { revokeInvitation } from './org/invitations-revoke'
+import { removeOrganizationMember } from './org/member-remove'
+import { updateOrganizationMember } from './org/member-update'
+import { listOrganizationMembers } from './org/members-list'
+import { updateOrganization } from './org/update'
+import { oauthCallback } from './oauth/callback'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { docsPage, openApiDocument } from './service/openapi'
 import type { Route } from './service/openapi'
+import { twoFactorDisable, v1TwoFactorDisable } from './two-factor/disable'
+import { twoFactorEnable, v1TwoFactorEnable } from './two-factor/enable'
+import { twoFactorRecoveryCodes, v1TwoFactorRecoveryCodes } from './two-factor/recovery-codes'
+import { twoFactorSetup, v1TwoFactorSetup } from './two-factor/setup'
+import { twoFactorStatusEndpoint, v1TwoFactorStatus } from './two-factor/status'
+import { twoFactorVerify } from './two-factor/verify'
 import { v1LoginEndpoint } from './v1/login'
 import { v1Logout } from './v1/logout'
 import { v1Me } from './v1/me'
+import { v1People } from './v1/people'
 import { v1Refresh } from './v1/refresh'
+import { v1TwoFactorVerify } from './v1/two-factor-verify'
 
 /** Every endpoint, once: registered on the app and described in /openapi.json from here. */
 export const routes: readonly Route[] = [
@@ -28,11 +52,40 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/auth/logout', logout],
   ['get', '/api/v1/auth/me', getMe],
   ['patch', '/api/v1/auth/me', patchMe],
+  ['post', '/api/v1/auth/invitations/accept', acceptInvitation],
+  ['post', '/api/v1/auth/verify-email', verifyEmailEndpoint],
+  ['post', '/api/v1/auth/verify-email/resend', resendVerificationEmail],
+  ['post', '/api/v1/auth/password/forgot', forgotPassword],
+  ['post', '/api/v1/auth/password/reset', resetPasswordEndpoint],
+
+  ['get', '/api/v1/org', getOrganization],
+  ['patch', '/api/v1/org', updateOrganization],
+  ['get', '/api/v1/org/members', listOrganizationMembers],
+  ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
+  ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
+  ['post', '/api/v1/org/invitations', createInvitation],
+  ['get', '/api/v1/org/invitations', listOrganizationInvitations],
+  ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
+  ['post', '/api/v1/auth/oauth/callback', oauthCallback],
+
+  ['get', '/api/v1/auth/2fa/status', twoFactorStatusEndpoint],
+  ['post', '/api/v1/auth/2fa/setup', twoFactorSetup],
+  ['post', '/api/v1/auth/2fa/enable', twoFactorEnable],
+  ['post', '/api/v1/auth/2fa/verify', twoFactorVerify],
+  ['post', '/api/v1/auth/2fa/recovery-codes', twoFactorRecoveryCodes],
+  ['post', '/api/v1/auth/2fa/disable', twoFactorDisable],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
   ['post', '/v1/logout', v1Logout],
   ['get', '/v1/me', v1Me],
+  ['get', '/v1/people', v1People],
+  ['get', '/v1/2fa/status', v1TwoFactorStatus],
+  ['post', '/v1/2fa/setup', v1TwoFactorSetup],
+  ['post', '/v1/2fa/enable', v1TwoFactorEnable],
+  ['post', '/v1/2fa/verify', v1TwoFactorVerify],
+  ['post', '/v1/2fa/recovery-codes', v1TwoFactorRecoveryCodes],
+  ['post', '/v1/2fa/disable', v1TwoFactorDisable],
 
   ['get', '/health', health],
   ['get', '/.well-known/jwks.json', jwks],
@@ -48,12 +101,14 @@ export interface AppDependencies {
 export function createApp(deps: AppDependencies = {}) {
   const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
   const app = new Hono<AppEnv>()
+  // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
+  const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
 
   app.use(async (c, next) => {
     c.set('config', await getConfig(c.env))
     c.set('now', deps.now ?? (() => new Date()))
     c.set('argon2', loadArgon2)
-    c.set('fetch', deps.fetch ?? ((input, init) => fetch(input, init)))
+    c.set('fetch', fetcher)
     // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client.
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
     const { db, close } = open(c.env)
@@ -77,6 +132,13 @@ export function createApp(deps: AppDependencies = {}) {
   })
 
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
+
+  // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
+  const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (c.var.config.environment !== 'development') return notFound(c)
+    await next()
+  }
+  app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))

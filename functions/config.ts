@@ -1,3 +1,7 @@
+import { oauthConfig } from './core/oauth'
+import type { OAuthConfig } from './core/oauth'
+import type { DataKeys } from './core/encryption'
+import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
 
@@ -18,6 +22,51 @@ export interface Bindings {
   SESSION_MAX_AGE?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
+  /** Base URL of the web app that mail links point to (default http://localhost:8001). */
+  APP_URL?: string
+  /** `outbox` (mail lands in the database, readable at GET /dev/mail in development) or `http`. */
+  MAIL_TRANSPORT?: string
+  /** The email API endpoint (Resend's JSON shape); default https://api.resend.com/emails. */
+  MAIL_API_URL?: string
+  MAIL_API_KEY?: string
+  /** The sender, e.g. `Gatehouse <no-reply@example.com>`. */
+  MAIL_FROM?: string
+  /** Lifetime of an invitation link, in seconds (default 7 days). */
+  INVITATION_TTL?: string
+
+  // OAuth login (POST /api/v1/auth/oauth/callback). A provider is on when its client id and
+  // secret are both set. Every endpoint defaults to the real provider's.
+  /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
+  OAUTH_REDIRECT_URIS?: string
+  /** How long one call to a provider may take, in milliseconds (default 10000). */
+  OAUTH_TIMEOUT_MS?: string
+  GOOGLE_CLIENT_ID?: string
+  GOOGLE_CLIENT_SECRET?: string
+  GOOGLE_TOKEN_URL?: string
+  GOOGLE_JWKS_URL?: string
+  GOOGLE_ISSUER?: string
+  FACEBOOK_CLIENT_ID?: string
+  FACEBOOK_CLIENT_SECRET?: string
+  FACEBOOK_TOKEN_URL?: string
+  /** The Graph API's `/me`. */
+  FACEBOOK_USERINFO_URL?: string
+  OUTLOOK_CLIENT_ID?: string
+  OUTLOOK_CLIENT_SECRET?: string
+  /** A tenant id, or `common` (default), `organizations` or `consumers`. */
+  OUTLOOK_TENANT?: string
+  OUTLOOK_TOKEN_URL?: string
+  OUTLOOK_JWKS_URL?: string
+  /** The issuer with `{tenantid}` where the token's tenant goes. */
+  OUTLOOK_ISSUER?: string
+  /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
+  TOTP_ISSUER?: string
+}
+
+export interface MailConfig {
+  transport: 'outbox' | 'http'
+  apiUrl: string
+  apiKey?: string
+  from?: string
 }
 
 export interface Config {
@@ -27,6 +76,13 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  appUrl: string
+  mail: MailConfig
+  invitationTtlSeconds: number
+  oauth: OAuthConfig
+  /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
+  dataKeys: DataKeys | null
+  totpIssuer: string
 }
 
 const DAY = 86_400
@@ -44,6 +100,13 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+function totpIssuer(value: string | undefined): string {
+  if (value === undefined || value === '') return 'Gatehouse'
+  // Key URI format: the issuer is the label's prefix, split from the account at ':'.
+  if (value.includes(':')) throw new Error('TOTP_ISSUER must not contain ":"')
+  return value
+}
+
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
@@ -54,7 +117,21 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
+    mail: mailConfig(env),
+    invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
+    oauth: oauthConfig(env),
+    dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
+    totpIssuer: totpIssuer(env.TOTP_ISSUER),
   }
+}
+
+function mailConfig(env: Bindings): MailConfig {
+  const transport = env.MAIL_TRANSPORT || (environment(env.ENVIRONMENT) === 'production' ? 'http' : 'outbox')
+  if (transport !== 'outbox' && transport !== 'http') throw new Error('MAIL_TRANSPORT must be "outbox" or "http"')
+  // Missing credentials are not refused here: the Worker still serves everything else, and
+  // the first mail sent fails loudly (502, logged) instead of vanishing into an outbox.
+  return { transport, apiUrl: env.MAIL_API_URL || 'https://api.resend.com/emails', apiKey: env.MAIL_API_KEY, from: env.MAIL_FROM }
 }
 
 const cache = new Map<string, Promise<Config>>()

@@ -23,7 +23,9 @@ if (!url) {
 const target = new URL(url)
 // Neon speaks WebSocket (and TLS) itself; only a plain Postgres needs the local relay.
 const neon = target.hostname.endsWith('.neon.tech')
-const relay = neon ? undefined : await startRelay({ target: { host: target.hostname, port: Number(target.port || 5432) } })
+const relay = neon
+  ? undefined
+  : await startRelay({ target: { host: target.hostname, port: Number(target.port || 5432) }, serialize: Boolean(pglite) })
 
 let wrangler
 let stopping

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { createAccount } from '../../db/queries/accounts'
+import { sendVerificationMail } from '../core/email-verification'
 import { AuthError } from '../core/errors'
 import { hashPassword } from '../core/passwords'
 import { startSession } from '../core/sessions'
@@ -26,6 +27,8 @@ export const register = endpoint(
     })
     if (!account) throw new AuthError('email_taken', 409, 'An account with this email already exists.')
     const tokens = await startSession(s.db, s.config, { userId: account.user.id, orgId: account.org.id, role: account.role }, s.now, s.client)
+    // The account exists either way: a mail that fails is logged, and /verify-email/resend sends another.
+    await sendVerificationMail(s, account.user, { afterResponse: true }).catch((error) => console.error('verification mail not sent', error))
     return tokenResponse(c, loginBody(account, tokens), 201)
   },
 )

@@ -4,6 +4,7 @@ import { AuthError, unauthenticated } from './errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
 import type { Services } from './services'
 import { startSession } from './sessions'
+import { startTwoFactorChallenge } from './two-factor'
 import type { IssuedTokens } from './sessions'
 
 export type LoginOutcome =
@@ -28,8 +29,12 @@ export async function passwordLogin(s: Services, email: string, password: string
   return completeLogin(s, account)
 }
 
-/** The last step of every login path: a session, or the 2FA challenge when 2FA is on. */
+/**
+ * The last step of every login path: a session, or, when 2FA is on, only the challenge
+ * (completed at 2fa/verify): no path hands a 2FA user a token on a password alone.
+ */
 export async function completeLogin(s: Services, account: Account): Promise<LoginOutcome> {
+  if (account.user.totpEnabledAt) return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
   const tokens = await startSession(
     s.db,
     s.config,

@@ -11,4 +11,6 @@ export interface Services {
   argon2: () => Promise<Argon2>
   fetch: typeof fetch
   client: ClientInfo
+  /** Work that may finish after the response (a Worker's `ctx.waitUntil`); absent outside a Worker, where it is awaited. */
+  waitUntil?: (promise: Promise<unknown>) => void
 }

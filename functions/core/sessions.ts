@@ -94,9 +94,11 @@ export async function refreshSession(
  */
 export async function loadPrincipal(db: Database, sessionId: string, userId: string | undefined, now: Date) {
   const principal = await findPrincipal(db, sessionId, userId)
-  if (!principal || principal.sessionRevoked || principal.sessionExpiresAt <= now)
-    throw unauthenticated('session_revoked', 'The session has ended.')
+  if (!principal) throw unauthenticated('session_revoked', 'The session has ended.')
+  // Before the revocation check: deactivation also ends the sessions, and the contract
+  // wants a deactivated user's tokens to say 403 (inactive), not 401.
   if (!principal.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (principal.sessionRevoked || principal.sessionExpiresAt <= now) throw unauthenticated('session_revoked', 'The session has ended.')
   return principal
 }
 

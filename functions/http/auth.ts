@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { AuthError, unauthenticated } from '../core/errors'
+import { scopesFor } from '../core/roles'
 import { authenticate } from '../core/sessions'
 import type { AppEnv } from './env'
 
@@ -7,7 +8,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
 
 /**
  * Verifies `Authorization: Bearer <access token>` and its live session; with `scope`, the
- * token must also carry that scope (403 otherwise).
+ * token must also carry that scope, and the caller's current role grant it (403 otherwise).
  */
 export function requireAuth(scope?: string): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
@@ -16,7 +17,9 @@ export function requireAuth(scope?: string): MiddlewareHandler<AppEnv> {
     const token = BEARER.exec(header)?.[1]
     if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
     const auth = await authenticate(c.var.db, c.var.config, token, c.var.now())
-    if (scope && !auth.claims.scopes.includes(scope))
+    // The token's scopes are the role at issue time; the live role (loaded with the session)
+    // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+    if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
       throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
     c.set('auth', auth)
     await next()

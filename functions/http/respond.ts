@@ -5,14 +5,26 @@ import type { IssuedTokens } from '../core/sessions'
 import type { AppEnv } from './env'
 
 /** The domain services for this request. */
-export const services = (c: Context<AppEnv, any, any>): Services => ({
-  db: c.var.db,
-  config: c.var.config,
-  now: c.var.now(),
-  argon2: c.var.argon2,
-  fetch: c.var.fetch,
-  client: c.var.client,
-})
+export const services = (c: Context<AppEnv, any, any>): Services => {
+  const ctx = executionContext(c)
+  return {
+    db: c.var.db,
+    config: c.var.config,
+    now: c.var.now(),
+    argon2: c.var.argon2,
+    fetch: c.var.fetch,
+    client: c.var.client,
+    waitUntil: ctx && ((promise) => ctx.waitUntil(promise)),
+  }
+}
+
+function executionContext(c: Context) {
+  try {
+    return c.executionCtx
+  } catch {
+    return undefined // app.request in tests has none
+  }
+}
 
 // RFC 6749 §5.1: responses carrying tokens must not be cached.
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }

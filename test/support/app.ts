@@ -9,7 +9,7 @@ import type { Database, DatabaseHandle } from '../../db/client'
 import * as schema from '../../db/schema'
 import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
-import { TEST_ISSUER, testRsaKey } from './keys'
+import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 
 /**
  * The database of this test file: a copy of the migrated PGlite template, or, when
@@ -69,6 +69,7 @@ export async function testBindings(overrides: Partial<Bindings> = {}): Promise<B
     JWT_ALG: 'RS256',
     JWT_KEYS: JSON.stringify([(await testRsaKey()).private]),
     JWT_ISSUER: TEST_ISSUER,
+    DATA_ENCRYPTION_KEYS: JSON.stringify([TEST_DATA_KEY]),
     ...overrides,
   }
 }

@@ -13,3 +13,6 @@ export function testRsaKey(kid = 'test-rs256'): Promise<{ private: JWK; public: 
 }
 
 export const TEST_ISSUER = 'https://gatehouse.test'
+
+/** A fixed AES-256 key for data encrypted at rest in tests (32 bytes, base64url). */
+export const TEST_DATA_KEY = { kid: 'test-data-1', key: 'dGVzdC1vbmx5LWRhdGEta2V5LTMyLWJ5dGVzLWxvbmc' }

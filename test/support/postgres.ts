@@ -30,7 +30,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
 async function freshPglite(): Promise<TestPostgres> {
   const pg = await startPglite({ template: await pgliteTemplate() })
   try {
-    const relay = await startRelay({ target: pg })
+    const relay = await startRelay({ target: pg, serialize: true })
     return {
       url: pg.url,
       wsProxy: relay.wsProxy,

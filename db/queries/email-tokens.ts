@@ -1,0 +1,81 @@
+import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import type { Database } from '../client'
+import { rowsOf } from '../client'
+import { emailTokens, users } from '../schema'
+
+export type EmailTokenPurpose = (typeof emailTokens.$inferSelect)['purpose']
+
+const usable = (purpose: EmailTokenPurpose, now: Date) =>
+  and(eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now))
+
+/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
+export async function issueEmailToken(
+  db: Database,
+  t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; now: Date; expiresAt: Date },
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.update(emailTokens).set({ usedAt: t.now }).where(and(eq(emailTokens.userId, t.userId), usable(t.purpose, t.now)))
+    await tx
+      .insert(emailTokens)
+      .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
+  })
+}
+
+/** The user a still-usable token belongs to, without spending it. */
+export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {
+  const [row] = await db
+    .select({ userId: emailTokens.userId })
+    .from(emailTokens)
+    .where(and(eq(emailTokens.tokenHash, tokenHash), usable(purpose, now)))
+    .limit(1)
+  return row
+}
+
+/**
+ * Spends a verification token and marks its user verified, in one statement: of two
+ * concurrent uses, only one finds `used_at is null`.
+ */
+export async function verifyEmailWithToken(db: Database, tokenHash: string, now: Date): Promise<{ id: string; email: string } | undefined> {
+  const at = now.toISOString()
+  const result = await db.execute(sql`
+    with spent as (
+      update ${emailTokens} set used_at = ${at}
+      where token_hash = ${tokenHash} and purpose = 'verify_email' and used_at is null and expires_at > ${at}
+      returning user_id
+    )
+    update ${users} set is_verified = true, updated_at = ${at}
+    from spent where ${users.id} = spent.user_id
+    returning ${users.id} as id, ${users.email} as email`)
+  return rowsOf<{ id: string; email: string }>(result)[0]
+}
+
+/**
+ * Spends a password-reset token and sets the new password hash, in one transaction. The
+ * mail reached the inbox, so the address counts as verified too. Returns the user id, or
+ * undefined when the token is not usable (unknown, expired, used, or raced).
+ */
+export async function resetPasswordWithToken(
+  db: Database,
+  r: { tokenHash: string; passwordHash: string; now: Date },
+  within: (tx: Database, userId: string) => Promise<void>,
+): Promise<string | undefined> {
+  return db.transaction(async (tx) => {
+    const [spent] = await tx
+      .update(emailTokens)
+      .set({ usedAt: r.now })
+      .where(and(eq(emailTokens.tokenHash, r.tokenHash), usable('password_reset', r.now)))
+      .returning({ userId: emailTokens.userId })
+    if (!spent) return undefined
+    await tx
+      .update(users)
+      .set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now })
+      .where(eq(users.id, spent.userId))
+    // Any other reset link still in a mailbox dies with this one.
+    await tx
+      .update(emailTokens)
+      .set({ usedAt: r.now })
+      .where(and(eq(emailTokens.userId, spent.userId), usable('password_reset', r.now)))
+    await within(tx as unknown as Database, spent.userId)
+    return spent.userId
+  })
+}

@@ -1,0 +1,248 @@
+import { and, count, desc, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import type { Database } from '../client'
+import { authEvents, recoveryCodes, twoFactorChallenges, users } from '../schema'
+
+export interface TotpState {
+  secret: string | null
+  keyId: string | null
+  enabledAt: Date | null
+  lastStep: number | null
+}
+
+export async function findTotpState(db: Database, userId: string): Promise<TotpState | undefined> {
+  const [row] = await db
+    .select({ secret: users.totpSecret, keyId: users.totpKeyId, enabledAt: users.totpEnabledAt, lastStep: users.totpLastStep })
+    .from(users)
+    .where(eq(users.id, userId))
+  return row
+}
+
+/**
+ * Stores a new, not yet active secret (replacing an earlier unconfirmed one). False when 2FA
+ * is already on: the condition is in the statement, so a concurrent `enable` cannot be undone.
+ */
+export async function storePendingTotpSecret(
+  db: Database,
+  userId: string,
+  secret: { ciphertext: string; keyId: string },
+  now: Date,
+): Promise<boolean> {
+  const rows = await db
+    .update(users)
+    .set({ totpSecret: secret.ciphertext, totpKeyId: secret.keyId, totpLastStep: null, updatedAt: now })
+    .where(and(eq(users.id, userId), isNull(users.totpEnabledAt)))
+    .returning({ id: users.id })
+  return rows.length > 0
+}
+
+// RFC 6238 §5.2: a step is accepted only if it is newer than the last one accepted. Being a
+// condition of the UPDATE, two concurrent uses of one code cannot both pass.
+const newerStep = (step: number) => or(isNull(users.totpLastStep), lt(users.totpLastStep, step))
+
+/** Records a verified TOTP step; false when that step (or a later one) was already used. */
+export async function advanceTotpStep(db: Database, userId: string, step: number, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(users)
+    .set({ totpLastStep: step, updatedAt: now })
+    .where(and(eq(users.id, userId), isNotNull(users.totpEnabledAt), newerStep(step)))
+    .returning({ id: users.id })
+  return rows.length > 0
+}
+
+// Every transaction here locks rows in one order, challenge → recovery codes → user, so two
+// of them can never wait on each other (no deadlock between a login and a disable).
+
+// Thrown inside a transaction to roll it back when a condition fails; never escapes.
+class Rollback extends Error {}
+
+/** Runs `work` in a transaction that commits only if it returns true. */
+async function allOrNothing(db: Database, work: (tx: Database) => Promise<boolean>): Promise<boolean> {
+  try {
+    return await db.transaction(async (tx) => {
+      if (!(await work(tx as unknown as Database))) throw new Rollback()
+      return true
+    })
+  } catch (error) {
+    if (error instanceof Rollback) return false
+    throw error
+  }
+}
+
+async function insertRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date) {
+  await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
+  await db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now })))
+}
+
+/**
+ * Turns 2FA on with the secret the code was checked against, and stores the first set of
+ * recovery codes, all at once. False when the secret changed meanwhile (a new setup), 2FA
+ * is already on, or the step was already used.
+ */
+export function enableTotp(
+  db: Database,
+  e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date },
+): Promise<boolean> {
+  return allOrNothing(db, async (tx) => {
+    await insertRecoveryCodes(tx, e.userId, e.recoveryCodeHashes, e.now)
+    const rows = await tx
+      .update(users)
+      .set({ totpEnabledAt: e.now, totpLastStep: e.step, updatedAt: e.now })
+      .where(and(eq(users.id, e.userId), isNull(users.totpEnabledAt), eq(users.totpSecret, e.ciphertext), newerStep(e.step)))
+      .returning({ id: users.id })
+    return rows.length > 0
+  })
+}
+
+/** Replaces the user's recovery codes: the old set stops working in the same transaction. */
+export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date): Promise<void> {
+  await db.transaction((tx) => insertRecoveryCodes(tx as unknown as Database, userId, hashes, now))
+}
+
+/** Spends a recovery code. Of two concurrent uses, exactly one finds `used_at is null`. */
+export async function spendRecoveryCode(db: Database, userId: string, codeHash: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(recoveryCodes)
+    .set({ usedAt: now })
+    .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, codeHash), isNull(recoveryCodes.usedAt)))
+    .returning({ id: recoveryCodes.id })
+  return rows.length > 0
+}
+
+export async function countUnusedRecoveryCodes(db: Database, userId: string): Promise<number> {
+  const [row] = await db
+    .select({ n: count() })
+    .from(recoveryCodes)
+    .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)))
+  return row?.n ?? 0
+}
+
+/** Turns 2FA off: the secret, the recovery codes and any pending login challenge go. */
+export async function disableTotp(db: Database, userId: string, now: Date): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
+    await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
+    await tx
+      .update(users)
+      .set({ totpSecret: null, totpKeyId: null, totpEnabledAt: null, totpLastStep: null, updatedAt: now })
+      .where(eq(users.id, userId))
+  })
+}
+
+// ---- the two-step login ----
+
+export interface NewChallenge {
+  tokenHash: string
+  userId: string
+  now: Date
+  expiresAt: Date
+  userAgent?: string | null
+  ip?: string | null
+}
+
+export async function insertChallenge(db: Database, c: NewChallenge): Promise<void> {
+  await db.insert(twoFactorChallenges).values({
+    tokenHash: c.tokenHash,
+    userId: c.userId,
+    createdAt: c.now,
+    expiresAt: c.expiresAt,
+    userAgent: c.userAgent ?? null,
+    ip: c.ip ?? null,
+  })
+}
+
+/**
+ * Takes one of a challenge's attempts before its code is checked, counting it as failed
+ * until it succeeds. Taking it first, in one conditional statement, means concurrent
+ * guesses cannot get past the cap: the (max+1)th finds nothing to take. Returns the user,
+ * or undefined when the challenge is unknown, spent, expired or out of attempts.
+ */
+export async function takeChallengeAttempt(
+  db: Database,
+  tokenHash: string,
+  now: Date,
+  maxAttempts: number,
+): Promise<{ userId: string } | undefined> {
+  const [row] = await db
+    .update(twoFactorChallenges)
+    .set({ failedAttempts: sql`${twoFactorChallenges.failedAttempts} + 1` })
+    .where(
+      and(
+        eq(twoFactorChallenges.tokenHash, tokenHash),
+        isNull(twoFactorChallenges.usedAt),
+        gt(twoFactorChallenges.expiresAt, now),
+        lt(twoFactorChallenges.failedAttempts, maxAttempts),
+      ),
+    )
+    .returning({ userId: twoFactorChallenges.userId })
+  return row
+}
+
+// Spends the challenge and gives back the attempt taken for the code that proved right.
+async function spendChallenge(db: Database, tokenHash: string, now: Date): Promise<boolean> {
+  const rows = await db
+    .update(twoFactorChallenges)
+    .set({ usedAt: now, failedAttempts: sql`${twoFactorChallenges.failedAttempts} - 1` })
+    .where(and(eq(twoFactorChallenges.tokenHash, tokenHash), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, now)))
+    .returning({ tokenHash: twoFactorChallenges.tokenHash })
+  return rows.length > 0
+}
+
+/**
+ * Completes a login challenge with a verified TOTP step: the challenge is spent and the step
+ * recorded together, or neither (the challenge row's lock orders concurrent verifications,
+ * and the second finds it spent).
+ */
+export function completeChallengeWithTotp(
+  db: Database,
+  c: { tokenHash: string; userId: string; step: number; now: Date },
+): Promise<boolean> {
+  return allOrNothing(db, async (tx) => (await spendChallenge(tx, c.tokenHash, c.now)) && advanceTotpStep(tx, c.userId, c.step, c.now))
+}
+
+/** Completes a login challenge with a recovery code: both are spent, or neither. */
+export function completeChallengeWithRecoveryCode(
+  db: Database,
+  c: { tokenHash: string; userId: string; codeHash: string; now: Date },
+): Promise<boolean> {
+  return allOrNothing(
+    db,
+    async (tx) => (await spendChallenge(tx, c.tokenHash, c.now)) && spendRecoveryCode(tx, c.userId, c.codeHash, c.now),
+  )
+}
+
+// ---- wrong codes, per account ----
+
+export const TWO_FACTOR_FAILURE_EVENT = 'two_factor_code'
+
+export async function insertTwoFactorFailure(
+  db: Database,
+  f: { userId: string; now: Date; via: string; ip?: string | null; userAgent?: string | null },
+): Promise<void> {
+  await db.insert(authEvents).values({
+    createdAt: f.now,
+    type: TWO_FACTOR_FAILURE_EVENT,
+    outcome: 'failure',
+    userId: f.userId,
+    ip: f.ip ?? null,
+    userAgent: f.userAgent ?? null,
+    detail: { via: f.via },
+  })
+}
+
+/** When the most recent `limit` wrong codes since `since` were entered (newest first). */
+export async function recentTwoFactorFailures(db: Database, userId: string, since: Date, limit: number): Promise<Date[]> {
+  const rows = await db
+    .select({ at: authEvents.createdAt })
+    .from(authEvents)
+    .where(
+      and(
+        eq(authEvents.userId, userId),
+        eq(authEvents.type, TWO_FACTOR_FAILURE_EVENT),
+        eq(authEvents.outcome, 'failure'),
+        gt(authEvents.createdAt, since),
+      ),
+    )
+    .orderBy(desc(authEvents.createdAt))
+    .limit(limit)
+  return rows.map((r) => r.at)
+}

@@ -1,0 +1,97 @@
+import { findUserByEmail } from '../../db/queries/accounts'
+import { acceptInvitation, createInvitation, deleteInvitation, findInvitationByToken, revokeInvitation, findInvitation } from '../../db/queries/invitations'
+import type { Invitation } from '../../db/queries/invitations'
+import type { Role } from '../../db/schema'
+import { hashToken, randomToken } from './crypto'
+import { AuthError, notFound } from './errors'
+import { completeLogin } from './login'
+import type { LoginOutcome } from './login'
+import { sendMail } from './mail'
+import { loadOrganization } from './organizations'
+import { hashPassword } from './passwords'
+import { canGrant } from './roles'
+import type { Services } from './services'
+
+const emailTaken = () =>
+  new AuthError('email_taken', 409, 'An account with this email already exists; an account belongs to one organization.')
+
+export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired'
+
+export function invitationStatus(i: Invitation, now: Date): InvitationStatus {
+  if (i.acceptedAt) return 'accepted'
+  if (i.revokedAt) return 'revoked'
+  return i.expiresAt <= now ? 'expired' : 'pending'
+}
+
+/**
+ * Invites an email into the caller's organization with a role no higher than the caller's,
+ * and mails the single-use link. Only the token's hash is stored. If the mail cannot be
+ * sent, the invitation is withdrawn: nobody could ever use it.
+ */
+export async function invite(
+  s: Services,
+  actor: { userId: string; orgId: string; role: Role },
+  input: { email: string; role: Role },
+): Promise<Invitation> {
+  if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 403, 'You cannot invite someone with a role above your own.')
+  if (await findUserByEmail(s.db, input.email)) throw emailTaken()
+  const org = await loadOrganization(s.db, actor.orgId)
+  const token = randomToken()
+  const invitation = await createInvitation(s.db, {
+    orgId: actor.orgId,
+    email: input.email,
+    role: input.role,
+    tokenHash: await hashToken(token),
+    invitedBy: actor.userId,
+    now: s.now,
+    expiresAt: new Date(s.now.getTime() + s.config.invitationTtlSeconds * 1000),
+  })
+  const link = `${s.config.appUrl}/accept-invitation?token=${encodeURIComponent(token)}`
+  try {
+    await sendMail(s, {
+      to: invitation.email,
+      subject: `You are invited to join ${org.name}`,
+      text: [
+        `You have been invited to join ${org.name} as ${input.role}.`,
+        '',
+        `Accept the invitation and choose your password here:`,
+        link,
+        '',
+        `The link works once and expires on ${invitation.expiresAt.toISOString()}.`,
+        'If you did not expect this invitation, ignore this mail.',
+      ].join('\n'),
+    })
+  } catch (error) {
+    await deleteInvitation(s.db, invitation.id)
+    throw error
+  }
+  return invitation
+}
+
+/** Revokes a pending invitation of the caller's organization; revoking twice is harmless. */
+export async function revoke(s: Services, orgId: string, id: string): Promise<void> {
+  if (await revokeInvitation(s.db, orgId, id, s.now)) return
+  const invitation = await findInvitation(s.db, orgId, id)
+  if (!invitation) throw notFound('Invitation')
+  if (invitation.acceptedAt) throw new AuthError('conflict', 409, 'The invitation was already accepted.')
+}
+
+const invalidInvitation = () =>
+  new AuthError('invitation_invalid', 400, 'The invitation is invalid, expired, revoked or already used.')
+
+/**
+ * Creates the invited user in the inviting organization with the invited role, and signs
+ * them in. The token is looked up before the password is hashed, so random tokens cost no
+ * argon2 time; the transaction then spends it atomically.
+ */
+export async function acceptAndLogin(s: Services, input: { token: string; password: string; fullName: string }): Promise<LoginOutcome> {
+  const tokenHash = await hashToken(input.token)
+  const invitation = await findInvitationByToken(s.db, tokenHash)
+  if (!invitation || invitationStatus(invitation, s.now) !== 'pending') throw invalidInvitation()
+  if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
+  const passwordHash = hashPassword(await s.argon2(), input.password)
+  const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
+  if (result.kind === 'invalid') throw invalidInvitation()
+  if (result.kind === 'email_taken') throw emailTaken()
+  return completeLogin(s, result.account)
+}

@@ -1,0 +1,31 @@
+import type { Services } from '../services'
+import { sendThroughHttp } from './http'
+import { sendToOutbox } from './outbox'
+
+/** A plain-text mail to one recipient. */
+export interface MailMessage {
+  to: string
+  subject: string
+  text: string
+}
+
+/**
+ * Sends one mail through the configured transport (`MAIL_TRANSPORT`): the email API in
+ * production, the database outbox in development. Throws `mail_unavailable` (502) when the
+ * provider refuses or cannot be reached. With `afterResponse`, the provider call finishes
+ * after the response where the runtime allows it (the outbox needs the request's database
+ * connection, so it is always written at once).
+ *
+ * @example
+ * await sendMail(s, { to: 'ada@example.com', subject: 'Hello', text: 'Hi Ada' })
+ */
+export async function sendMail(s: Services, message: MailMessage, options: { afterResponse?: boolean } = {}): Promise<void> {
+  // A CR or LF in a subject could start a new header in any provider that builds MIME from it.
+  const clean = { ...message, subject: message.subject.replace(/[\r\n]+/g, ' ') }
+  if (s.config.mail.transport === 'outbox') return sendToOutbox(s.db, clean)
+  const sending = sendThroughHttp(s.fetch, s.config.mail, clean)
+  // The provider's latency must not show in the response time of flows that may not reveal
+  // whether an account exists (password/forgot); failures are logged, never answered.
+  if (options.afterResponse && s.waitUntil) s.waitUntil(sending.catch((error) => console.error('mail not sent', error)))
+  else await sending
+}

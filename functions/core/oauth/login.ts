@@ -1,0 +1,86 @@
+import { createAccount, findAccountByEmail } from '../../../db/queries/accounts'
+import type { Account } from '../../../db/queries/accounts'
+import { findAccountByIdentity, insertIdentity, linkIdentity } from '../../../db/queries/oauth'
+import { AuthError, validationFailed } from '../errors'
+import { completeLogin } from '../login'
+import type { LoginOutcome } from '../login'
+import type { Services } from '../services'
+import type { AuthorizationGrant, ProviderIdentity, ProviderName } from '.'
+
+export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
+
+/**
+ * Logs in with an authorization code from a provider: the redirect URI is checked first
+ * (before the provider hears of this code), then the provider proves an identity, then
+ * that identity finds, links or creates the account, and the login completes like any other.
+ */
+export async function oauthLogin(s: Services, providerName: ProviderName, grant: AuthorizationGrant): Promise<OAuthOutcome> {
+  const { oauth } = s.config
+  // RFC 9700 §4.1.3: exact string matching, nothing looser.
+  if (!oauth.redirectUris.includes(grant.redirectUri))
+    throw validationFailed([{ field: 'redirect_uri', message: 'is not an allowed redirect URI' }])
+  const provider = oauth.providers[providerName]
+  if (!provider)
+    throw new AuthError('provider_not_configured', 422, `Sign-in with ${providerName} is not configured on this server.`, {
+      errors: [{ field: 'provider', message: 'is not configured on this server' }],
+    })
+  const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
+  const { account, isNewUser } = await findOrCreateAccount(s, providerName, identity)
+  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  return { ...(await completeLogin(s, account)), isNewUser }
+}
+
+const emailTaken = () =>
+  new AuthError(
+    'email_taken',
+    409,
+    'An account with this email already exists. Sign in to it the way you created it; this sign-in cannot be linked to it.',
+  )
+
+async function findOrCreateAccount(
+  s: Services,
+  provider: ProviderName,
+  identity: ProviderIdentity,
+  attempt = 0,
+): Promise<{ account: Account; isNewUser: boolean }> {
+  const known = await findAccountByIdentity(s.db, provider, identity.subject)
+  if (known) return { account: known, isNewUser: false }
+  const link = { provider, subject: identity.subject, email: identity.email }
+
+  const existing = identity.email ? await findAccountByEmail(s.db, identity.email) : undefined
+  if (existing) {
+    // Linking needs both sides to prove the address: the provider vouches for the caller,
+    // and the account's own address was verified. Otherwise whoever registered the address
+    // first (without owning it) would get the real owner's logins, or the other way round.
+    if (!identity.emailVerified || !existing.user.isVerified) throw emailTaken()
+    if (!existing.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+    if (await linkIdentity(s.db, existing.user.id, link, s.now)) return { account: existing, isNewUser: false }
+    // Linked concurrently by a twin request: look again.
+    return retry(s, provider, identity, attempt)
+  }
+
+  if (!identity.email)
+    throw new AuthError('oauth_email_missing', 422, `${provider} did not share an email address; allow access to it and try again.`)
+  // The same bound as full_name everywhere else.
+  const fullName = (identity.name ?? identity.email.split('@')[0]!).slice(0, 200)
+  const created = await createAccount(
+    s.db,
+    {
+      email: identity.email,
+      fullName,
+      passwordHash: null,
+      organizationName: `${fullName}'s organization`,
+      oauthProvider: provider,
+      isVerified: identity.emailVerified,
+    },
+    (tx, account) => insertIdentity(tx, account.user.id, link, s.now),
+  )
+  if (created) return { account: created, isNewUser: true }
+  // The email or the identity was taken between our reads and the insert.
+  return retry(s, provider, identity, attempt)
+}
+
+function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, attempt: number) {
+  if (attempt >= 1) throw new AuthError('conflict', 409, 'The account changed while signing in; try again.')
+  return findOrCreateAccount(s, provider, identity, attempt + 1)
+}

@@ -1,0 +1,90 @@
+import type { Database } from '../../db/client'
+import {
+  countOtherActiveOwners,
+  deleteUser,
+  findMember,
+  findOrganization,
+  setMemberRole,
+  setUserActive,
+  withOrganizationLocked,
+} from '../../db/queries/organizations'
+import type { Member, Organization } from '../../db/queries/organizations'
+import { revokeUserSessions } from '../../db/queries/sessions'
+import type { Role } from '../../db/schema'
+import { AuthError, notFound, unauthenticated } from './errors'
+import { canGrant } from './roles'
+
+/** Who is acting: ids come from the verified session, never from the request. */
+export interface Actor {
+  userId: string
+  orgId: string
+}
+
+export async function loadOrganization(db: Database, orgId: string): Promise<Organization> {
+  const org = await findOrganization(db, orgId)
+  if (!org) throw notFound('Organization')
+  return org
+}
+
+const forbidden = (detail: string) => new AuthError('forbidden', 403, detail)
+const lastOwner = () =>
+  new AuthError('last_owner', 409, 'The organization must keep an active owner: promote another member to owner first.')
+
+/**
+ * The checks every change to someone's membership passes, read under the organization's
+ * lock: the actor's role is re-read there, so a demotion that just committed counts.
+ */
+async function authorize(tx: Database, actor: Actor, targetUserId: string): Promise<{ me: Member; target: Member }> {
+  const me = await findMember(tx, actor.orgId, actor.userId)
+  if (!me) throw unauthenticated('session_revoked', 'The session has ended.')
+  // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
+  const target = await findMember(tx, actor.orgId, targetUserId)
+  if (!target) throw notFound('Member')
+  if (!canGrant(me.role, target.role)) throw forbidden('You cannot manage a member whose role is above yours.')
+  return { me, target }
+}
+
+/** Whether `target` is the organization's only active owner, so it must stay one. */
+const isLastOwner = async (tx: Database, orgId: string, target: Member) =>
+  target.role === 'owner' && target.isActive && (await countOtherActiveOwners(tx, orgId, target.userId)) === 0
+
+/**
+ * Changes a member's role and/or active flag. Deactivating ends every session of the user,
+ * so a copied refresh token is dead even after reactivation; until then their access
+ * tokens answer 403. A new role reaches the token at the next refresh, and at once on any
+ * route, since routes check the live role too (http/auth.ts).
+ */
+export async function updateMember(
+  db: Database,
+  actor: Actor,
+  targetUserId: string,
+  changes: { role?: Role; isActive?: boolean },
+  now: Date,
+): Promise<Member> {
+  return withOrganizationLocked(db, actor.orgId, async (tx) => {
+    const { me, target } = await authorize(tx, actor, targetUserId)
+    if (changes.role !== undefined && target.userId === me.userId) throw forbidden('You cannot change your own role.')
+    if (changes.role && !canGrant(me.role, changes.role)) throw forbidden('You cannot grant a role above your own.')
+    const losesOwner = (changes.role !== undefined && changes.role !== 'owner') || changes.isActive === false
+    if (losesOwner && (await isLastOwner(tx, actor.orgId, target))) throw lastOwner()
+    if (changes.role && changes.role !== target.role) await setMemberRole(tx, actor.orgId, target.userId, changes.role)
+    if (changes.isActive !== undefined && changes.isActive !== target.isActive) {
+      await setUserActive(tx, target.userId, changes.isActive, now)
+      if (!changes.isActive) await revokeUserSessions(tx, target.userId, now)
+    }
+    return (await findMember(tx, actor.orgId, target.userId))!
+  })
+}
+
+/**
+ * Removes a member. With one account in one organization, a user without a membership could
+ * never log in again and would hold their email forever; the user is deleted instead (their
+ * sessions and tokens go with them), which frees the email for a new invitation.
+ */
+export async function removeMember(db: Database, actor: Actor, targetUserId: string): Promise<void> {
+  await withOrganizationLocked(db, actor.orgId, async (tx) => {
+    const { target } = await authorize(tx, actor, targetUserId)
+    if (await isLastOwner(tx, actor.orgId, target)) throw lastOwner()
+    await deleteUser(tx, target.userId)
+  })
+}

@@ -1,0 +1,25 @@
+import * as z from 'zod/mini'
+import { invite } from '../core/invitations'
+import { endpoint } from '../http/endpoint'
+import { services } from '../http/respond'
+import { email } from '../http/schemas'
+import { invitation, invitationBody, role } from './schemas'
+
+// POST /api/v1/org/invitations
+export const createInvitation = endpoint(
+  {
+    summary: 'Invite someone into the organization (owner, admin)',
+    description:
+      'Mails a single-use link that expires (INVITATION_TTL, default 7 days). The role cannot be above the caller’s. ' +
+      '409 when the email already has an account. A newer invitation to the same email revokes the older one.',
+    auth: 'invitations:write',
+    body: z.object({ email, role }),
+    responses: { 201: { description: 'The invitation (its token is only in the mail)', schema: invitation } },
+  },
+  async (c) => {
+    const s = services(c)
+    const { userId, orgId, role } = c.var.auth.principal
+    const created = await invite(s, { userId, orgId, role }, c.req.valid('json'))
+    return c.json(invitationBody(created, s.now), 201)
+  },
+)

@@ -1,0 +1,20 @@
+import { removeMember } from '../core/organizations'
+import { endpoint } from '../http/endpoint'
+import { uuidParam } from '../http/params'
+
+// DELETE /api/v1/org/members/:user_id
+export const removeOrganizationMember = endpoint(
+  {
+    summary: 'Remove a member (owner, admin)',
+    description:
+      'Deletes the member’s account (an account belongs to one organization); their tokens get 401 at once. ' +
+      'The last active owner cannot be removed (409).',
+    auth: 'members:write',
+    responses: { 204: { description: 'Removed' } },
+  },
+  async (c) => {
+    const { userId, orgId } = c.var.auth.principal
+    await removeMember(c.var.db, { userId, orgId }, uuidParam(c, 'user_id', 'Member'))
+    return c.body(null, 204)
+  },
+)

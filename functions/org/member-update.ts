@@ -1,0 +1,32 @@
+import * as z from 'zod/mini'
+import { updateMember } from '../core/organizations'
+import { endpoint } from '../http/endpoint'
+import { uuidParam } from '../http/params'
+import { member, memberBody, role } from './schemas'
+
+// PATCH /api/v1/org/members/:user_id
+export const updateOrganizationMember = endpoint(
+  {
+    summary: 'Change a member’s role or active flag (owner, admin)',
+    description:
+      'Nobody grants a role above their own, manages a member above them, or changes their own role; the last active ' +
+      'owner cannot be demoted or deactivated (409). Deactivating ends all of the member’s sessions: their tokens get 403.',
+    auth: 'members:write',
+    body: z
+      .object({ role: z.optional(role), is_active: z.optional(z.boolean()) })
+      .check(z.refine((b) => b.role !== undefined || b.is_active !== undefined, 'role or is_active is required')),
+    responses: { 200: { description: 'The updated member', schema: member } },
+  },
+  async (c) => {
+    const body = c.req.valid('json')
+    const { userId, orgId } = c.var.auth.principal
+    const updated = await updateMember(
+      c.var.db,
+      { userId, orgId },
+      uuidParam(c, 'user_id', 'Member'),
+      { role: body.role, isActive: body.is_active },
+      c.var.now(),
+    )
+    return c.json(memberBody(updated))
+  },
+)

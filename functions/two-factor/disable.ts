@@ -1,0 +1,34 @@
+import * as z from 'zod/mini'
+import { disableTwoFactor } from '../core/two-factor'
+import type { DisableProof } from '../core/two-factor'
+import { services } from '../http/respond'
+import { anyPassword } from '../http/schemas'
+import { inBothDialects } from '../v1/dialects'
+import { anyCode } from './schemas'
+
+// POST /api/v1/auth/2fa/disable, POST /v1/2fa/disable
+export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
+  {
+    summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
+    description: 'Every other session of the user ends.',
+    auth: 'profile:write',
+    body: z
+      .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })
+      .check(
+        z.refine((b) => (b.code === undefined) !== (b.password === undefined), {
+          message: 'give either code or password',
+          path: ['code'],
+        }),
+      ),
+    responses: {
+      200: { description: '2FA is off', schema: z.object({ enabled: z.literal(false) }) },
+      409: { description: '2FA is not enabled' },
+      429: { description: 'Too many wrong codes' },
+    },
+  },
+  async (c) => {
+    const { userId, sessionId } = c.var.auth.principal
+    await disableTwoFactor(services(c), { userId, sessionId }, c.req.valid('json') as DisableProof)
+    return { enabled: false }
+  },
+)

@@ -1,0 +1,17 @@
+import { twoFactorStatus } from '../core/two-factor'
+import { services } from '../http/respond'
+import { inBothDialects } from '../v1/dialects'
+import { twoFactorStatusResult } from './schemas'
+
+// GET /api/v1/auth/2fa/status, GET /v1/2fa/status
+export const { api: twoFactorStatusEndpoint, v1: v1TwoFactorStatus } = inBothDialects(
+  {
+    summary: 'Whether 2FA is on, and how many recovery codes are left',
+    auth: 'profile:read',
+    responses: { 200: { description: 'The 2FA status', schema: twoFactorStatusResult } },
+  },
+  async (c) => {
+    const status = await twoFactorStatus(services(c), c.var.auth.principal.userId)
+    return { enabled: status.enabled, recovery_codes_remaining: status.recoveryCodesRemaining }
+  },
+)

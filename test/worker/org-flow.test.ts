@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { TestWorker } from '../support/worker'
+import { startTestWorker } from '../support/worker'
+
+// Organizations in workerd, over the Neon driver's Pool and the relay: the transactions
+// (row lock, invitation accept) run on the production path.
+describe('organizations in workerd', () => {
+  let dev: TestWorker
+  let production: TestWorker
+  beforeAll(async () => {
+    dev = await startTestWorker({ ENVIRONMENT: 'development', APP_URL: 'https://app.example' })
+    production = await startTestWorker({ ENVIRONMENT: 'production' })
+  })
+  afterAll(async () => {
+    await dev?.stop()
+    await production?.stop()
+  })
+
+  const call = (w: TestWorker, method: string, path: string, body?: unknown, token?: string) =>
+    w.fetch(path, {
+      method,
+      headers: { ...(body !== undefined && { 'Content-Type': 'application/json' }), ...(token && { Authorization: `Bearer ${token}` }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    })
+  const password = 'correct horse battery staple'
+
+  it('the reviewer’s flow: register, invite, read /dev/mail, accept, see /v1/people; deactivation is 403 at once', async () => {
+    const ownerEmail = `owner-${Date.now()}@example.com`
+    const owner = (await (
+      await call(dev, 'POST', '/api/v1/auth/register', { email: ownerEmail, password, full_name: 'Ada', organization_name: 'AE' })
+    ).json()) as Record<string, string>
+    const email = `invitee-${Date.now()}@example.com`
+    expect((await call(dev, 'POST', '/api/v1/org/invitations', { email, role: 'member' }, owner.access_token)).status).toBe(201)
+    const mail = (await (await call(dev, 'GET', `/dev/mail?to=${email}`)).json()) as { messages: { text: string }[] }
+    const token = /accept-invitation\?token=([\w-]+)/.exec(mail.messages[0]!.text)![1]
+    const accepted = await call(dev, 'POST', '/api/v1/auth/invitations/accept', { token, password, full_name: 'Grace' })
+    expect(accepted.status).toBe(201)
+    const grace = (await accepted.json()) as Record<string, string>
+    expect(grace.organization_id).toBe(owner.organization_id)
+    expect((await call(dev, 'POST', '/api/v1/auth/invitations/accept', { token, password, full_name: 'Again' })).status).toBe(400)
+
+    expect(await (await call(dev, 'GET', '/v1/people', undefined, owner.access_token)).json()).toEqual({
+      success: true,
+      data: [
+        { id: owner.user_id, name: 'Ada', email: ownerEmail, role: 'owner', is_active: true },
+        { id: grace.user_id, name: 'Grace', email, role: 'member', is_active: true },
+      ],
+    })
+    expect(await (await call(dev, 'GET', '/v1/people', undefined, grace.access_token)).json()).toEqual({
+      success: false,
+      message: 'This action is unauthorized.',
+    })
+
+    const deactivated = await call(dev, 'PATCH', `/api/v1/org/members/${grace.user_id}`, { is_active: false }, owner.access_token)
+    expect(deactivated.status).toBe(200)
+    expect((await call(dev, 'GET', '/api/v1/auth/me', undefined, grace.access_token)).status).toBe(403)
+    expect((await call(dev, 'POST', '/api/v1/auth/refresh', { refresh_token: grace.refresh_token })).status).toBe(403)
+  })
+
+  it('two owners demoting each other at once leave exactly one owner', async () => {
+    const a = (await (
+      await call(dev, 'POST', '/api/v1/auth/register', { email: `a-${Date.now()}@example.com`, password, full_name: 'A', organization_name: 'Two' })
+    ).json()) as Record<string, string>
+    const email = `b-${Date.now()}@example.com`
+    await call(dev, 'POST', '/api/v1/org/invitations', { email, role: 'owner' }, a.access_token)
+    const mail = (await (await call(dev, 'GET', `/dev/mail?to=${email}`)).json()) as { messages: { text: string }[] }
+    const token = /token=([\w-]+)/.exec(mail.messages[0]!.text)![1]
+    const b = (await (await call(dev, 'POST', '/api/v1/auth/invitations/accept', { token, password, full_name: 'B' })).json()) as Record<string, string>
+    const statuses = await Promise.all([
+      call(dev, 'PATCH', `/api/v1/org/members/${b.user_id}`, { role: 'member' }, a.access_token).then((r) => r.status),
+      call(dev, 'PATCH', `/api/v1/org/members/${a.user_id}`, { role: 'member' }, b.access_token).then((r) => r.status),
+    ])
+    expect(statuses.sort()).toEqual([200, 403])
+  })
+
+  it('GET /dev/mail is absent in production', async () => {
+    const res = await production.fetch('/dev/mail')
+    expect(res.status).toBe(404)
+    expect(await res.json()).toMatchObject({ status: 404, code: 'not_found' })
+  })
+})
