@@ -69,16 +69,29 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
   })
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
+const handedOut = new Set()
+
+const bindable = (port) =>
+  new Promise((resolve) => {
     const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address()
-      server.close(() => resolve(port))
-    })
+    server.once('error', () => resolve(false))
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)))
   })
+
+/**
+ * A TCP port free on 127.0.0.1 a moment ago. Drawn below Linux's ephemeral range
+ * (32768–60999): a port the kernel hands to `listen(0)` could go to workerd's own
+ * internal sockets in the moment before wrangler binds it (seen as a 501 from workerd).
+ * Never one this process already handed out.
+ */
+export async function freePort() {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000)
+    if (!handedOut.has(port) && (await bindable(port))) {
+      handedOut.add(port)
+      return port
+    }
+  }
 }
 
 /** Polls `check` until it returns a truthy value; fails with the process's output. */
