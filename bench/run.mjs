@@ -124,7 +124,7 @@ async function main() {
     devReadyMs: Object.fromEntries(targets.map((t) => [t.label, t.worker.readyMs])),
   }
   if (opts.profile) {
-    step('profiling Gatehouse in workerd (login and read)')
+    step('profiling Gatehouse in workerd: the path layer by layer, then login, read and refresh')
     report.breakdown = await pathBreakdown(targets[0], settings)
     report.profile = await profileRequests(targets[0], ['login', 'read', 'refresh'], settings, join(ROOT, 'bench/results', `profile-${report.date.replace(/[:.]/g, '-')}`))
   }
