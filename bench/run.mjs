@@ -1,0 +1,161 @@
+// npm run bench: Gatehouse and a minimal Better Auth Worker side by side, on the same
+// workerd (wrangler dev) and the same throwaway Postgres, driven by autocannon on loopback.
+//   node bench/run.mjs [--duration 5] [--warmup 2] [--rounds 2] [--connections 10]
+//                      [--only login,read] [--profile]
+// Prints markdown tables and writes JSON to bench/results/ (git-ignored).
+import { execFileSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { generateDevSecrets } from '../scripts/dev-vars.mjs'
+import { migrateFolder, migrateGatehouse, startRelayProcess } from './lib/database.mjs'
+import { hashCost } from './lib/hash.mjs'
+import { load } from './lib/load.mjs'
+import { startPostgres } from './lib/postgres.mjs'
+import { stopAll } from './lib/processes.mjs'
+import { pathBreakdown, profileRequests } from './lib/profile.mjs'
+import { printReport, saveReport } from './lib/report.mjs'
+import { SCENARIOS, betterAuth, gatehouse } from './lib/scenarios.mjs'
+import { bundleSize, startupTime } from './lib/sizes.mjs'
+import { ROOT, startWorker } from './lib/workers.mjs'
+
+const { values: opts } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    warmup: { type: 'string', default: '2' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '10' },
+    only: { type: 'string' },
+    profile: { type: 'boolean', default: false },
+  },
+})
+const settings = {
+  durationSeconds: Number(opts.duration),
+  warmupSeconds: Number(opts.warmup),
+  rounds: Number(opts.rounds),
+  connections: Number(opts.connections),
+}
+const scenarios = opts.only ? opts.only.split(',') : SCENARIOS
+const PEER = join(ROOT, 'bench/peers/better-auth')
+const SETTLE_MS = 1000
+const step = (text) => console.log(`• ${text}`)
+
+function ensurePeerInstalled() {
+  if (existsSync(join(PEER, 'node_modules/better-auth/package.json'))) return
+  step('installing the Better Auth peer (npm ci in bench/peers/better-auth)')
+  execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: PEER, stdio: 'inherit' })
+}
+
+async function main() {
+  ensurePeerInstalled()
+
+  // Measured before any server runs, so nothing else competes for the two cores.
+  step('bundle sizes and startup (wrangler deploy --dry-run --minify; wrangler check startup)')
+  const bundle = { [gatehouse.label]: await bundleSize(ROOT), [betterAuth.label]: await bundleSize(PEER) }
+  const startup = { [gatehouse.label]: await startupTime(ROOT), [betterAuth.label]: await startupTime(PEER) }
+
+  step('Postgres: a throwaway cluster on 127.0.0.1')
+  const pg = await startPostgres(['gatehouse', 'better_auth'])
+  const wsProxy = await startRelayProcess(pg.port)
+  await migrateGatehouse(pg.url('gatehouse'), wsProxy)
+  await migrateFolder(pg.url('better_auth'), wsProxy, join(PEER, 'drizzle'))
+
+  step('wrangler dev: Gatehouse, Better Auth, and the hash-timing Worker')
+  const secrets = await generateDevSecrets()
+  const [ours, theirs, hasher] = await Promise.all([
+    startWorker({ name: 'gatehouse', dir: ROOT, vars: { ...secrets, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy } }),
+    startWorker({
+      name: 'better-auth',
+      dir: PEER,
+      vars: (url) => ({
+        DATABASE_URL: pg.url('better_auth'),
+        DB_WS_PROXY: wsProxy,
+        BETTER_AUTH_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url'),
+        BETTER_AUTH_URL: url,
+      }),
+    }),
+    startWorker({ name: 'gatehouse-hash', dir: join(ROOT, 'bench/hash-worker') }),
+  ])
+  const targets = [
+    { ...gatehouse, url: ours.url, worker: ours, database: 'gatehouse' },
+    { ...betterAuth, url: theirs.url, worker: theirs, database: 'better_auth' },
+  ]
+  for (const t of targets) t.state = await t.prepare(t.url)
+
+  step('password hashing inside workerd')
+  const passwordHash = {
+    [gatehouse.label]: { ms: await hashCost(`${hasher.url}/verify`), algorithm: 'argon2id m=19 MiB, t=2, p=1 (@phi-ag/argon2, wasm)' },
+    [betterAuth.label]: { ms: await hashCost(`${theirs.url}/bench/hash`), algorithm: 'scrypt N=16384, r=16, p=1 (node:crypto in workerd)' },
+  }
+
+  const results = {}
+  for (const scenario of scenarios) {
+    step(`${scenario}: warm-up, then ${settings.rounds} rounds of A B`)
+    const rounds = Object.fromEntries(targets.map((t) => [t.label, []]))
+    const once = async (t, durationSeconds) => {
+      const sessionsBefore = pg.sessions(t.database)
+      const result = await load(t.url, await t.scenarios[scenario](t.state, t.url, settings.connections), { connections: settings.connections, durationSeconds })
+      // The isolate finishes requests still queued when the load stops (a second of slow
+      // logins): let them drain so they do not eat into the next run.
+      await new Promise((resolve) => setTimeout(resolve, SETTLE_MS))
+      result.databaseConnections = pg.sessions(t.database) - sessionsBefore
+      return result
+    }
+    for (const t of targets) await once(t, settings.warmupSeconds)
+    for (let round = 0; round < settings.rounds; round++) {
+      for (const t of targets) rounds[t.label].push(await once(t, settings.durationSeconds))
+    }
+    results[scenario] = Object.fromEntries(targets.map((t) => [t.label, summarize(rounds[t.label], t.endpoints[scenario])]))
+    const [a, b] = targets.map((t) => results[scenario][t.label].requestsPerSecond)
+    results[scenario].ratio = a / b
+    console.log(`  ${targets.map((t) => `${t.label} ${results[scenario][t.label].requestsPerSecond.toFixed(1)} req/s`).join(', ')}`)
+  }
+
+  const report = {
+    date: new Date().toISOString(),
+    machine: { cpus: availableParallelism(), node: process.version, postgres: pg.version },
+    settings,
+    targets: targets.map((t) => t.label),
+    scenarios: results,
+    passwordHash,
+    bundle,
+    startup,
+    devReadyMs: Object.fromEntries(targets.map((t) => [t.label, t.worker.readyMs])),
+  }
+  if (opts.profile) {
+    step('profiling Gatehouse in workerd: the path layer by layer, then login, read and refresh')
+    report.breakdown = await pathBreakdown(targets[0], settings)
+    report.profile = await profileRequests(targets[0], ['login', 'read', 'refresh'], settings, join(ROOT, 'bench/results', `profile-${report.date.replace(/[:.]/g, '-')}`))
+  }
+  printReport(report)
+  if (report.breakdown) console.log(`${report.breakdown.text}\n`)
+  if (report.profile) console.log(report.profile.summary)
+  console.log(`JSON: ${saveReport(report, join(ROOT, 'bench/results'))}`)
+}
+
+/** Mean over rounds: A B A B spreads drift (thermal, other load) over both sides. */
+function summarize(rounds, endpoint) {
+  const mean = (key) => rounds.reduce((sum, r) => sum + r[key], 0) / rounds.length
+  return {
+    endpoint,
+    requestsPerSecond: mean('requestsPerSecond'),
+    p50: mean('p50'),
+    p99: mean('p99'),
+    ok: rounds.reduce((sum, r) => sum + r.ok, 0),
+    // Connections opened per answered request: 0 means the endpoint never touched the database.
+    databaseConnectionsPerRequest: rounds.reduce((sum, r) => sum + r.databaseConnections, 0) / rounds.reduce((sum, r) => sum + r.ok + r.failed, 0),
+    failed: rounds.reduce((sum, r) => sum + r.failed, 0),
+    failure: rounds.find((r) => r.failure)?.failure,
+    rounds,
+  }
+}
+
+try {
+  await main()
+} catch (error) {
+  console.error(`\nbench failed: ${error.stack ?? error}`)
+  process.exitCode = 1
+} finally {
+  await stopAll()
+}
