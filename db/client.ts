@@ -1,7 +1,7 @@
 import { Pool, neonConfig } from '@neondatabase/serverless'
 import { drizzle } from 'drizzle-orm/neon-serverless'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
-import * as schema from './schema'
+import type * as schema from './schema'
 
 /** Any drizzle Postgres database over our schema: Neon in the Worker, PGlite in tests. */
 export type Database = PgDatabase<PgQueryResultHKT, typeof schema>
@@ -29,7 +29,9 @@ export function openDatabase({ url, wsProxy }: DatabaseOptions): DatabaseHandle 
   if (wsProxy) localRelay(wsProxy)
   const pool = new Pool({ connectionString: url })
   pool.on('error', () => {}) // an idle client's error must not crash the isolate; queries report their own
-  return { db: drizzle({ client: pool, schema }) as unknown as Database, close: () => pool.end() }
+  // No `schema` here: nothing uses db.query, and drizzle would rebuild its relational
+  // config from the schema on every request (a Pool, and so a drizzle, per request).
+  return { db: drizzle({ client: pool }) as unknown as Database, close: () => pool.end() }
 }
 
 function localRelay(wsProxy: string) {

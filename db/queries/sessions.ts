@@ -73,6 +73,10 @@ export interface Principal {
   email: string
   fullName: string
   isActive: boolean
+  isVerified: boolean
+  oauthProvider: string
+  twoFactorEnabled: boolean
+  createdAt: Date
   orgId: string
   orgName: string
   role: Role
@@ -88,6 +92,10 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
       email: users.email,
       fullName: users.fullName,
       isActive: users.isActive,
+      isVerified: users.isVerified,
+      oauthProvider: users.oauthProvider,
+      twoFactorEnabled: sql<boolean>`${users.totpEnabledAt} is not null`,
+      createdAt: users.createdAt,
       orgId: organizations.id,
       orgName: organizations.name,
       role: memberships.role,

@@ -1,6 +1,5 @@
 import * as z from 'zod/mini'
 import { endpoint } from '../http/endpoint'
-import { loadAccount } from '../auth/me'
 import { ok } from './envelope'
 
 // GET /v1/me
@@ -22,15 +21,15 @@ export const v1Me = endpoint(
       },
     },
   },
-  async (c) => {
-    const { user, org } = await loadAccount(c.var.db, c.var.auth.principal.userId)
+  (c) => {
+    const { principal, claims } = c.var.auth
     return ok(c, {
-      id: user.id,
-      name: user.fullName,
-      email: user.email,
-      business_id: org.id,
-      scopes: c.var.auth.claims.scopes,
-      two_factor_enabled: user.totpEnabledAt !== null,
+      id: principal.userId,
+      name: principal.fullName,
+      email: principal.email,
+      business_id: principal.orgId,
+      scopes: claims.scopes,
+      two_factor_enabled: principal.twoFactorEnabled,
     })
   },
 )
