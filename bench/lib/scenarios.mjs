@@ -16,6 +16,26 @@ async function postJson(url, headers = {}, body) {
   return { response, body: JSON.parse(text) }
 }
 
+/**
+ * Logins rotate over this many accounts on both sides: real sign-in traffic is many users,
+ * and ten connections on one account would measure Gatehouse's per-account lock (five
+ * attempts in flight on one account are refused) instead of a login.
+ */
+const ACCOUNTS = 16
+
+/** Registers `ACCOUNTS` users, one after another, with `register(email)`. */
+async function accounts(register) {
+  const emails = []
+  for (let i = 0; i < ACCOUNTS; i++) emails.push(await register(uniqueEmail('account')))
+  return emails
+}
+
+/** autocannon's setupRequest for a login body of the next account in turn. */
+const rotating = (emails, body) => {
+  let next = 0
+  return (request) => ({ ...request, body: JSON.stringify(body(emails[next++ % emails.length])) })
+}
+
 const parse = (body) => {
   try {
     return JSON.parse(body)
@@ -31,11 +51,15 @@ const parse = (body) => {
 export const gatehouse = {
   label: 'Gatehouse',
   async prepare(url) {
-    const email = uniqueEmail('gatehouse')
-    const { body } = await postJson(`${url}/api/v1/auth/register`, {}, {
-      email, password: PASSWORD, full_name: 'Bench User', organization_name: 'Bench Org',
+    let accessToken
+    const emails = await accounts(async (email) => {
+      const { body } = await postJson(`${url}/api/v1/auth/register`, {}, {
+        email, password: PASSWORD, full_name: 'Bench User', organization_name: 'Bench Org',
+      })
+      accessToken ??= body.access_token
+      return email
     })
-    return { email, accessToken: body.access_token }
+    return { emails, accessToken }
   },
   endpoints: {
     login: 'POST /api/v1/auth/login',
@@ -45,7 +69,12 @@ export const gatehouse = {
     register: 'POST /api/v1/auth/register',
   },
   scenarios: {
-    login: (s) => ({ method: 'POST', path: '/api/v1/auth/login', headers: JSON_HEADERS, body: JSON.stringify({ email: s.email, password: PASSWORD }) }),
+    login: (s) => ({
+      method: 'POST',
+      path: '/api/v1/auth/login',
+      headers: JSON_HEADERS,
+      setupRequest: rotating(s.emails, (email) => ({ email, password: PASSWORD })),
+    }),
     read: (s) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${s.accessToken}` } }),
     // Refresh tokens are single-use. Each connection starts from a login of its own; every
     // answer hands back the rotated token, which the next request spends. (autocannon
@@ -53,8 +82,8 @@ export const gatehouse = {
     // one answer in, one request out, never empty while every refresh succeeds.)
     refresh: async (s, url, connections) => {
       const tokens = await Promise.all(
-        Array.from({ length: connections }, async () =>
-          (await postJson(`${url}/api/v1/auth/login`, {}, { email: s.email, password: PASSWORD })).body.refresh_token),
+        Array.from({ length: connections }, async (_, i) =>
+          (await postJson(`${url}/api/v1/auth/login`, {}, { email: s.emails[i % s.emails.length], password: PASSWORD })).body.refresh_token),
       )
       return {
         method: 'POST',
@@ -84,14 +113,17 @@ export const gatehouse = {
 export const betterAuth = {
   label: 'Better Auth',
   async prepare(url) {
-    const email = uniqueEmail('better-auth')
     const origin = { origin: url }
-    const { response } = await postJson(`${url}/api/auth/sign-up/email`, origin, { email, password: PASSWORD, name: 'Bench User' })
-    const cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    let cookie
+    const emails = await accounts(async (email) => {
+      const { response } = await postJson(`${url}/api/auth/sign-up/email`, origin, { email, password: PASSWORD, name: 'Bench User' })
+      cookie ??= response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+      return email
+    })
     if (!cookie.includes('session_token')) throw new Error('Better Auth sign-up set no session cookie')
     const session = await (await fetch(`${url}/api/auth/get-session`, { headers: { cookie, ...origin } })).json()
     if (!session?.user) throw new Error('Better Auth get-session did not recognise the session cookie')
-    return { email, cookie, origin }
+    return { emails, cookie, origin }
   },
   endpoints: {
     login: 'POST /api/auth/sign-in/email',
@@ -101,7 +133,12 @@ export const betterAuth = {
     register: 'POST /api/auth/sign-up/email',
   },
   scenarios: {
-    login: (s) => ({ method: 'POST', path: '/api/auth/sign-in/email', headers: { ...JSON_HEADERS, ...s.origin }, body: JSON.stringify({ email: s.email, password: PASSWORD }) }),
+    login: (s) => ({
+      method: 'POST',
+      path: '/api/auth/sign-in/email',
+      headers: { ...JSON_HEADERS, ...s.origin },
+      setupRequest: rotating(s.emails, (email) => ({ email, password: PASSWORD })),
+    }),
     // get-session answers 200 with `null` for an unknown session: only a body with a user counts.
     read: (s) => ({ method: 'GET', path: '/api/auth/get-session', headers: { cookie: s.cookie, ...s.origin }, check: (body) => body.includes('"user"') }),
     refresh: (s) => ({ method: 'GET', path: '/api/auth/token', headers: { cookie: s.cookie, ...s.origin }, check: (body) => body.includes('"token"') }),
