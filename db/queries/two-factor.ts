@@ -1,5 +1,6 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { Database } from '../client'
+import { revokeUserSessions } from './sessions'
 import { recoveryCodes, twoFactorChallenges, users } from '../schema'
 
 export interface TotpState {
@@ -117,14 +118,21 @@ export async function countUnusedRecoveryCodes(db: Database, userId: string): Pr
 }
 
 /** Turns 2FA off: the secret, the recovery codes and any pending login challenge go. */
-export async function disableTotp(db: Database, userId: string, now: Date): Promise<void> {
-  await db.transaction(async (tx) => {
+/**
+ * Turns 2FA off and ends every session of the user but `keepSession`, in one transaction:
+ * never 2FA off with the sessions that may be why it was turned off still alive.
+ * Returns how many sessions ended.
+ */
+export async function disableTotp(db: Database, userId: string, now: Date, keepSession: string): Promise<number> {
+  return db.transaction(async (transaction) => {
+    const tx = transaction as unknown as Database
     await tx.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
     await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
     await tx
       .update(users)
       .set({ totpSecret: null, totpKeyId: null, totpEnabledAt: null, totpLastStep: null, updatedAt: now })
       .where(eq(users.id, userId))
+    return revokeUserSessions(tx, userId, now, keepSession)
   })
 }
 

@@ -1,6 +1,5 @@
 import { findAccount } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
-import { revokeUserSessions } from '../../db/queries/sessions'
 import {
   advanceTotpStep,
   completeChallengeWithRecoveryCode,
@@ -192,8 +191,7 @@ export async function disableTwoFactor(s: Services, caller: { userId: string; se
       })
     }
   }
-  await disableTotp(s.db, userId, s.now)
-  const ended = await revokeUserSessions(s.db, userId, s.now, caller.sessionId)
+  const ended = await disableTotp(s.db, userId, s.now, caller.sessionId)
   await twoFactorSucceeded(s, userId, [
     ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
     { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
