@@ -8,13 +8,19 @@ export type EmailTokenPurpose = (typeof emailTokens.$inferSelect)['purpose']
 const usable = (purpose: EmailTokenPurpose, now: Date) =>
   and(eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now))
 
+/** Spends every still-usable token of `purpose` the user has: the links in their mailbox stop working. */
+export async function voidEmailTokens(db: Database, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
+  await db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
+}
+
 /** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
 export async function issueEmailToken(
   db: Database,
   t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; now: Date; expiresAt: Date },
 ): Promise<void> {
-  await db.transaction(async (tx) => {
-    await tx.update(emailTokens).set({ usedAt: t.now }).where(and(eq(emailTokens.userId, t.userId), usable(t.purpose, t.now)))
+  await db.transaction(async (transaction) => {
+    const tx = transaction as unknown as Database
+    await voidEmailTokens(tx, t.userId, t.purpose, t.now)
     await tx
       .insert(emailTokens)
       .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
@@ -71,10 +77,7 @@ export async function resetPasswordWithToken(
       .set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now })
       .where(eq(users.id, spent.userId))
     // Any other reset link still in a mailbox dies with this one.
-    await tx
-      .update(emailTokens)
-      .set({ usedAt: r.now })
-      .where(and(eq(emailTokens.userId, spent.userId), usable('password_reset', r.now)))
+    await voidEmailTokens(tx as unknown as Database, spent.userId, 'password_reset', r.now)
     await within(tx as unknown as Database, spent.userId)
     return spent.userId
   })

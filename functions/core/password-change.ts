@@ -1,4 +1,5 @@
 import { findAccount, updatePasswordHash } from '../../db/queries/accounts'
+import { voidEmailTokens } from '../../db/queries/email-tokens'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import type { Principal } from '../../db/queries/sessions'
 import type { Database } from '../../db/client'
@@ -11,7 +12,8 @@ import type { Services } from './services'
 /**
  * Changes the caller's password. The current password is a guess like any login's, so it
  * counts against the account's lock: a stolen access token cannot brute-force it. The new
- * hash, the end of every other session and the audit rows commit together or not at all;
+ * hash, the end of every other session and of mailed reset links, and the audit rows commit
+ * together or not at all;
  * the session making the change stays alive.
  */
 export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
@@ -30,6 +32,8 @@ export async function changePassword(s: Services, caller: Principal, currentPass
   await s.db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database
     await updatePasswordHash(tx, caller.userId, newHash, s.now)
+    // A reset link mailed before the change would otherwise undo it.
+    await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)
     const ended = await revokeUserSessions(tx, caller.userId, s.now, caller.sessionId)
     await recordEvent(s, { type: 'password_changed', outcome: 'success', ...who, detail: { other_sessions_ended: ended } }, tx)
     if (ended > 0)

@@ -193,6 +193,18 @@ describe('POST /api/v1/auth/password/reset', () => {
     expect(await again.json()).toEqual(INVALID)
   })
 
+  it('refuses a link mailed before the password was changed', async () => {
+    const t = await dev()
+    const owner = await registerOwner(t)
+    const token = await resetToken(t, owner.email)
+    const change = await t.post('/api/v1/auth/password', { current_password: owner.password, new_password: NEW_PASSWORD }, owner.access_token)
+    expect(change.status).toBe(204)
+    const res = await t.post('/api/v1/auth/password/reset', { token, password: 'yet another passphrase' })
+    expect(res.status).toBe(400)
+    expect(await res.json()).toEqual(INVALID)
+    expect((await t.post('/api/v1/auth/login', { email: owner.email, password: NEW_PASSWORD })).status).toBe(200)
+  })
+
   it('stores the token hashed and refuses it after an hour', async () => {
     const clock = new TestClock()
     const t = await dev(clock)
