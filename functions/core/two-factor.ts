@@ -70,23 +70,22 @@ function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
   return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
 }
 
-/** The user and organization an event is about. */
-async function ownerOf(s: Services, userId: string) {
-  return { userId, orgId: (await findAccount(s.db, userId))?.org.id ?? null }
+/** The user and organization an event is about: every caller already holds both. */
+export interface Owner {
+  userId: string
+  orgId: string
 }
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
-async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, userId: string, via: string): Promise<void> {
-  const owner = await ownerOf(s, userId)
-  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', ...owner, detail: { via } })
-  await recordFailure(s, attempt, owner)
+async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
+  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } })
+  await recordFailure(s, attempt, { userId, orgId })
 }
 
 /** A right code: the account's 2FA failures are forgotten, and the event audited. */
-async function twoFactorSucceeded(s: Services, userId: string, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
+async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
   await resetFailures(s, twoFactorKey(userId))
-  const owner = await ownerOf(s, userId)
-  for (const event of events) await recordEvent(s, { ...event, ...owner })
+  for (const event of events) await recordEvent(s, { ...event, userId, orgId })
 }
 
 export async function twoFactorStatus(s: Services, userId: string) {
@@ -116,14 +115,15 @@ async function newRecoverySet() {
 }
 
 /** Confirms the pending secret with a code from it; returns the first recovery codes. */
-export async function enableTwoFactor(s: Services, userId: string, code: string): Promise<string[]> {
+export async function enableTwoFactor(s: Services, owner: Owner, code: string): Promise<string[]> {
+  const { userId } = owner
   const state = await loadState(s, userId)
   if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
   if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
   const attempt = await admitTwoFactorAttempt(s, userId)
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
-    await recordFailedTwoFactorAttempt(s, attempt, userId, 'enable')
+    await recordFailedTwoFactorAttempt(s, attempt, owner, 'enable')
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
@@ -133,7 +133,7 @@ export async function enableTwoFactor(s: Services, userId: string, code: string)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
-  await twoFactorSucceeded(s, userId, [{ type: 'two_factor_enabled', outcome: 'success' }])
+  await twoFactorSucceeded(s, owner, [{ type: 'two_factor_enabled', outcome: 'success' }])
   return codes
 }
 
@@ -145,17 +145,18 @@ async function spendTotp(s: Services, userId: string, state: TotpState, code: st
 }
 
 /** A new set of recovery codes, for a current TOTP code; the old set stops working. */
-export async function regenerateRecoveryCodes(s: Services, userId: string, code: string): Promise<string[]> {
+export async function regenerateRecoveryCodes(s: Services, owner: Owner, code: string): Promise<string[]> {
+  const { userId } = owner
   const state = await loadState(s, userId)
   if (!state.enabledAt) throw notEnabled()
   const attempt = await admitTwoFactorAttempt(s, userId)
   if (!(await spendTotp(s, userId, state, code))) {
-    await recordFailedTwoFactorAttempt(s, attempt, userId, 'recovery_codes')
+    await recordFailedTwoFactorAttempt(s, attempt, owner, 'recovery_codes')
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
   await replaceRecoveryCodes(s.db, userId, hashes, s.now)
-  await twoFactorSucceeded(s, userId, [{ type: 'recovery_codes_regenerated', outcome: 'success' }])
+  await twoFactorSucceeded(s, owner, [{ type: 'recovery_codes_regenerated', outcome: 'success' }])
   return codes
 }
 
@@ -165,7 +166,7 @@ export type DisableProof = { code: string; password?: undefined } | { password: 
  * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
  * session of the user ends: whoever else held one may be why 2FA is being turned off.
  */
-export async function disableTwoFactor(s: Services, caller: { userId: string; sessionId: string }, proof: DisableProof) {
+export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string }, proof: DisableProof) {
   const { userId } = caller
   const state = await loadState(s, userId)
   if (!state.enabledAt) throw notEnabled()
@@ -178,21 +179,21 @@ export async function disableTwoFactor(s: Services, caller: { userId: string; se
       ? await spendRecoveryCode(s.db, userId, await hashRecoveryCode(recovery), s.now)
       : await spendTotp(s, userId, state, proof.code)
     if (!ok) {
-      await recordFailedTwoFactorAttempt(s, attempt, userId, 'disable')
+      await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable')
       throw invalidCode()
     }
   } else {
     const account = await findAccount(s.db, userId)
     const hash = account?.user.passwordHash
     if (!hash || !verifyPassword(await s.argon2(), proof.password, hash)) {
-      await recordFailedTwoFactorAttempt(s, attempt, userId, 'disable_password')
+      await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable_password')
       throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
         errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; use a code' }],
       })
     }
   }
   const ended = await disableTotp(s.db, userId, s.now, caller.sessionId)
-  await twoFactorSucceeded(s, userId, [
+  await twoFactorSucceeded(s, caller, [
     ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
     { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
   ])
@@ -232,6 +233,7 @@ export async function verifyTwoFactorLogin(
   const account = await findAccount(s.db, userId)
   if (!account || !account.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
   if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  const owner = { userId, orgId: account.org.id }
 
   let ok = false
   const method = TOTP_CODE_PATTERN.test(code) ? 'totp' : 'recovery_code'
@@ -251,11 +253,11 @@ export async function verifyTwoFactorLogin(
       (await completeChallengeWithRecoveryCode(s.db, { tokenHash, userId, codeHash: await hashRecoveryCode(recovery), now: s.now }))
   }
   if (!ok) {
-    await recordFailedTwoFactorAttempt(s, attempt, userId, 'login')
+    await recordFailedTwoFactorAttempt(s, attempt, owner, 'login')
     throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
   }
   const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
-  await twoFactorSucceeded(s, userId, [
+  await twoFactorSucceeded(s, owner, [
     ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
     { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
   ])

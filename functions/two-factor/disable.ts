@@ -27,8 +27,7 @@ export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
     },
   },
   async (c) => {
-    const { userId, sessionId } = c.var.auth.principal
-    await disableTwoFactor(services(c), { userId, sessionId }, c.req.valid('json') as DisableProof)
+    await disableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json') as DisableProof)
     return { enabled: false }
   },
 )

@@ -18,7 +18,7 @@ export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
     },
   },
   async (c) => {
-    const codes = await enableTwoFactor(services(c), c.var.auth.principal.userId, c.req.valid('json').code)
+    const codes = await enableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json').code)
     return { enabled: true, recovery_codes: codes }
   },
 )

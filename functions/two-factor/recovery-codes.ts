@@ -17,5 +17,5 @@ export const { api: twoFactorRecoveryCodes, v1: v1TwoFactorRecoveryCodes } = inB
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c) => ({ recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal.userId, c.req.valid('json').code) }),
+  async (c) => ({ recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal, c.req.valid('json').code) }),
 )
