@@ -7,7 +7,6 @@ import { AuthError, notFound } from './errors'
 import { completeLogin } from './login'
 import type { LoginOutcome } from './login'
 import { sendMail } from './mail'
-import { loadOrganization } from './organizations'
 import { hashPassword } from './passwords'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -30,12 +29,11 @@ export function invitationStatus(i: Invitation, now: Date): InvitationStatus {
  */
 export async function invite(
   s: Services,
-  actor: { userId: string; orgId: string; role: Role },
+  actor: { userId: string; orgId: string; orgName: string; role: Role },
   input: { email: string; role: Role },
 ): Promise<Invitation> {
   if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 403, 'You cannot invite someone with a role above your own.')
   if (await findUserByEmail(s.db, input.email)) throw emailTaken()
-  const org = await loadOrganization(s.db, actor.orgId)
   const token = randomToken()
   const invitation = await createInvitation(s.db, {
     orgId: actor.orgId,
@@ -50,9 +48,9 @@ export async function invite(
   try {
     await sendMail(s, {
       to: invitation.email,
-      subject: `You are invited to join ${org.name}`,
+      subject: `You are invited to join ${actor.orgName}`,
       text: [
-        `You have been invited to join ${org.name} as ${input.role}.`,
+        `You have been invited to join ${actor.orgName} as ${input.role}.`,
         '',
         `Accept the invitation and choose your password here:`,
         link,

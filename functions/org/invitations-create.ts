@@ -18,8 +18,7 @@ export const createInvitation = endpoint(
   },
   async (c) => {
     const s = services(c)
-    const { userId, orgId, role } = c.var.auth.principal
-    const created = await invite(s, { userId, orgId, role }, c.req.valid('json'))
+    const created = await invite(s, c.var.auth.principal, c.req.valid('json'))
     return c.json(invitationBody(created, s.now), 201)
   },
 )
