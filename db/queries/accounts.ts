@@ -1,4 +1,4 @@
-import { and, eq } from 'drizzle-orm'
+import { eq } from 'drizzle-orm'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, organizations, users } from '../schema'
@@ -90,5 +90,5 @@ export async function updateFullName(db: Database, userId: string, fullName: str
 }
 
 export async function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
-  await db.update(users).set({ passwordHash, updatedAt: now }).where(and(eq(users.id, userId)))
+  await db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId))
 }
