@@ -19,7 +19,7 @@ describe('service endpoints', () => {
     const { n, e } = (await testRsaKey()).public
     expect(jwks).toEqual({ keys: [{ kty: 'RSA', n, e, kid: 'test-rs256', alg: 'RS256', use: 'sig' }] })
     const account = await t.register()
-    const { payload } = await jwtVerify(account.access_token, createLocalJWKSet(jwks), { issuer: TEST_ISSUER, algorithms: ['RS256'] })
+    const { payload } = await jwtVerify(account.access_token, createLocalJWKSet(jwks), { issuer: TEST_ISSUER, algorithms: ['RS256'], currentDate: t.clock.now() })
     expect(payload).toMatchObject({ sub: account.user_id, org: account.organization_id, business_id: account.organization_id })
   })
 

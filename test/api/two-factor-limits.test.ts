@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { authEvents } from '../../db/schema'
 import { testApp, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
-import { oathtoolTotp } from '../support/oathtool'
+import { referenceTotp } from '../support/rfc6238'
 
 // The account-level limits on 2FA codes (rate-limit.ts): one counter per user across all
 // challenges and endpoints, escalating locks, reset only by a right code.
@@ -11,11 +11,11 @@ import { oathtoolTotp } from '../support/oathtool'
 async function withTwoFactor(t: TestApp) {
   const user = await t.register()
   const { secret } = (await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()) as { secret: string }
-  const enable = await t.post('/api/v1/auth/2fa/enable', { code: oathtoolTotp(secret, t.clock.now()) }, user.access_token)
+  const enable = await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, t.clock.now()) }, user.access_token)
   expect(enable.status).toBe(200)
   const { recovery_codes } = (await enable.json()) as { recovery_codes: string[] }
   t.clock.advance(30)
-  const code = () => oathtoolTotp(secret, t.clock.now())
+  const code = () => referenceTotp(secret, t.clock.now())
   return { ...user, secret, recoveryCodes: recovery_codes, code, wrong: () => String((Number(code()) + 1) % 1_000_000).padStart(6, '0') }
 }
 

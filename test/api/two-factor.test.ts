@@ -4,22 +4,22 @@ import { recoveryCodes, users } from '../../db/schema'
 import { base32Encode } from '../../functions/core/totp'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
-import { oathtoolTotp } from '../support/oathtool'
+import { referenceTotp } from '../support/rfc6238'
 
 const RECOVERY_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/
 
-/** A registered user with 2FA on, set up and enabled through the API with oathtool's codes. */
+/** A registered user with 2FA on, set up and enabled through the API with the reference implementation's codes. */
 async function withTwoFactor(t: TestApp) {
   const user = await t.register()
   const setup = await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)
   expect(setup.status).toBe(200)
   const { secret } = (await setup.json()) as { secret: string }
-  const enable = await t.post('/api/v1/auth/2fa/enable', { code: oathtoolTotp(secret, t.clock.now()) }, user.access_token)
+  const enable = await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, t.clock.now()) }, user.access_token)
   expect(enable.status).toBe(200)
   const { recovery_codes } = (await enable.json()) as { recovery_codes: string[] }
   // The enabling code's step is spent: move on to a fresh one.
   t.clock.advance(30)
-  return { ...user, secret, recoveryCodes: recovery_codes, code: () => oathtoolTotp(secret, t.clock.now()) }
+  return { ...user, secret, recoveryCodes: recovery_codes, code: () => referenceTotp(secret, t.clock.now()) }
 }
 
 async function challenge(t: TestApp, user: { email: string; password: string }, path = '/api/v1/auth/login') {
@@ -54,7 +54,7 @@ describe('2FA setup and enable', () => {
     const login = await t.post('/api/v1/auth/login', { email: user.email, password: user.password })
     expect(await login.json()).toHaveProperty('access_token')
 
-    const wrong = await t.post('/api/v1/auth/2fa/enable', { code: wrongCode(oathtoolTotp(body.secret, t.clock.now())) }, user.access_token)
+    const wrong = await t.post('/api/v1/auth/2fa/enable', { code: wrongCode(referenceTotp(body.secret, t.clock.now())) }, user.access_token)
     expect(wrong.status).toBe(422)
     expect(await wrong.json()).toEqual({
       type: '/docs#error-invalid_code',
@@ -65,7 +65,7 @@ describe('2FA setup and enable', () => {
       errors: [{ field: 'code', message: 'is incorrect or was already used' }],
     })
 
-    const enable = await t.post('/api/v1/auth/2fa/enable', { code: oathtoolTotp(body.secret, t.clock.now()) }, user.access_token)
+    const enable = await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(body.secret, t.clock.now()) }, user.access_token)
     expect(enable.status).toBe(200)
     const enabled = (await enable.json()) as { enabled: true; recovery_codes: string[] }
     expect(enabled).toEqual({ enabled: true, recovery_codes: expect.any(Array) })
@@ -220,23 +220,23 @@ describe('the two-step login', () => {
     const t = await testApp()
     const user = await t.register()
     const { secret } = (await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()) as { secret: string }
-    const code = oathtoolTotp(secret, t.clock.now())
+    const code = referenceTotp(secret, t.clock.now())
     expect((await t.post('/api/v1/auth/2fa/enable', { code }, user.access_token)).status).toBe(200)
     expect((await verify(t, await challenge(t, user), code)).status).toBe(401)
   })
 
-  it('accepts one step of clock drift either way, as oathtool computes the codes', async () => {
+  it('accepts one step of clock drift either way, as the reference implementation computes the codes', async () => {
     const t = await testApp()
     const user = await withTwoFactor(t)
-    const behind = oathtoolTotp(user.secret, new Date(t.clock.now().getTime() - 30_000))
+    const behind = referenceTotp(user.secret, new Date(t.clock.now().getTime() - 30_000))
     // The step before was spent by enable: a phone running 30 s late gets refused once...
     expect((await verify(t, await challenge(t, user), behind)).status).toBe(401)
-    const ahead = oathtoolTotp(user.secret, new Date(t.clock.now().getTime() + 30_000))
+    const ahead = referenceTotp(user.secret, new Date(t.clock.now().getTime() + 30_000))
     expect((await verify(t, await challenge(t, user), ahead)).status).toBe(200)
     t.clock.advance(90)
-    const late = oathtoolTotp(user.secret, new Date(t.clock.now().getTime() - 30_000))
+    const late = referenceTotp(user.secret, new Date(t.clock.now().getTime() - 30_000))
     expect((await verify(t, await challenge(t, user), late)).status).toBe(200)
-    const tooEarly = oathtoolTotp(user.secret, new Date(t.clock.now().getTime() + 60_000))
+    const tooEarly = referenceTotp(user.secret, new Date(t.clock.now().getTime() + 60_000))
     expect((await verify(t, await challenge(t, user), tooEarly)).status).toBe(401)
   })
 
@@ -477,21 +477,21 @@ describe('the /v1 dialect', () => {
       success: true,
       data: { secret: expect.any(String), otpauth_url: expect.stringMatching(/^otpauth:\/\/totp\//), qr_code: expect.any(String) },
     })
-    const enable = await t.post('/v1/2fa/enable', { code: oathtoolTotp(setup.data.secret, t.clock.now()) }, user.access_token)
+    const enable = await t.post('/v1/2fa/enable', { code: referenceTotp(setup.data.secret, t.clock.now()) }, user.access_token)
     expect(await enable.json()).toEqual({ success: true, data: { enabled: true, recovery_codes: expect.any(Array) } })
     expect(await (await t.get('/v1/2fa/status', user.access_token)).json()).toEqual({
       success: true,
       data: { enabled: true, recovery_codes_remaining: 10 },
     })
     t.clock.advance(30)
-    const wrong = await t.post('/v1/2fa/recovery-codes', { code: wrongCode(oathtoolTotp(setup.data.secret, t.clock.now())) }, user.access_token)
+    const wrong = await t.post('/v1/2fa/recovery-codes', { code: wrongCode(referenceTotp(setup.data.secret, t.clock.now())) }, user.access_token)
     expect(wrong.status).toBe(422)
     expect(await wrong.json()).toEqual({
       success: false,
       message: 'The code is incorrect or was already used.',
       errors: { code: ['is incorrect or was already used'] },
     })
-    const fresh = await t.post('/v1/2fa/recovery-codes', { code: oathtoolTotp(setup.data.secret, t.clock.now()) }, user.access_token)
+    const fresh = await t.post('/v1/2fa/recovery-codes', { code: referenceTotp(setup.data.secret, t.clock.now()) }, user.access_token)
     expect(await fresh.json()).toEqual({ success: true, data: { recovery_codes: expect.any(Array) } })
   })
 

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { oathtoolTotp } from '../support/oathtool'
+import { referenceTotp } from '../support/rfc6238'
 import type { TestWorker } from '../support/worker'
 import { startTestWorker } from '../support/worker'
 
 // otplib's Web Crypto plugin, the QR code and AES-GCM as they run in production: in workerd.
-// The clock here is the real one; codes come from oathtool for the same moment.
+// The clock here is the real one; codes come from the reference implementation for the same moment.
 describe('2FA in workerd', () => {
   let worker: TestWorker
   beforeAll(async () => {
@@ -35,14 +35,14 @@ describe('2FA in workerd', () => {
     expect(atob(setup.body.qr_code.replace('data:image/svg+xml;base64,', ''))).toMatch(/^<svg/)
 
     const now = Date.now()
-    const enable = await post('/api/v1/auth/2fa/enable', { code: oathtoolTotp(setup.body.secret, new Date(now)) }, reg.body.access_token)
+    const enable = await post('/api/v1/auth/2fa/enable', { code: referenceTotp(setup.body.secret, new Date(now)) }, reg.body.access_token)
     expect(enable.status).toBe(200)
     expect(enable.body.recovery_codes).toHaveLength(10)
 
     const first = await post('/api/v1/auth/login', { email, password })
     expect(first.body).toEqual({ requires_2fa: true, session_token: expect.any(String) })
     // The next step's code: inside the one-step drift window, and newer than the one spent.
-    const next = oathtoolTotp(setup.body.secret, new Date(now + 30_000))
+    const next = referenceTotp(setup.body.secret, new Date(now + 30_000))
     const verified = await post('/api/v1/auth/2fa/verify', { session_token: first.body.session_token, code: next })
     expect(verified.status).toBe(200)
     expect(verified.body.token_type).toBe('bearer')
