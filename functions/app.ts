@@ -20,9 +20,12 @@ import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
+import { consoleSink } from './core/log'
+import type { LogSink } from './core/log'
 import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
 import { notFound, onError } from './http/errors'
+import { observe } from './http/observe'
 import { getOrganization } from './org/get'
 import { createInvitation } from './org/invitations-create'
 import { listOrganizationInvitations } from './org/invitations-list'
@@ -106,6 +109,8 @@ export interface AppDependencies {
   openDatabase?: (env: Bindings) => DatabaseHandle
   now?: () => Date
   fetch?: typeof fetch
+  /** Where log lines go (default: the console, which Workers Logs collects). */
+  log?: LogSink
 }
 
 export function createApp(deps: AppDependencies = {}) {
@@ -114,6 +119,7 @@ export function createApp(deps: AppDependencies = {}) {
   // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
 
+  app.use(observe(deps.log ?? consoleSink))
   app.use(async (c, next) => {
     c.set('config', await getConfig(c.env))
     c.set('now', deps.now ?? (() => new Date()))

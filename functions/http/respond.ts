@@ -14,6 +14,7 @@ export const services = (c: Context<AppEnv, any, any>): Services => {
     argon2: c.var.argon2,
     fetch: c.var.fetch,
     client: c.var.client,
+    log: c.var.log,
     waitUntil: ctx && ((promise) => ctx.waitUntil(promise)),
   }
 }
