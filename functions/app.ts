@@ -24,6 +24,7 @@ import { consoleSink } from './core/log'
 import type { LogSink } from './core/log'
 import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
+import { cors, securityHeaders } from './http/browser'
 import { notFound, onError } from './http/errors'
 import { observe } from './http/observe'
 import { getOrganization } from './org/get'
@@ -37,7 +38,7 @@ import { updateOrganization } from './org/update'
 import { oauthCallback } from './oauth/callback'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
-import { docsPage, openApiDocument } from './service/openapi'
+import { DOCS_POLICY, docsPage, openApiDocument } from './service/openapi'
 import type { Route } from './service/openapi'
 import { twoFactorDisable, v1TwoFactorDisable } from './two-factor/disable'
 import { twoFactorEnable, v1TwoFactorEnable } from './two-factor/enable'
@@ -120,8 +121,14 @@ export function createApp(deps: AppDependencies = {}) {
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
 
   app.use(observe(deps.log ?? consoleSink))
+  app.use(securityHeaders)
   app.use(async (c, next) => {
     c.set('config', await getConfig(c.env))
+    await next()
+  })
+  // Preflights are answered before the database is opened.
+  app.use(cors(routes))
+  app.use(async (c, next) => {
     c.set('now', deps.now ?? (() => new Date()))
     c.set('argon2', loadArgon2)
     c.set('fetch', fetcher)
@@ -158,7 +165,7 @@ export function createApp(deps: AppDependencies = {}) {
 
   let document: ReturnType<typeof openApiDocument> | undefined
   app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))
-  app.get('/docs', (c) => c.html(docsPage))
+  app.get('/docs', (c) => c.html(docsPage, 200, { 'Content-Security-Policy': DOCS_POLICY }))
 
   app.onError(onError)
   app.notFound(notFound)

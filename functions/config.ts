@@ -77,6 +77,8 @@ export interface Bindings {
   OUTLOOK_ISSUER?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
+  /** Origins whose pages may call the API (`https://app.example.com`), exact: a JSON array or a comma-separated list. Default none. */
+  CORS_ORIGINS?: string
 }
 
 export interface MailConfig {
@@ -101,6 +103,8 @@ export interface Config {
   /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
   dataKeys: DataKeys | null
   totpIssuer: string
+  /** Exact origins allowed cross-origin access; empty: none. */
+  corsOrigins: readonly string[]
 }
 
 const DAY = 86_400
@@ -203,6 +207,35 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
+  }
+}
+
+/**
+ * Exact origins only: a wildcard (`*`, `https://*.example.com`) or a URL with a path would
+ * let pages nobody listed read the API's answers; `null` is what sandboxed and file:// pages send.
+ */
+function corsOrigins(value: string | undefined): string[] {
+  const text = value?.trim() ?? ''
+  if (!text) return []
+  let list: unknown
+  try {
+    list = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((origin) => origin.trim())
+  } catch {
+    throw new Error('CORS_ORIGINS is not valid JSON')
+  }
+  if (!Array.isArray(list) || !list.every(isOrigin))
+    throw new Error('CORS_ORIGINS must list exact origins such as https://app.example.com (no wildcard, path or trailing slash)')
+  return list
+}
+
+function isOrigin(value: unknown): value is string {
+  if (typeof value !== 'string' || value.includes('*')) return false
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
+  } catch {
+    return false
   }
 }
 

@@ -4,6 +4,7 @@
 import { spawn } from 'node:child_process'
 import { mkdirSync } from 'node:fs'
 import { ensureDevVars } from './dev-vars.mjs'
+import { buildDocsAssets } from './docs-assets.mjs'
 import { migrate } from './migrate.mjs'
 import { startPglite } from './pglite-server.mjs'
 import { startRelay } from './relay.mjs'
@@ -11,6 +12,7 @@ import { startRelay } from './relay.mjs'
 const PORT = 8001
 const written = await ensureDevVars('.dev.vars')
 if (written.length) console.log(`Generated ${written.join(', ')} in .dev.vars`)
+buildDocsAssets()
 
 let pglite
 let url = process.env.DATABASE_URL

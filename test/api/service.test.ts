@@ -56,6 +56,8 @@ describe('service endpoints', () => {
       status: 500,
       detail: 'An unexpected error occurred.',
       code: 'internal_error',
+      // The only addition: the id that finds the log line (which has the reason).
+      request_id: res.headers.get('x-request-id'),
     })
   })
 })
