@@ -59,7 +59,7 @@ async function main() {
   ensurePeerInstalled()
 
   // Measured before any server runs, so nothing else competes for the two cores.
-  step('bundle sizes and startup (wrangler deploy --dry-run --minify; wrangler check startup)')
+  step('bundle sizes and startup (wrangler deploy --dry-run, as configured; wrangler check startup)')
   const bundle = { [gatehouse.label]: await bundleSize(ROOT), [betterAuth.label]: await bundleSize(PEER) }
   const startup = { [gatehouse.label]: await startupTime(ROOT), [betterAuth.label]: await startupTime(PEER) }
 
