@@ -75,7 +75,8 @@ async function main() {
     startWorker({
       name: 'gatehouse',
       dir: ROOT,
-      vars: { ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy },
+      // wrangler.toml says production, which has no default issuer: the bench names its own.
+      vars: (url) => ({ ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy, JWT_ISSUER: url }),
     }),
     startWorker({
       name: 'better-auth',

@@ -183,6 +183,17 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+/**
+ * The `iss` of every token. Production has no default: a placeholder there would be signed
+ * into real tokens, and every downstream verifier would have to pin it.
+ */
+function issuer(env: Bindings): string {
+  if (env.JWT_ISSUER) return env.JWT_ISSUER
+  if (environment(env.ENVIRONMENT) === 'production')
+    throw new Error('JWT_ISSUER must be set in production: the public URL of this Worker, the iss of every token')
+  return 'gatehouse'
+}
+
 function totpIssuer(value: string | undefined): string {
   if (value === undefined || value === '') return 'Gatehouse'
   // Key URI format: the issuer is the label's prefix, split from the account at ':'.
@@ -195,7 +206,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
   return {
     environment: environment(env.ENVIRONMENT),
-    issuer: env.JWT_ISSUER || 'gatehouse',
+    issuer: issuer(env),
     keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
