@@ -100,8 +100,13 @@ export const onError: ErrorHandler<AppEnv> = (error, c) => {
 }
 
 // `internal` is a string, a plain object of statuses and reasons (OAuth, mail), or a
-// library's error (jose): objects go to the log as fields, errors as their name and message.
-const internalDetail = (internal: unknown) => (internal instanceof Error ? errorFields(internal) : internal)
+// library's error (jose): objects go to the log as fields, errors as their name and message
+// (no stack: an expected failure, such as a forged token, is not a bug to trace).
+function internalDetail(internal: unknown) {
+  if (!(internal instanceof Error)) return internal
+  const { name, message } = errorFields(internal)
+  return { name, message }
+}
 
 export const notFound: NotFoundHandler<AppEnv> = (c) =>
   errorResponse(c, new AuthError('not_found', 404, `No route for ${c.req.method} ${c.req.path}.`))

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { unstable_startWorker } from 'wrangler'
 import { generateDevSecrets } from '../../scripts/dev-vars.mjs'
 import { uniqueIp } from './ip'
+import { TEST_ISSUER } from './keys'
 import { startTestPostgres } from './postgres'
 
 export interface TestWorker {
@@ -30,6 +31,8 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
   try {
     const values: Record<string, string> = {
       ENVIRONMENT: 'test',
+      // wrangler.toml has no issuer (production requires one): tests name their own.
+      JWT_ISSUER: TEST_ISSUER,
       ...(await (secrets ??= generateDevSecrets())),
       DATABASE_URL: db.url,
       DB_WS_PROXY: db.wsProxy,
