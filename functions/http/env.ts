@@ -23,6 +23,8 @@ export interface AppEnv {
     requestId: string
     /** Writes JSON lines carrying the request id. */
     log: Logger
+    /** Who a sign-in just signed in (its response's user and organization), for the log. */
+    subject: { userId: string; orgId: string }
     /** Set when the response is an error: its code, and what only the log may see. */
     failure: { code: string; internal?: unknown; error?: Record<string, unknown> }
   }

@@ -32,7 +32,7 @@ export function observe(sink: LogSink): MiddlewareHandler<AppEnv> {
     c.header(REQUEST_ID_HEADER, id)
     const route = routePath(c, -1)
     const status = c.res.status
-    const auth = c.var.auth?.principal
+    const auth = c.var.auth?.principal ?? c.var.subject
     const failure = c.var.failure
     const fields = {
       method: c.req.method,

@@ -88,6 +88,22 @@ describe('structured logs and request ids', () => {
     expect(JSON.stringify(t.logs)).not.toContain('[object Object]')
   })
 
+  it('names who signed in on a sign-in\'s line', async () => {
+    const t = await testApp()
+    const account = await t.register()
+    const login = await t.post('/api/v1/auth/login', { email: account.email, password: account.password })
+    expect(lineOf(t.logs, login.headers.get('x-request-id'))).toMatchObject({
+      route: '/api/v1/auth/login',
+      status: 200,
+      user_id: account.user_id,
+      org_id: account.organization_id,
+    })
+    const wrong = await t.post('/api/v1/auth/login', { email: account.email, password: 'not the password at all' })
+    const line = lineOf(t.logs, wrong.headers.get('x-request-id'))
+    expect(line).toMatchObject({ status: 401, code: 'invalid_credentials' })
+    expect(line).not.toHaveProperty('user_id')
+  })
+
   it('names an unknown route as none, and its error code', async () => {
     const t = await testApp()
     const res = await t.get('/nowhere?secret=1')
