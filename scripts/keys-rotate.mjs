@@ -61,7 +61,9 @@ async function main(argv) {
   else await putSecret('JWT_KEYS', value, flags.env)
   console.error(`New signing key ${next.kid}; ${previous.kid} now only verifies the tokens it signed.`)
   if (retired.length)
-    console.error(`${flags.dropRetired ? 'Dropped' : 'Kept'} earlier keys: ${retired.map((k) => k.kid).join(', ')}${flags.dropRetired ? '' : ' (--drop-retired once ACCESS_TOKEN_TTL has passed)'}.`)
+    console.error(
+      `${flags.dropRetired ? 'Dropped' : 'Kept'} earlier keys: ${retired.map((k) => k.kid).join(', ')}${flags.dropRetired ? '' : ' (--drop-retired once ACCESS_TOKEN_TTL has passed)'}.`,
+    )
   if (!flags.print && next.kty === 'oct') console.error('Keep the new set where you keep the old one: Cloudflare will not show it again (use --print).')
   else if (!flags.print) console.error('The next rotation can start from the public keys: curl -s <your URL>/.well-known/jwks.json | npm run -s keys:rotate')
 }

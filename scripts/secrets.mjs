@@ -27,7 +27,9 @@ async function main(argv) {
   const existing = await secretNames(flags.env)
   const present = NAMES.filter((name) => existing.has(name))
   for (const name of present)
-    console.error(`${name} is already set: left as it is (${name === 'JWT_KEYS' ? 'npm run keys:rotate adds a key' : 'replacing it would lose every stored TOTP secret'}).`)
+    console.error(
+      `${name} is already set: left as it is (${name === 'JWT_KEYS' ? 'npm run keys:rotate adds a key' : 'replacing it would lose every stored TOTP secret'}).`,
+    )
   for (const name of NAMES.filter((n) => !existing.has(n))) {
     await putSecret(name, secrets[name], flags.env)
     console.error(`${name} set.`)

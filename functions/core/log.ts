@@ -57,14 +57,16 @@ export function errorFields(error: unknown): Record<string, unknown> {
  * log.warn('mail not sent', { error }) // {"level":"warn","message":"mail not sent","request_id":"abc","error":{...}}
  */
 export function createLogger(sink: LogSink, context: Record<string, unknown> = {}, clock: () => Date = () => new Date()): Logger {
-  const write = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) => {
-    let line: string
-    try {
-      line = JSON.stringify({ level, message, time: clock().toISOString(), ...context, ...(scrub(fields) as object) })
-    } catch {
-      line = JSON.stringify({ level, message, time: clock().toISOString(), ...context, log_error: 'fields not serializable' })
+  const write =
+    (level: LogLevel) =>
+    (message: string, fields: Record<string, unknown> = {}) => {
+      let line: string
+      try {
+        line = JSON.stringify({ level, message, time: clock().toISOString(), ...context, ...(scrub(fields) as object) })
+      } catch {
+        line = JSON.stringify({ level, message, time: clock().toISOString(), ...context, log_error: 'fields not serializable' })
+      }
+      sink(level, line)
     }
-    sink(level, line)
-  }
   return { info: write('info'), warn: write('warn'), error: write('error') }
 }

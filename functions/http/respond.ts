@@ -5,6 +5,7 @@ import type { IssuedTokens } from '../core/sessions'
 import type { AppEnv } from './env'
 
 /** The domain services for this request. */
+// biome-ignore lint/suspicious/noExplicitAny: any route's context, whatever its path and validated input
 export const services = (c: Context<AppEnv, any, any>): Services => {
   const ctx = executionContext(c)
   return {
@@ -30,6 +31,7 @@ function executionContext(c: Context) {
 // RFC 6749 §5.1: responses carrying tokens must not be cached.
 export const NO_STORE = { 'Cache-Control': 'no-store', Pragma: 'no-cache' }
 
+// biome-ignore lint/suspicious/noExplicitAny: any route's context, whatever its path and validated input
 export function tokenResponse(c: Context<AppEnv, any, any>, body: object, status: 200 | 201 = 200): Response {
   // A sign-in's log line names who signed in, as an authenticated request's does.
   const { user_id, organization_id } = body as { user_id?: unknown; organization_id?: unknown }

@@ -21,7 +21,7 @@ describe('cross-origin callers (CORS_ORIGINS)', () => {
     expect(cors(me)).toEqual({})
   })
 
-  it('answers a listed origin\'s preflight from the route table: that path\'s methods and headers', async () => {
+  it("answers a listed origin's preflight from the route table: that path's methods and headers", async () => {
     const t = await testApp({ env: { CORS_ORIGINS: `${APP}, http://127.0.0.1:5173` } })
     const me = await t.request('OPTIONS', '/api/v1/auth/me', undefined, preflight(APP, 'PATCH'))
     expect(me.status).toBe(204)

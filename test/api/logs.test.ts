@@ -29,7 +29,7 @@ describe('structured logs and request ids', () => {
     expect(line.error).toMatchObject({ name: 'Error', message: 'ACCESS_TOKEN_TTL must be a positive whole number of seconds' })
   })
 
-  it('gives the /v1 dialect\'s 500 the same request_id, and keeps its envelope', async () => {
+  it("gives the /v1 dialect's 500 the same request_id, and keeps its envelope", async () => {
     const t = await testApp({ env: { ACCESS_TOKEN_TTL: 'soon' } })
     const res = await t.get('/v1/me')
     expect(res.status).toBe(500)
@@ -38,7 +38,7 @@ describe('structured logs and request ids', () => {
     expect(lineOf(t.logs, id).code).toBe('internal_error')
   })
 
-  it('takes the id from CF-Ray, as Cloudflare\'s edge sets it', async () => {
+  it("takes the id from CF-Ray, as Cloudflare's edge sets it", async () => {
     const t = await testApp()
     const res = await t.request('GET', '/health', undefined, { 'CF-Ray': '8f1c2d3e4a5b6c7d-LHR' })
     expect(res.headers.get('x-request-id')).toBe('8f1c2d3e4a5b6c7d-LHR')
@@ -88,7 +88,7 @@ describe('structured logs and request ids', () => {
     expect(JSON.stringify(t.logs)).not.toContain('[object Object]')
   })
 
-  it('names who signed in on a sign-in\'s line', async () => {
+  it("names who signed in on a sign-in's line", async () => {
     const t = await testApp()
     const account = await t.register()
     const login = await t.post('/api/v1/auth/login', { email: account.email, password: account.password })

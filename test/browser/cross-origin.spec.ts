@@ -131,7 +131,14 @@ describe('a browser on another origin', () => {
     }, worker.url)
     expect(outcome).toBe('refused: TypeError')
     // Even a simple GET, which needs no preflight, cannot be read.
-    const simple = await page.evaluate((api) => fetch(`${api}/health`).then((r) => `read ${r.status}`, (e: Error) => `refused: ${e.name}`), worker.url)
+    const simple = await page.evaluate(
+      (api) =>
+        fetch(`${api}/health`).then(
+          (r) => `read ${r.status}`,
+          (e: Error) => `refused: ${e.name}`,
+        ),
+      worker.url,
+    )
     expect(simple).toBe('refused: TypeError')
     await page.close()
   })
@@ -148,6 +155,7 @@ describe('a browser on another origin', () => {
     await page.getByText('Log in with email and password').first().waitFor({ timeout: 30_000 })
     for (const summary of ['Create an account, its organization, and a first session', 'Exchange a refresh token for new tokens'])
       expect(await page.getByText(summary).first().isVisible()).toBe(true)
+    // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText (rendered text), not the DOM property
     const listed = (await page.locator('body').innerText()).match(/HTTP METHOD/g) ?? []
     expect(listed.length).toBeGreaterThanOrEqual(16)
     expect(problems.filter((text) => /Content Security Policy|Refused to/i.test(text))).toEqual([])

@@ -16,7 +16,7 @@ const secrets = new Set<string>()
 /** A log sink for one app: its lines, parsed, and the file's record of them. */
 export function captureLogs() {
   const lines: LogLine[] = []
-  const sink = (level: LogLevel, line: string) => {
+  const sink = (_level: LogLevel, line: string) => {
     written.push(line)
     lines.push(JSON.parse(line))
   }
@@ -67,12 +67,12 @@ export function noteEnvSecrets(env: Record<string, string | undefined>) {
   }
 }
 
-const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
 
 /** The secrets of this file that appear in any line it logged, as whole words. */
 export function leakedSecrets(): string[] {
   const text = written.join('\n')
-  const appears = (s: string) => new RegExp(`(?<![A-Za-z0-9])${escape(s)}(?![A-Za-z0-9])`).test(text)
+  const appears = (s: string) => new RegExp(`(?<![A-Za-z0-9])${escapeRegExp(s)}(?![A-Za-z0-9])`).test(text)
   // Inside a JSON line a quote or backslash of the secret is escaped.
   return [...secrets].filter((secret) => appears(secret) || appears(JSON.stringify(secret).slice(1, -1)))
 }

@@ -44,7 +44,10 @@ function run(script: string, args: string[] = [], options: { stdin?: string; sec
       [`scripts/${script}`, ...args],
       { env: { ...process.env, PATH: `${dir}${delimiter}${process.env.PATH}`, FAKE_LOG: log, FAKE_SECRETS: (options.secrets ?? []).join(',') } },
       (error, stdout, stderr) => {
-        const calls = readFileSync(log, 'utf8').split('\n').filter(Boolean).map((line) => JSON.parse(line))
+        const calls = readFileSync(log, 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line))
         resolve({ code: error ? Number(error.code) : 0, stdout, stderr, calls })
       },
     )
@@ -113,11 +116,7 @@ describe('npm run keys:rotate', () => {
     const once = await run('keys-rotate.mjs', ['--print'], { stdin: JSON.stringify([first]) })
     const twice = await run('keys-rotate.mjs', ['--print'], { stdin: once.stdout })
     expect(twice.calls).toEqual([])
-    expect(JSON.parse(twice.stdout).map((k: { kid: string }) => k.kid)).toEqual([
-      expect.any(String),
-      JSON.parse(once.stdout)[0].kid,
-      first.kid,
-    ])
+    expect(JSON.parse(twice.stdout).map((k: { kid: string }) => k.kid)).toEqual([expect.any(String), JSON.parse(once.stdout)[0].kid, first.kid])
     const dropped = await run('keys-rotate.mjs', ['--print', '--drop-retired'], { stdin: once.stdout })
     expect(JSON.parse(dropped.stdout).map((k: { kid: string }) => k.kid)).toEqual([expect.any(String), JSON.parse(once.stdout)[0].kid])
     await expect(loadKeySet(dropped.stdout.trim(), 'RS256')).resolves.toBeDefined()
