@@ -4,7 +4,7 @@ import { defineConfig } from 'vitest/config'
 // Worker in workerd. Apart from `npm test`: it needs the `chromium` package on the machine.
 export default defineConfig({
   test: {
-    include: ['test/browser/**/*.spec.ts'],
+    include: ['test/browser/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 180_000,
