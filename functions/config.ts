@@ -19,6 +19,8 @@ export interface Bindings {
   /** The kid that signs new tokens; default the first private key in JWT_KEYS. */
   JWT_SIGNING_KID?: string
   JWT_ISSUER?: string
+  /** The `aud` of access tokens, which downstream verifiers check; default JWT_ISSUER. */
+  JWT_AUDIENCE?: string
   ACCESS_TOKEN_TTL?: string
   REFRESH_TOKEN_TTL?: string
   SESSION_MAX_AGE?: string
@@ -89,6 +91,7 @@ export interface MailConfig {
 export interface Config {
   environment: 'development' | 'production' | 'test'
   issuer: string
+  audience: string
   keys: KeySet
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
@@ -192,6 +195,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
   return {
     environment: environment(env.ENVIRONMENT),
     issuer: env.JWT_ISSUER || 'gatehouse',
+    audience: env.JWT_AUDIENCE || env.JWT_ISSUER || 'gatehouse',
     keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),

@@ -36,7 +36,7 @@ function issueAccessToken(config: Config, p: { userId: string; sessionId: string
   return signAccessToken(
     config.keys,
     { sub: p.userId, sid: p.sessionId, org: p.orgId, scopes: scopesFor(p.role) },
-    { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds, now },
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtlSeconds, now },
   )
 }
 
@@ -142,7 +142,7 @@ export async function loadPrincipal(db: Database, sessionId: string, userId: str
 
 /** Verifies a bearer token and its session. */
 export async function authenticate(db: Database, config: Config, token: string, now: Date) {
-  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, now })
+  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, audience: config.audience, now })
   const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
   return { claims, principal }
 }
