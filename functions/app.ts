@@ -108,8 +108,11 @@ export interface AppDependencies {
   fetch?: typeof fetch
 }
 
+/** How the Worker reaches its database for one request (or one service-binding call). */
+export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY })
+
 export function createApp(deps: AppDependencies = {}) {
-  const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
+  const open = deps.openDatabase ?? openRequestDatabase
   const app = new Hono<AppEnv>()
   // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))

@@ -146,3 +146,17 @@ export async function authenticate(db: Database, config: Config, token: string, 
   const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
   return { claims, principal }
 }
+
+/**
+ * `authenticate`, and with `scope`, the token must carry that scope and the caller's current
+ * role grant it (403 otherwise). Every protected route and the service binding's `verify` go
+ * through here.
+ */
+export async function authorize(db: Database, config: Config, token: string, now: Date, scope?: string) {
+  const auth = await authenticate(db, config, token, now)
+  // The token's scopes are the role at issue time; the live role (loaded with the session)
+  // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+  if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
+    throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+  return auth
+}

@@ -1,0 +1,26 @@
+import { WorkerEntrypoint } from 'cloudflare:workers'
+import type { VerifyResult } from '../../verify/src/index'
+import { openRequestDatabase } from '../app'
+import type { Bindings } from '../config'
+import { getConfig } from '../config'
+import { verifyForService } from './verify'
+
+/**
+ * Gatehouse for other Workers, through a service binding (`services = [{ binding = "GATEHOUSE",
+ * service = "gatehouse", entrypoint = "GatehouseService" }]`): no public network hop, no JWKS.
+ */
+export class GatehouseService extends WorkerEntrypoint<Bindings> {
+  /**
+   * The token's signature and claims, and its session checked live: a revoked session, a
+   * deactivated account or a demoted role fail at once, as on Gatehouse's own routes.
+   */
+  async verify(token: string, scope?: string): Promise<VerifyResult> {
+    const config = await getConfig(this.env)
+    const { db, close } = openRequestDatabase(this.env)
+    try {
+      return await verifyForService(db, config, token, new Date(), scope)
+    } finally {
+      this.ctx.waitUntil(close().catch(() => {}))
+    }
+  }
+}
