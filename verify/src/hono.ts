@@ -16,8 +16,8 @@ export type Dialect = 'problem' | 'v1'
 export interface GatehouseMiddlewareOptions<Bindings extends object = any> extends Omit<VerifierOptions, 'jwks'> {
   /** Local verification: the JWKS URL or a service binding, or a function of `c.env` that returns one. */
   jwks?: VerifierOptions['jwks'] | ((env: Bindings) => VerifierOptions['jwks'])
-  /** Live verification through a service binding to Gatehouse's entrypoint, e.g. `(env) => env.GATEHOUSE`. */
-  rpc?: (env: Bindings) => GatehouseService
+  /** Live verification: a service binding to Gatehouse's `GatehouseService`, or a function of `c.env` that returns it. */
+  rpc?: GatehouseService | ((env: Bindings) => GatehouseService)
   /** The scope the route needs (403 without it). */
   scope?: string
   /** The error bodies to answer with (default `problem`). */
@@ -70,8 +70,10 @@ export function gatehouse<Bindings extends object = any>(
     if (!token)
       return errorResponse({ code: 'token_invalid', status: 401, detail: 'The Authorization header must be "Bearer <token>".' }, dialect)
     let result: VerifyResult
-    if (rpc) result = await rpc(c.env).verify(token, scope)
-    else {
+    if (rpc) {
+      const service = typeof (rpc as Partial<GatehouseService>).verify === 'function' ? (rpc as GatehouseService) : (rpc as (env: Bindings) => GatehouseService)(c.env)
+      result = await service.verify(token, scope)
+    } else {
       // The verifier is cheap to create: the keys it needs are cached per isolate, not per verifier.
       const verifier = fixed ?? createVerifier({ ...verifierOptions, jwks: (jwks as (env: Bindings) => VerifierOptions['jwks'])(c.env) })
       result = await verifier.verify(token, { scope })
