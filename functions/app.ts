@@ -154,7 +154,8 @@ export function createApp(deps: AppDependencies = {}) {
   app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
-  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))
+  // `servers` names the origin the document was fetched from: the deployment describes itself.
+  app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(routes)), servers: [{ url: new URL(c.req.url).origin }] }))
   app.get('/docs', (c) => c.html(docsPage))
 
   app.onError(onError)

@@ -19,14 +19,17 @@ describe('gatehouse/verify as a downstream installs it', () => {
     files = packed[0]!.files.map((f) => f.path).sort()
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'downstream', private: true, type: 'module' }))
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
-    run('npm', ['install', '--prefer-offline', '--no-package-lock', `./${tarball}`, `hono@${version('hono')}`], dir)
+    run('npm', ['install', '--prefer-offline', '--no-package-lock', `./${tarball}`, `hono@${version('hono')}`, `openapi-fetch@${version('openapi-fetch')}`], dir)
   }, 180_000)
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
-  it('ships the verifier and nothing of the server', () => {
-    expect(files.filter((f) => !f.startsWith('verify/'))).toEqual(['README.md', 'package.json'])
-    expect(files).toEqual(expect.arrayContaining(['verify/dist/index.js', 'verify/dist/index.d.ts', 'verify/dist/hono.js', 'verify/dist/hono.d.ts']))
-    expect(readdirSync(join(dir, 'node_modules')).filter((d) => !d.startsWith('.')).sort()).toEqual(['gatehouse', 'hono', 'jose'])
+  it('ships the verifier and the client, and nothing of the server', () => {
+    expect(files.filter((f) => !f.startsWith('verify/') && !f.startsWith('client/'))).toEqual(['README.md', 'package.json'])
+    expect(files).toEqual(
+      expect.arrayContaining(['verify/dist/index.js', 'verify/dist/index.d.ts', 'verify/dist/hono.js', 'verify/dist/hono.d.ts', 'client/dist/index.js']),
+    )
+    // jose is the one dependency; hono and openapi-fetch are the downstream's own choice.
+    expect(readdirSync(join(dir, 'node_modules')).filter((d) => !d.startsWith('.')).sort()).toEqual(['gatehouse', 'hono', 'jose', 'openapi-fetch', 'openapi-typescript-helpers'])
   })
 
   it('imports from JavaScript', () => {
@@ -34,11 +37,13 @@ describe('gatehouse/verify as a downstream installs it', () => {
       join(dir, 'check.mjs'),
       `import { createVerifier } from 'gatehouse/verify'
 import { gatehouse } from 'gatehouse/verify/hono'
+import { createGatehouseClient } from 'gatehouse/client'
 const verifier = createVerifier({ issuer: 'https://gatehouse.test', jwks: { fetch: async () => Response.json({ keys: [] }) } })
-console.log(JSON.stringify([await verifier.verify('not.a.token'), typeof gatehouse]))`,
+console.log(JSON.stringify([await verifier.verify('not.a.token'), typeof gatehouse, typeof createGatehouseClient({ baseUrl: 'http://x' }).GET]))`,
     )
     expect(JSON.parse(run('node', ['check.mjs'], dir))).toEqual([
       { ok: false, error: 'invalid', code: 'token_invalid', status: 401, detail: 'The token is not a JWT.' },
+      'function',
       'function',
     ])
   })
@@ -49,6 +54,7 @@ console.log(JSON.stringify([await verifier.verify('not.a.token'), typeof gatehou
       `import { Hono } from 'hono'
 import { createVerifier } from 'gatehouse/verify'
 import { gatehouse, type GatehouseVariables } from 'gatehouse/verify/hono'
+import { createGatehouseClient } from 'gatehouse/client'
 const app = new Hono<{ Variables: GatehouseVariables }>()
 app.use(gatehouse({ issuer: 'https://gatehouse.test', jwks: new URL('https://gatehouse.test/.well-known/jwks.json'), scope: 'members:read', dialect: 'v1' }))
 app.get('/', (c) => c.text(c.var.gatehouse.sub + c.var.gatehouse.scopes.join()))
@@ -56,6 +62,11 @@ const result = await createVerifier({ issuer: 'x', jwks: 'https://x' }).verify('
 export const seen: string = result.ok ? result.claims.org + (result.claims.auth_time ?? 0) : result.error
 // @ts-expect-error: a failure has no claims
 export const wrong = result.ok ? 0 : result.claims
+const client = createGatehouseClient({ baseUrl: 'https://gatehouse.test' })
+const login = await client.POST('/api/v1/auth/login', { body: { email: 'a@example.com', password: 'x' } })
+export const code: string | undefined = login.error?.code
+// @ts-expect-error: the login body has no such field
+await client.POST('/api/v1/auth/login', { body: { email: 'a@example.com', pasword: 'x' } })
 `,
     )
     const tsc = join(root, 'node_modules/typescript/bin/tsc')
