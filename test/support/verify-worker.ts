@@ -2,12 +2,10 @@ import { join } from 'node:path'
 import { tmpdir } from 'node:os'
 import { unstable_startWorker } from 'wrangler'
 
-/** test/worker/verify-worker in workerd: gatehouse/verify with a JWKS it serves and counts. */
+/** bench/verify-worker in workerd: gatehouse/verify with a JWKS it serves and counts. */
 export async function startVerifyWorker() {
   const worker = await unstable_startWorker({
-    name: 'verify-worker',
-    entrypoint: 'test/worker/verify-worker/index.ts',
-    compatibilityDate: '2026-04-01',
+    config: 'bench/verify-worker/wrangler.toml',
     envFiles: [join(tmpdir(), 'gatehouse-tests-read-no-env-file')],
     dev: { remote: false, server: { hostname: '127.0.0.1', port: 0 }, inspector: false, watch: false, persist: false, logLevel: 'warn' },
   })

@@ -2,8 +2,8 @@
 // JWKS it serves itself and counts; the bench times it beside a bare jose jwtVerify.
 import { importJWK, jwtVerify } from 'jose'
 import type { JWK } from 'jose'
-import { clearJwksCache, createVerifier } from '../../../verify/src/index'
-import type { VerifyResult } from '../../../verify/src/index'
+import { clearJwksCache, createVerifier } from '../../verify/src/index'
+import type { VerifyResult } from '../../verify/src/index'
 
 let jwks: { keys: JWK[] } = { keys: [] }
 let fetches = 0
