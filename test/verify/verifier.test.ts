@@ -269,6 +269,30 @@ describe('the gatehouse() Hono middleware', () => {
     })
   })
 
+  it('over RPC, answers 503 as Gatehouse does when Gatehouse cannot decide', async () => {
+    const broken = {
+      async verify(): Promise<never> {
+        throw new Error('database unreachable')
+      },
+    }
+    const app = new Hono()
+    app.get('/problem', gatehouse({ issuer, rpc: broken }), (c) => c.text('never'))
+    app.get('/v1', gatehouse({ issuer, rpc: broken, dialect: 'v1' }), (c) => c.text('never'))
+    const headers = { Authorization: 'Bearer a.b.c' }
+    const problem = await app.request('/problem', { headers })
+    expect(problem.status).toBe(503)
+    expect(await problem.json()).toEqual({
+      type: '/docs#error-database_unavailable',
+      title: 'Service Unavailable',
+      status: 503,
+      detail: 'The service is temporarily unavailable.',
+      code: 'database_unavailable',
+    })
+    const v1 = await app.request('/v1', { headers })
+    expect(v1.status).toBe(503)
+    expect(await v1.json()).toEqual({ success: false, message: 'The service is temporarily unavailable.' })
+  })
+
   it('answers in the /v1 envelope when asked', async () => {
     const { app, sign } = await downstream('v1')
     const missing = await app.request('/api/me')

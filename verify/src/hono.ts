@@ -30,10 +30,13 @@ export interface GatehouseVariables {
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
 
-const TITLES = { 401: 'Unauthorized', 403: 'Forbidden' } as const
+const TITLES: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 503: 'Service Unavailable' }
+
+// What Gatehouse answers when its database is down; a downstream says the same when the RPC fails.
+const UNAVAILABLE = { code: 'database_unavailable', status: 503, detail: 'The service is temporarily unavailable.' }
 
 /** The response Gatehouse itself would give for this failure, in the chosen dialect. */
-export function errorResponse(failure: Pick<VerifyFailure, 'code' | 'status' | 'detail'>, dialect: Dialect = 'problem'): Response {
+export function errorResponse(failure: { code: string; status: number; detail: string }, dialect: Dialect = 'problem'): Response {
   const headers = { 'Cache-Control': 'no-store' }
   if (dialect === 'v1') {
     // The /v1 dialect's clients match on these exact messages.
@@ -72,7 +75,14 @@ export function gatehouse<Bindings extends object = any>(
     let result: VerifyResult
     if (rpc) {
       const service = typeof (rpc as Partial<GatehouseService>).verify === 'function' ? (rpc as GatehouseService) : (rpc as (env: Bindings) => GatehouseService)(c.env)
-      result = await service.verify(token, scope)
+      try {
+        result = await service.verify(token, scope)
+      } catch (error) {
+        // Gatehouse could not decide (its database unreachable, the binding broken): neither
+        // let the request through nor answer a 500.
+        console.error('gatehouse: verify over the service binding failed', error instanceof Error ? error.message : error)
+        return errorResponse(UNAVAILABLE, dialect)
+      }
     } else {
       // The verifier is cheap to create: the keys it needs are cached per isolate, not per verifier.
       const verifier = fixed ?? createVerifier({ ...verifierOptions, jwks: (jwks as (env: Bindings) => VerifierOptions['jwks'])(c.env) })
