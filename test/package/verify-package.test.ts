@@ -46,7 +46,7 @@ console.log(JSON.stringify([await verifier.verify('not.a.token'), typeof gatehou
       'function',
       'function',
     ])
-  })
+  }, 60_000)
 
   it('type-checks from TypeScript, claims and failures typed', () => {
     writeFileSync(
@@ -77,7 +77,7 @@ await client.POST('/api/v1/auth/login', { body: { email: 'a@example.com', paswor
       output = String((error as { stdout?: string }).stdout)
     }
     expect(output).toBe('')
-  })
+  }, 120_000)
 })
 
 const version = (name: string): string => JSON.parse(readFileSync(join(root, 'node_modules', name, 'package.json'), 'utf8')).version
