@@ -5,7 +5,8 @@
 //     beside Better Auth's nearest equivalent (a Worker verifying its jwt plugin's JWT with jose
 //     against its JWKS), driven by autocannon on loopback.
 //   node bench/downstream.mjs [--duration 5] [--rounds 2] [--connections 10] [--iterations 2000]
-import { mkdtempSync } from 'node:fs'
+// `npm run bench` runs it after bench/run.mjs (not with --only).
+import { mkdtempSync, rmSync } from 'node:fs'
 import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -13,16 +14,20 @@ import { generateDevSecrets } from '../scripts/dev-vars.mjs'
 import { migrateFolder, migrateGatehouse, startRelayProcess } from './lib/database.mjs'
 import { load } from './lib/load.mjs'
 import { startPostgres } from './lib/postgres.mjs'
-import { stopAll } from './lib/processes.mjs'
+import { atExit, stopAll } from './lib/processes.mjs'
 import { saveReport } from './lib/report.mjs'
 import { betterAuth, gatehouse } from './lib/scenarios.mjs'
+import { ROOT, startWorker, wranglerEnv } from './lib/workers.mjs'
 
 // The downstream finds Gatehouse through wrangler's dev registry: a private one, so no other
 // `wrangler dev` on this machine named "gatehouse" can answer its binding.
-process.env.WRANGLER_REGISTRY_PATH = mkdtempSync(join(tmpdir(), 'gatehouse-bench-registry-'))
-const { ROOT, startWorker } = await import('./lib/workers.mjs')
+const registry = mkdtempSync(join(tmpdir(), 'gatehouse-bench-registry-'))
+wranglerEnv.WRANGLER_REGISTRY_PATH = registry
+atExit(() => rmSync(registry, { recursive: true, force: true }))
 
+// Not strict: `npm run bench` runs this file after bench/run.mjs, with run.mjs's options.
 const { values: opts } = parseArgs({
+  strict: false,
   options: {
     duration: { type: 'string', default: '5' },
     warmup: { type: 'string', default: '2' },
