@@ -105,7 +105,13 @@ async function main() {
   step(`verify vs bare jose in workerd (${settings.iterations} verifications per request)`)
   const jwks = await (await fetch(`${ours.url}/.well-known/jwks.json`)).text()
   await fetch(`${verifyWorker.url}/jwks`, { method: 'POST', body: jwks })
-  const micro = await verifyCosts(verifyWorker.url, { 'gatehouse/verify': '/bench/verify', 'jose jwtVerify': '/bench/jose' }, ourState.accessToken, settings.iterations, 9)
+  const micro = await verifyCosts(
+    verifyWorker.url,
+    { 'gatehouse/verify': '/bench/verify', 'jose jwtVerify': '/bench/jose' },
+    ourState.accessToken,
+    settings.iterations,
+    9,
+  )
   micro.ratio = micro['gatehouse/verify'] / micro['jose jwtVerify']
 
   const targets = [
@@ -115,7 +121,12 @@ async function main() {
   ]
   const results = {}
   step(`downstream requests: warm-up, then ${settings.rounds} rounds of each`)
-  for (const t of targets) await load(t.url, { method: 'GET', path: t.path, headers: { authorization: `Bearer ${t.token}` } }, { ...settings, durationSeconds: settings.warmupSeconds })
+  for (const t of targets)
+    await load(
+      t.url,
+      { method: 'GET', path: t.path, headers: { authorization: `Bearer ${t.token}` } },
+      { ...settings, durationSeconds: settings.warmupSeconds },
+    )
   for (let round = 0; round < settings.rounds; round++) {
     for (const t of targets) {
       const r = await load(t.url, { method: 'GET', path: t.path, headers: { authorization: `Bearer ${t.token}` } }, settings)
@@ -125,7 +136,16 @@ async function main() {
   const summary = Object.fromEntries(
     Object.entries(results).map(([label, rounds]) => {
       const mean = (key) => rounds.reduce((s, r) => s + r[key], 0) / rounds.length
-      return [label, { requestsPerSecond: mean('requestsPerSecond'), p50: mean('p50'), p99: mean('p99'), failed: rounds.reduce((s, r) => s + r.failed, 0), failure: rounds.find((r) => r.failure)?.failure }]
+      return [
+        label,
+        {
+          requestsPerSecond: mean('requestsPerSecond'),
+          p50: mean('p50'),
+          p99: mean('p99'),
+          failed: rounds.reduce((s, r) => s + r.failed, 0),
+          failure: rounds.find((r) => r.failure)?.failure,
+        },
+      ]
     }),
   )
 
@@ -136,9 +156,12 @@ async function main() {
   console.log(`\nverify / jose: ${fixed(micro.ratio, 3)} (goal ≤ 1.10: ${micro.ratio <= 1.1 ? 'met' : 'NOT met'})\n`)
   console.log('| downstream request | req/s | p50 ms | p99 ms | failed |')
   console.log('|---|--:|--:|--:|--:|')
-  for (const [label, s] of Object.entries(summary)) console.log(`| ${label} | ${fixed(s.requestsPerSecond)} | ${fixed(s.p50)} | ${fixed(s.p99)} | ${s.failed} |`)
+  for (const [label, s] of Object.entries(summary))
+    console.log(`| ${label} | ${fixed(s.requestsPerSecond)} | ${fixed(s.p50)} | ${fixed(s.p99)} | ${s.failed} |`)
   for (const [label, s] of Object.entries(summary)) if (s.failure) console.log(`  ${label}: first failure ${s.failure}`)
-  console.log(`\n${settings.rounds} rounds of ${settings.durationSeconds} s, ${settings.connections} connections; ${availableParallelism()} cores, ${pg.version}.`)
+  console.log(
+    `\n${settings.rounds} rounds of ${settings.durationSeconds} s, ${settings.connections} connections; ${availableParallelism()} cores, ${pg.version}.`,
+  )
   const report = { date: new Date().toISOString(), kind: 'downstream', settings, verifyMicroseconds: micro, downstream: summary }
   console.log(`JSON: ${saveReport(report, join(ROOT, 'bench/results'))}`)
 }

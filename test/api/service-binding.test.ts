@@ -51,7 +51,13 @@ describe('GatehouseService.verify (service binding)', () => {
       detail: 'This action needs the "members:read" scope.',
     })
     expect((await t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token)).status).toBe(200)
-    expect(await verify(member.access_token)).toEqual({ ok: false, error: 'inactive', code: 'account_inactive', status: 403, detail: 'The account is inactive.' })
+    expect(await verify(member.access_token)).toEqual({
+      ok: false,
+      error: 'inactive',
+      code: 'account_inactive',
+      status: 403,
+      detail: 'The account is inactive.',
+    })
   })
 
   it('answers expired and invalid tokens as values', async () => {

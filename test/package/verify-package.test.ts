@@ -6,7 +6,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
 const root = resolve(import.meta.dirname, '../..')
 const run = (command: string, args: string[], cwd: string) =>
-  execFileSync(command, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' } })
+  execFileSync(command, args, {
+    cwd,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, npm_config_fund: 'false', npm_config_audit: 'false' },
+  })
 
 // What a downstream repository gets: the package as npm packs it (prepare builds verify/dist,
 // as it does for a git dependency), installed into a project of its own.
@@ -19,7 +24,11 @@ describe('gatehouse/verify as a downstream installs it', () => {
     files = packed[0]!.files.map((f) => f.path).sort()
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'downstream', private: true, type: 'module' }))
     const tarball = readdirSync(dir).find((f) => f.endsWith('.tgz'))!
-    run('npm', ['install', '--prefer-offline', '--no-package-lock', `./${tarball}`, `hono@${version('hono')}`, `openapi-fetch@${version('openapi-fetch')}`], dir)
+    run(
+      'npm',
+      ['install', '--prefer-offline', '--no-package-lock', `./${tarball}`, `hono@${version('hono')}`, `openapi-fetch@${version('openapi-fetch')}`],
+      dir,
+    )
   }, 180_000)
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
@@ -29,7 +38,11 @@ describe('gatehouse/verify as a downstream installs it', () => {
       expect.arrayContaining(['verify/dist/index.js', 'verify/dist/index.d.ts', 'verify/dist/hono.js', 'verify/dist/hono.d.ts', 'client/dist/index.js']),
     )
     // jose is the one dependency; hono and openapi-fetch are the downstream's own choice.
-    expect(readdirSync(join(dir, 'node_modules')).filter((d) => !d.startsWith('.')).sort()).toEqual(['gatehouse', 'hono', 'jose', 'openapi-fetch', 'openapi-typescript-helpers'])
+    expect(
+      readdirSync(join(dir, 'node_modules'))
+        .filter((d) => !d.startsWith('.'))
+        .sort(),
+    ).toEqual(['gatehouse', 'hono', 'jose', 'openapi-fetch', 'openapi-typescript-helpers'])
   })
 
   it('imports from JavaScript', () => {
@@ -72,7 +85,11 @@ await client.POST('/api/v1/auth/login', { body: { email: 'a@example.com', paswor
     const tsc = join(root, 'node_modules/typescript/bin/tsc')
     let output = ''
     try {
-      run('node', [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'check.ts'], dir)
+      run(
+        'node',
+        [tsc, '--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022', '--lib', 'es2022,dom', 'check.ts'],
+        dir,
+      )
     } catch (error) {
       output = String((error as { stdout?: string }).stdout)
     }

@@ -12,12 +12,21 @@ import { TEST_ISSUER, testRsaKey } from '../support/keys'
 
 const issuer = 'https://gatehouse.test'
 const start = Date.parse('2026-11-22T12:00:00Z')
-const claims = { sub: '6f1c0d7e-8d3a-4c55-9a41-2f0e6e1c9b10', sid: 'a4f0c1de-0000-4000-8000-000000000001', org: 'b1e2c3d4-0000-4000-8000-000000000002', scopes: ['profile:read'] }
+const claims = {
+  sub: '6f1c0d7e-8d3a-4c55-9a41-2f0e6e1c9b10',
+  sid: 'a4f0c1de-0000-4000-8000-000000000001',
+  org: 'b1e2c3d4-0000-4000-8000-000000000002',
+  scopes: ['profile:read'],
+}
 
 let rotated: Promise<JWK> | undefined
 /** A second RSA key, as a rotation brings in. */
 const nextRsaKey = () =>
-  (rotated ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey }) => ({ ...(await exportJWK(privateKey)), kid: 'next-rs256', alg: 'RS256' })))
+  (rotated ??= generateKeyPair('RS256', { extractable: true }).then(async ({ privateKey }) => ({
+    ...(await exportJWK(privateKey)),
+    kid: 'next-rs256',
+    alg: 'RS256',
+  })))
 
 /** Gatehouse's JWKS endpoint as a Fetcher that counts its calls; `keys` can be swapped (a rotation). */
 function jwksServer(keys: KeySet, cacheControl = 'public, max-age=300') {
@@ -309,7 +318,10 @@ async function forgedTokens(count: number): Promise<string[]> {
   const { privateKey } = await generateKeyPair('RS256')
   return Promise.all(
     Array.from({ length: count }, (_, i) =>
-      new SignJWT({ ...claims }).setProtectedHeader({ alg: 'RS256', kid: `forged-${i}`, typ: 'at+jwt' }).setIssuer(issuer).sign(privateKey),
+      new SignJWT({ ...claims })
+        .setProtectedHeader({ alg: 'RS256', kid: `forged-${i}`, typ: 'at+jwt' })
+        .setIssuer(issuer)
+        .sign(privateKey),
     ),
   )
 }

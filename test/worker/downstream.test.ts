@@ -15,7 +15,10 @@ describe('a downstream Worker bound to Gatehouse', () => {
 
   async function owner() {
     const email = `downstream-${Date.now()}-${Math.random().toString(36).slice(2)}@example.com`
-    const res = await pair.gatehouse.fetch('/api/v1/auth/register', json({ email, password: 'correct horse battery staple', full_name: 'Ada', organization_name: 'Engines' }))
+    const res = await pair.gatehouse.fetch(
+      '/api/v1/auth/register',
+      json({ email, password: 'correct horse battery staple', full_name: 'Ada', organization_name: 'Engines' }),
+    )
     expect(res.status).toBe(201)
     return (await res.json()) as { access_token: string; refresh_token: string; user_id: string; organization_id: string }
   }

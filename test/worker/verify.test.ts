@@ -6,7 +6,12 @@ import type { KeySet } from '../../functions/core/tokens'
 import { startVerifyWorker } from '../support/verify-worker'
 
 const start = Date.parse('2026-11-22T12:00:00Z')
-const claims = { sub: '6f1c0d7e-8d3a-4c55-9a41-2f0e6e1c9b10', sid: 'a4f0c1de-0000-4000-8000-000000000001', org: 'b1e2c3d4-0000-4000-8000-000000000002', scopes: ['profile:read'] }
+const claims = {
+  sub: '6f1c0d7e-8d3a-4c55-9a41-2f0e6e1c9b10',
+  sid: 'a4f0c1de-0000-4000-8000-000000000001',
+  org: 'b1e2c3d4-0000-4000-8000-000000000002',
+  scopes: ['profile:read'],
+}
 
 async function rsaKey(kid: string): Promise<JWK> {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true })
@@ -65,7 +70,10 @@ describe('gatehouse/verify in workerd', () => {
     const { privateKey } = await generateKeyPair('RS256')
     const forged = await Promise.all(
       Array.from({ length: 300 }, (_, i) =>
-        new SignJWT({ ...claims }).setProtectedHeader({ alg: 'RS256', kid: `forged-${i}`, typ: 'at+jwt' }).setIssuer(issuer).sign(privateKey),
+        new SignJWT({ ...claims })
+          .setProtectedHeader({ alg: 'RS256', kid: `forged-${i}`, typ: 'at+jwt' })
+          .setIssuer(issuer)
+          .sign(privateKey),
       ),
     )
     expect(await worker.post('/verify', { issuer, tokens: forged, concurrent: true, now: start })).toEqual({ fetches: 1, results: { invalid: 300 } })

@@ -1,6 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
 import { createVerifier } from './index.js'
-import type { Fetcher, GatehouseClaims, VerifierOptions, VerifyFailure, VerifyResult } from './index.js'
+import type { Fetcher, GatehouseClaims, VerifierOptions, VerifyResult } from './index.js'
 
 export type { GatehouseClaims, VerifyFailure, VerifyResult } from './index.js'
 
@@ -13,6 +13,7 @@ export interface GatehouseService {
 /** The two error dialects of Gatehouse: RFC 9457 problem details, or the /v1 envelope. */
 export type Dialect = 'problem' | 'v1'
 
+// biome-ignore lint/suspicious/noExplicitAny: a downstream's Bindings are its own; `any` by default fits every Hono app
 export interface GatehouseMiddlewareOptions<Bindings extends object = any> extends Omit<VerifierOptions, 'jwks'> {
   /** Local verification: the JWKS URL or a service binding, or a function of `c.env` that returns one. */
   jwks?: VerifierOptions['jwks'] | ((env: Bindings) => VerifierOptions['jwks'])
@@ -40,8 +41,7 @@ export function errorResponse(failure: { code: string; status: number; detail: s
   const headers = { 'Cache-Control': 'no-store' }
   if (dialect === 'v1') {
     // The /v1 dialect's clients match on these exact messages.
-    const message =
-      failure.status === 401 ? 'Unauthenticated.' : failure.code === 'insufficient_scope' ? 'This action is unauthorized.' : failure.detail
+    const message = failure.status === 401 ? 'Unauthenticated.' : failure.code === 'insufficient_scope' ? 'This action is unauthorized.' : failure.detail
     return Response.json({ success: false, message }, { status: failure.status, headers })
   }
   const problem = { type: `/docs#error-${failure.code}`, title: TITLES[failure.status], status: failure.status, detail: failure.detail, code: failure.code }
@@ -57,6 +57,7 @@ export function errorResponse(failure: { code: string; status: number; detail: s
  * app.use('/api/*', gatehouse({ issuer: 'https://auth.example.com', jwks: new URL('https://auth.example.com/.well-known/jwks.json') }))
  * app.get('/api/hello', (c) => c.json({ user: c.var.gatehouse.sub }))
  */
+// biome-ignore lint/suspicious/noExplicitAny: as above
 export function gatehouse<Bindings extends object = any>(
   options: GatehouseMiddlewareOptions<Bindings>,
 ): MiddlewareHandler<{ Bindings: Bindings; Variables: GatehouseVariables }> {
@@ -67,14 +68,13 @@ export function gatehouse<Bindings extends object = any>(
   const fixed = jwks && !perEnv ? createVerifier({ ...verifierOptions, jwks: jwks as VerifierOptions['jwks'] }) : undefined
   return async (c, next) => {
     const header = c.req.header('Authorization')
-    if (!header)
-      return errorResponse({ code: 'token_missing', status: 401, detail: 'An Authorization: Bearer token is required.' }, dialect)
+    if (!header) return errorResponse({ code: 'token_missing', status: 401, detail: 'An Authorization: Bearer token is required.' }, dialect)
     const token = BEARER.exec(header)?.[1]
-    if (!token)
-      return errorResponse({ code: 'token_invalid', status: 401, detail: 'The Authorization header must be "Bearer <token>".' }, dialect)
+    if (!token) return errorResponse({ code: 'token_invalid', status: 401, detail: 'The Authorization header must be "Bearer <token>".' }, dialect)
     let result: VerifyResult
     if (rpc) {
-      const service = typeof (rpc as Partial<GatehouseService>).verify === 'function' ? (rpc as GatehouseService) : (rpc as (env: Bindings) => GatehouseService)(c.env)
+      const service =
+        typeof (rpc as Partial<GatehouseService>).verify === 'function' ? (rpc as GatehouseService) : (rpc as (env: Bindings) => GatehouseService)(c.env)
       try {
         result = await service.verify(token, scope)
       } catch (error) {
