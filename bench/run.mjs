@@ -172,3 +172,6 @@ try {
 } finally {
   await stopAll()
 }
+
+// The downstream scenarios (gatehouse/verify, examples/downstream): a process of their own, with workers of their own.
+if (!opts.only && !process.exitCode) execFileSync(process.execPath, [join(ROOT, 'bench/downstream.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' })

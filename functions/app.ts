@@ -114,8 +114,11 @@ export interface AppDependencies {
   log?: LogSink
 }
 
+/** How the Worker reaches its database for one request (or one service-binding call). */
+export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY })
+
 export function createApp(deps: AppDependencies = {}) {
-  const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
+  const open = deps.openDatabase ?? openRequestDatabase
   const app = new Hono<AppEnv>()
   // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
@@ -164,7 +167,8 @@ export function createApp(deps: AppDependencies = {}) {
   app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
-  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))
+  // `servers` names the origin the document was fetched from: the deployment describes itself.
+  app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(routes)), servers: [{ url: new URL(c.req.url).origin }] }))
   app.get('/docs', (c) => c.html(docsPage, 200, { 'Content-Security-Policy': DOCS_POLICY }))
 
   app.onError(onError)

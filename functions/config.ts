@@ -19,6 +19,8 @@ export interface Bindings {
   /** The kid that signs new tokens; default the first private key in JWT_KEYS. */
   JWT_SIGNING_KID?: string
   JWT_ISSUER?: string
+  /** The `aud` of access tokens, which downstream verifiers check; default JWT_ISSUER. */
+  JWT_AUDIENCE?: string
   ACCESS_TOKEN_TTL?: string
   REFRESH_TOKEN_TTL?: string
   SESSION_MAX_AGE?: string
@@ -91,6 +93,7 @@ export interface MailConfig {
 export interface Config {
   environment: 'development' | 'production' | 'test'
   issuer: string
+  audience: string
   keys: KeySet
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
@@ -204,9 +207,11 @@ function totpIssuer(value: string | undefined): string {
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
+  const iss = issuer(env)
   return {
     environment: environment(env.ENVIRONMENT),
-    issuer: issuer(env),
+    issuer: iss,
+    audience: env.JWT_AUDIENCE || iss,
     keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),

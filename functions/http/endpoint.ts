@@ -11,6 +11,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined> {
   /** `false`: public. `true` (default): a valid bearer token. A string: a token with that scope. */
   auth?: boolean | string
   body?: B
+  /** The query parameters the handler reads, for the OpenAPI document. */
+  query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
 }
 

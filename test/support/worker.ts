@@ -26,7 +26,10 @@ let secrets: ReturnType<typeof generateDevSecrets> | undefined
  * The real Worker (wrangler.toml, bundled by wrangler, running in workerd) over its own fresh
  * database. `vars` override anything, including the generated secrets.
  */
-export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  vars: Record<string, string> = {},
+  options: { /** A dev registry directory, for Workers bound to this one by a service binding. */ registry?: string } = {},
+): Promise<TestWorker> {
   const db = await startTestPostgres()
   try {
     const values: Record<string, string> = {
@@ -51,6 +54,7 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
         watch: false,
         persist: false,
         logLevel: 'warn',
+        registry: options.registry,
       },
     })
     try {
