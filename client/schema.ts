@@ -790,6 +790,8 @@ export interface components {
                 field: string;
                 message: string;
             }[];
+            /** @description On a 500: the X-Request-Id of the response, to quote when reporting it. */
+            request_id?: string;
         };
         V1Error: {
             /** @constant */
