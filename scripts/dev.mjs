@@ -1,4 +1,4 @@
-// `npm run dev`: the Worker in `wrangler dev` on http://127.0.0.1:8001 over a local database.
+// `npm run dev`: the Worker in `wrangler dev` on http://127.0.0.1:8001 (or $PORT) over a local database.
 // Without DATABASE_URL that is PGlite persisted in .data/pglite; with it, that database
 // (a local Postgres through scripts/relay.mjs, as in tests, or a Neon branch directly).
 import { spawn } from 'node:child_process'
@@ -8,7 +8,8 @@ import { migrate } from './migrate.mjs'
 import { startPglite } from './pglite-server.mjs'
 import { startRelay } from './relay.mjs'
 
-const PORT = 8001
+// PORT picks another port (several checkouts on one machine, or a test).
+const PORT = Number(process.env.PORT) || 8001
 const written = await ensureDevVars('.dev.vars')
 if (written.length) console.log(`Generated ${written.join(', ')} in .dev.vars`)
 
