@@ -36,6 +36,20 @@ export function neonApi({ apiKey, projectId, apiHost = 'https://console.neon.tec
     }
   }
 
+  /** Waits for Neon's operations (a branch's creation, a password's reset) to finish. */
+  async function settled(operations = []) {
+    for (const { id } of operations) {
+      for (let attempt = 1; ; attempt++) {
+        const { operation } = await call('GET', `/operations/${encodeURIComponent(id)}`)
+        if (operation.status === 'finished' || operation.status === 'skipped') break
+        if (['failed', 'error', 'cancelled', 'cancelling'].includes(operation.status))
+          throw new NeonError(`Neon operation ${operation.action ?? id} ended ${operation.status}`)
+        if (attempt >= 120) throw new NeonError(`Neon operation ${operation.action ?? id} still ${operation.status} after 2 minutes`)
+        await sleep(1000)
+      }
+    }
+  }
+
   return {
     /** The branch with exactly this name, or null. */
     async findBranch(name) {
@@ -47,11 +61,20 @@ export function neonApi({ apiKey, projectId, apiHost = 'https://console.neon.tec
      * (Neon's `init_source: "schema-only"`).
      */
     async createBranch({ name, parentId, schemaOnly = false }) {
-      const { branch } = await call('POST', '/branches', {
+      const { branch, operations } = await call('POST', '/branches', {
         branch: { name, parent_id: parentId, ...(schemaOnly ? { init_source: 'schema-only' } : {}) },
         endpoints: [{ type: 'read_write' }],
       })
+      await settled(operations)
       return branch
+    },
+    /**
+     * A new password for the role on this branch only (roles belong to a branch: a child starts
+     * with copies of its parent's, passwords included).
+     */
+    async resetPassword(branchId, role = 'neondb_owner') {
+      const { operations } = await call('POST', `/branches/${encodeURIComponent(branchId)}/roles/${encodeURIComponent(role)}/reset_password`)
+      await settled(operations)
     },
     /** The direct (unpooled) connection string of the branch's read-write compute. */
     async connectionUri(branchId, { database = 'neondb', role = 'neondb_owner' } = {}) {

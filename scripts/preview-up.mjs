@@ -6,8 +6,6 @@
 //   --from B             the Neon branch to start from (default NEON_PREVIEW_PARENT, else
 //                        "staging": a schema-only or seeded branch, never production's data)
 //   --schema-only        copy B's schema and none of its rows (safe even from production)
-//   --database-url URL   skip Neon: use this database (the workflow's Neon action made it)
-//   --new-database       with --database-url: the database is new, so generate fresh keys
 //   --rotate-secrets     generate fresh JWT_KEYS and DATA_ENCRYPTION_KEYS even on a reused branch
 //
 // Environment: NEON_API_KEY, NEON_PROJECT_ID (and NEON_API_HOST, NEON_DATABASE, NEON_ROLE);
@@ -24,15 +22,12 @@ import { migrate } from './migrate.mjs'
 import { databaseBranchName, neonFromEnv, previewName, wrangler } from './preview.mjs'
 
 /**
- * @param {{ branch: string, from?: string, schemaOnly?: boolean, databaseUrl?: string,
- *   newDatabase?: boolean, rotateSecrets?: boolean, env?: Record<string, string | undefined>,
- *   fetch?: typeof fetch, log?: (line: string) => void }} options
+ * @param {{ branch: string, from?: string, schemaOnly?: boolean, rotateSecrets?: boolean,
+ *   env?: Record<string, string | undefined>, fetch?: typeof fetch, log?: (line: string) => void }} options
  */
-export async function previewUp({ branch, from, schemaOnly = false, databaseUrl, newDatabase = false, rotateSecrets = false, env = process.env, fetch, log = () => {} }) {
+export async function previewUp({ branch, from, schemaOnly = false, rotateSecrets = false, env = process.env, fetch, log = () => {} }) {
   const name = previewName(branch)
-  const database = databaseUrl
-    ? { url: databaseUrl, created: newDatabase, branch: null }
-    : await databaseBranch({ name, from: from || env.NEON_PREVIEW_PARENT || 'staging', schemaOnly, env, fetch, log })
+  const database = await databaseBranch({ name, from: from || env.NEON_PREVIEW_PARENT || 'staging', schemaOnly, env, fetch, log })
 
   log(`Migrating ${new URL(database.url).host}`)
   await migrate({ url: database.url, wsProxy: env.DB_WS_PROXY })
@@ -72,6 +67,7 @@ export async function previewUp({ branch, from, schemaOnly = false, databaseUrl,
 async function databaseBranch({ name, from, schemaOnly, env, fetch, log }) {
   const neon = neonFromEnv(env, fetch)
   const branchName = databaseBranchName(name)
+  const role = env.NEON_ROLE || 'neondb_owner'
   let branch = await neon.findBranch(branchName)
   const created = !branch
   if (!branch) {
@@ -82,10 +78,13 @@ async function databaseBranch({ name, from, schemaOnly, env, fetch, log }) {
       )
     log(`Creating Neon branch ${branchName} from ${from}${schemaOnly ? ' (schema only)' : ''}`)
     branch = await neon.createBranch({ name: branchName, parentId: parent.id, schemaOnly })
+    // The branch's role came with its parent's password, which staging shares with production
+    // when staging was branched from it: a preview must hold a password of its own.
+    await neon.resetPassword(branch.id, role)
   } else {
     log(`Reusing Neon branch ${branchName}`)
   }
-  const url = await neon.connectionUri(branch.id, { database: env.NEON_DATABASE || undefined, role: env.NEON_ROLE || undefined })
+  const url = await neon.connectionUri(branch.id, { database: env.NEON_DATABASE || undefined, role })
   return { url, created, branch: branchName }
 }
 
@@ -109,13 +108,11 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       branch: { type: 'string' },
       from: { type: 'string' },
       'schema-only': { type: 'boolean', default: false },
-      'database-url': { type: 'string' },
-      'new-database': { type: 'boolean', default: false },
       'rotate-secrets': { type: 'boolean', default: false },
     },
   })
   if (!values.branch) {
-    console.error('usage: npm run preview:up -- --branch X [--from B] [--schema-only] [--database-url URL [--new-database]] [--rotate-secrets]')
+    console.error('usage: npm run preview:up -- --branch X [--from B] [--schema-only] [--rotate-secrets]')
     process.exit(2)
   }
   try {
@@ -123,14 +120,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       branch: values.branch,
       from: values.from,
       schemaOnly: values['schema-only'],
-      databaseUrl: values['database-url'],
-      newDatabase: values['new-database'],
       rotateSecrets: values['rotate-secrets'],
       log: console.log,
     })
     console.log(`Preview ${preview.name}: ${preview.url}`)
     if (process.env.GITHUB_OUTPUT)
-      await appendFile(process.env.GITHUB_OUTPUT, `name=${preview.name}\nurl=${preview.url}\ndatabase_branch=${preview.databaseBranch ?? ''}\n`)
+      await appendFile(process.env.GITHUB_OUTPUT, `name=${preview.name}\nurl=${preview.url}\ndatabase_branch=${preview.databaseBranch}\n`)
   } catch (error) {
     console.error(`preview:up failed: ${error.message}`)
     process.exit(1)

@@ -28,7 +28,8 @@ interface Branch {
 /**
  * A local stand-in for Neon's API: the branch calls a preview makes, with its answers' shapes
  * (https://api-docs.neon.tech/reference). Every branch's connection string is `databaseUrl`.
- * The first connection_uri after a create answers 423, as Neon does while the create runs.
+ * A create's operation runs for one poll, and the first connection_uri after it answers 423, as
+ * Neon does while an operation runs.
  */
 async function fakeNeon(databaseUrl: string) {
   let ids = 0
@@ -38,6 +39,7 @@ async function fakeNeon(databaseUrl: string) {
   ]
   const requests: { method: string; path: string; body?: unknown }[] = []
   let locked = false
+  const polls = new Map<string, number>()
   const server: Server = createServer(async (req, res) => {
     let text = ''
     for await (const chunk of req) text += chunk
@@ -61,7 +63,20 @@ async function fakeNeon(databaseUrl: string) {
       const created = { id: `br-new-${++ids}`, ...branch }
       branches.push(created)
       locked = true
-      return send(201, { branch: created, endpoints: [{ id: `ep-${ids}`, type: 'read_write' }] })
+      const operation = `op-create-${ids}`
+      return send(201, { branch: created, endpoints: [{ id: `ep-${ids}`, type: 'read_write' }], operations: [{ id: operation, action: 'create_branch', status: 'running' }] })
+    }
+    const reset = /^\/branches\/([^/]+)\/roles\/([^/]+)\/reset_password$/.exec(path)
+    if (req.method === 'POST' && reset) {
+      if (!branches.some((b) => b.id === reset[1])) return send(404, { message: 'no such branch' })
+      return send(200, { role: { name: reset[2], password: 'npg_new' }, operations: [{ id: `op-reset-${reset[1]}`, status: 'scheduling' }] })
+    }
+    const poll = /^\/operations\/([^/]+)$/.exec(path)
+    if (req.method === 'GET' && poll) {
+      const id = poll[1] ?? ''
+      const seen = (polls.get(id) ?? 0) + 1
+      polls.set(id, seen)
+      return send(200, { operation: { id, status: id.startsWith('op-create') && seen === 1 ? 'running' : 'finished' } })
     }
     if (req.method === 'GET' && path === '/connection_uri') {
       if (locked) {
@@ -180,6 +195,19 @@ describe('npm run preview:up / preview:down', () => {
     })
     const create = neon.requests.find((r) => r.method === 'POST')
     expect(create?.body).toEqual({ branch: { name: 'preview/feature-login', parent_id: 'br-staging' }, endpoints: [{ type: 'read_write' }] })
+    // The branch's role gets a password of its own (a child starts with its parent's), and
+    // each operation is waited for before the database is used.
+    expect(neon.requests.map((r) => `${r.method} ${r.path.replace(`/api/v2/projects/${PROJECT}`, '')}`)).toEqual([
+      'GET /branches?search=preview%2Ffeature-login',
+      'GET /branches?search=staging',
+      'POST /branches',
+      'GET /operations/op-create-1',
+      'GET /operations/op-create-1',
+      'POST /branches/br-new-1/roles/neondb_owner/reset_password',
+      'GET /operations/op-reset-br-new-1',
+      'GET /connection_uri?branch_id=br-new-1&database_name=neondb&role_name=neondb_owner',
+      'GET /connection_uri?branch_id=br-new-1&database_name=neondb&role_name=neondb_owner',
+    ])
     // Migrated: the tables exist on the branch's database.
     useRelay(relay.wsProxy)
     const db = new Pool({ connectionString: pg.url })
@@ -237,12 +265,6 @@ describe('npm run preview:up / preview:down', () => {
     await expect(previewUp({ branch: 'pr-9', env })).rejects.toThrow('Neon branch "staging" not found')
     expect(neon.requests.filter((r) => r.method !== 'GET')).toEqual([])
     expect(wrangler.calls()).toEqual([])
-  })
-
-  it('takes a database made by the workflow’s Neon action without calling Neon', async () => {
-    await previewUp({ branch: 'pr-10', databaseUrl: pg.url, newDatabase: true, env: { ...env, NEON_API_KEY: '' } })
-    expect(neon.requests).toEqual([])
-    expect(Object.keys(wrangler.calls()[0]?.secrets ?? {}).sort()).toEqual(['DATABASE_URL', 'DATA_ENCRYPTION_KEYS', 'JWT_KEYS'])
   })
 
   it('tears down the Preview and its branch, and says what it could not delete', async () => {
