@@ -10,35 +10,24 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
+import { ScureBase32Plugin } from '@otplib/plugin-base32-scure'
 import { createLocalJWKSet, jwtVerify } from 'jose'
 
 export class SmokeError extends Error {}
 
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
-
-/** RFC 4648 base32 (no padding needed) to bytes. */
-function base32Decode(text) {
-  const bytes = []
-  let bits = 0
-  let value = 0
-  for (const char of text.replace(/=+$/, '').toUpperCase()) {
-    const index = BASE32.indexOf(char)
-    if (index < 0) throw new SmokeError('2FA setup: the secret is not base32')
-    value = (value << 5) | index
-    bits += 5
-    if (bits >= 8) {
-      bits -= 8
-      bytes.push((value >>> bits) & 0xff)
-    }
-  }
-  return Buffer.from(bytes)
-}
+const base32 = new ScureBase32Plugin()
 
 /** RFC 6238 TOTP as the contract fixes it: HMAC-SHA-1, 6 digits, 30 s steps. */
 export function totp(secretBase32, atMilliseconds) {
   const counter = Buffer.alloc(8)
   counter.writeBigUInt64BE(BigInt(Math.floor(atMilliseconds / 1000 / 30)))
-  const mac = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest()
+  let key
+  try {
+    key = base32.decode(secretBase32)
+  } catch {
+    throw new SmokeError('2FA setup: the secret is not base32')
+  }
+  const mac = createHmac('sha1', key).update(counter).digest()
   // RFC 4226 §5.3: dynamic truncation.
   const offset = mac[mac.length - 1] & 0x0f
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0')
