@@ -40,6 +40,8 @@ export async function previewUp({ branch, from, schemaOnly = false, rotateSecret
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-preview-'))
   try {
+    // JSON, not dotenv: in a dotenv secrets file wrangler lets the process environment override
+    // the file (a developer's exported DATABASE_URL would win), in JSON it does not.
     const secretsFile = join(dir, 'secrets.json')
     await writeFile(secretsFile, JSON.stringify(secrets), { mode: 0o600 })
     const deploy = async (url, withSecrets) => {
