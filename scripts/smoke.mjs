@@ -1,5 +1,6 @@
-// `npm run smoke -- --url URL [--mode preview|production]`: walks a deployed Gatehouse the way
-// a client does and stops at the first step that answers wrongly (exit status 1).
+// `npm run smoke -- --url URL [--mode preview|production] [--wait SECONDS]`: walks a deployed
+// Gatehouse the way a client does and stops at the first step that answers wrongly (exit status
+// 1). --wait gives a fresh deployment that long to answer /health (it takes seconds to spread).
 //   preview     registers throwaway accounts (they die with the preview's database branch) and
 //               walks register, email verification (from /dev/mail), login, me, refresh, JWKS,
 //               /v1 login and me, 2FA setup/enable/verify and logout.
@@ -35,10 +36,10 @@ export function totp(secretBase32, atMilliseconds) {
 
 /**
  * @param {{ url: string, mode?: 'preview' | 'production', email?: string, password?: string,
- *   fetch?: typeof fetch, log?: (line: string) => void, now?: () => number }} options
+ *   waitSeconds?: number, fetch?: typeof fetch, log?: (line: string) => void, now?: () => number }} options
  * @returns {Promise<string[]>} the steps that passed, in order
  */
-export async function smoke({ url, mode = 'production', email, password, fetch = globalThis.fetch, log = () => {}, now = Date.now }) {
+export async function smoke({ url, mode = 'production', email, password, waitSeconds = 0, fetch = globalThis.fetch, log = () => {}, now = Date.now }) {
   const base = new URL(url)
   const passed = []
   const step = async (name, run) => {
@@ -77,8 +78,17 @@ export async function smoke({ url, mode = 'production', email, password, fetch =
   }
 
   await step('health', async () => {
-    const body = await call('health', 'GET', '/health')
-    need('health', body?.status === 'ok' && body?.database === 'ok', `expected status and database "ok", got ${JSON.stringify(body)}`)
+    const deadline = Date.now() + waitSeconds * 1000
+    for (;;) {
+      try {
+        const body = await call('health', 'GET', '/health')
+        need('health', body?.status === 'ok' && body?.database === 'ok', `expected status and database "ok", got ${JSON.stringify(body)}`)
+        return
+      } catch (error) {
+        if (!(error instanceof SmokeError) || Date.now() >= deadline) throw error
+        await new Promise((resolve) => setTimeout(resolve, 2000))
+      }
+    }
   })
 
   if (mode === 'preview') {
@@ -180,14 +190,23 @@ export async function smoke({ url, mode = 'production', email, password, fetch =
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const { values } = parseArgs({ options: { url: { type: 'string' }, mode: { type: 'string', default: 'production' } } })
-  if (!values.url || !['preview', 'production'].includes(values.mode)) {
-    console.error('usage: npm run smoke -- --url URL [--mode preview|production]')
+  const { values } = parseArgs({
+    options: { url: { type: 'string' }, mode: { type: 'string', default: 'production' }, wait: { type: 'string', default: '0' } },
+  })
+  if (!values.url || !['preview', 'production'].includes(values.mode) || !/^\d+$/.test(values.wait)) {
+    console.error('usage: npm run smoke -- --url URL [--mode preview|production] [--wait SECONDS]')
     process.exit(2)
   }
   console.log(`Smoke test of ${values.url} (${values.mode})`)
   try {
-    await smoke({ url: values.url, mode: values.mode, email: process.env.SMOKE_EMAIL, password: process.env.SMOKE_PASSWORD, log: console.log })
+    await smoke({
+      url: values.url,
+      mode: values.mode,
+      email: process.env.SMOKE_EMAIL,
+      password: process.env.SMOKE_PASSWORD,
+      waitSeconds: Number(values.wait),
+      log: console.log,
+    })
     console.log('Smoke test passed')
   } catch (error) {
     console.error(error instanceof SmokeError ? `FAILED ${error.message}` : error)

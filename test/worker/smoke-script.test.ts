@@ -40,7 +40,10 @@ describe('npm run smoke', () => {
     await worker?.stop()
   })
 
-  it('walks a preview with a throwaway account: register to 2FA and logout', async () => {
+  // A whole walk: a node process and some twenty requests, four of them hashing a password.
+  const WALK_MS = 90_000
+
+  it('walks a preview with a throwaway account: register to 2FA and logout', { timeout: WALK_MS }, async () => {
     const before = await count()
     const { code, stdout, stderr } = await smoke(['--url', worker.url, '--mode', 'preview'])
     expect(stderr).toBe('')
@@ -55,7 +58,7 @@ describe('npm run smoke', () => {
     expect(await count()).toEqual({ users: String(Number(before.users) + 1), mail: String(Number(before.mail) + 1) })
   })
 
-  it('signs in to production with the smoke account, prints no secret and creates nothing', async () => {
+  it('signs in to production with the smoke account, prints no secret and creates nothing', { timeout: WALK_MS }, async () => {
     const password = 'smoke account password 1'
     const res = await worker.fetch('/api/v1/auth/register', {
       method: 'POST',
@@ -83,10 +86,12 @@ describe('npm run smoke', () => {
     expect(stderr + stdout).not.toContain('not the password 1')
   })
 
-  it('fails when the server does not answer at all', async () => {
-    const { code, stderr } = await smoke(['--url', 'http://127.0.0.1:9'])
+  it('fails when the server does not answer at all, after waiting as long as told', async () => {
+    const started = Date.now()
+    const { code, stderr } = await smoke(['--url', 'http://127.0.0.1:9', '--wait', '3'])
     expect(code).toBe(1)
     expect(stderr).toMatch(/^FAILED health: GET \/health did not answer/)
+    expect(Date.now() - started).toBeGreaterThanOrEqual(3000)
   })
 })
 
