@@ -34,32 +34,42 @@ export async function previewUp({ branch, from, schemaOnly = false, rotateSecret
 
   // Keys are made once per database: a new deployment inherits the secrets it is not given, so
   // sessions, tokens and encrypted 2FA secrets survive a push. DATABASE_URL is always current.
-  const fresh = database.created || rotateSecrets
-  const secrets = { DATABASE_URL: database.url, ...(fresh ? await generateDevSecrets() : {}) }
-  log(fresh ? 'New JWT_KEYS and DATA_ENCRYPTION_KEYS for this Preview' : 'Keeping the Preview’s keys')
+  let keys = database.created || rotateSecrets ? await generateDevSecrets() : null
+  log(keys ? 'New JWT_KEYS and DATA_ENCRYPTION_KEYS for this Preview' : 'Keeping the Preview’s keys')
 
   const dir = await mkdtemp(join(tmpdir(), 'gatehouse-preview-'))
   try {
-    // JSON, not dotenv: in a dotenv secrets file wrangler lets the process environment override
-    // the file (a developer's exported DATABASE_URL would win), in JSON it does not.
-    const secretsFile = join(dir, 'secrets.json')
-    await writeFile(secretsFile, JSON.stringify(secrets), { mode: 0o600 })
-    const deploy = async (url, withSecrets) => {
+    const deploy = async (url, secrets) => {
       // APP_URL (mail links) and JWT_ISSUER are the Preview's own URL: its tokens name it, and a
       // deployment checking `iss` refuses them.
-      const vars = url ? ['--var', `APP_URL:${url}`, '--var', `JWT_ISSUER:${url}`] : []
-      const args = ['preview', '--name', name, '--json', ...(withSecrets ? ['--secrets-file', secretsFile] : []), ...vars]
-      return previewUrlOf(await wrangler(args, { env }))
+      const args = ['preview', '--name', name, '--json']
+      if (secrets) {
+        // JSON, not dotenv: in a dotenv secrets file wrangler lets the process environment
+        // override the file (a developer's exported DATABASE_URL would win), in JSON it does not.
+        const file = join(dir, `secrets-${Date.now()}.json`)
+        await writeFile(file, JSON.stringify(secrets), { mode: 0o600 })
+        args.push('--secrets-file', file)
+      }
+      if (url) args.push('--var', `APP_URL:${url}`, '--var', `JWT_ISSUER:${url}`)
+      return previewResultOf(await wrangler(args, { env }))
     }
-    // The URL exists only once the Preview does; a first deployment learns it, and a second one
-    // (seconds later, keys inherited) hands it to the Worker.
+    // The URL exists only once the Preview does: a first deployment learns it, and a second one
+    // (seconds later, secrets inherited) hands it to the Worker.
     const known = env.PREVIEW_URL
-    let url = await deploy(known, true)
-    if (url !== known) {
-      log(`Setting APP_URL and JWT_ISSUER to ${url}`)
-      if ((await deploy(url, false)) !== url) throw new Error('the Preview URL changed between two deployments')
+    const first = await deploy(known, { DATABASE_URL: database.url, ...keys })
+    // A reused branch whose Preview never got its keys (a first run that failed half-way, a
+    // Preview deleted by hand) gets them now.
+    const keyless = !keys && first.bindings !== null && !(first.bindings.has('JWT_KEYS') && first.bindings.has('DATA_ENCRYPTION_KEYS'))
+    if (keyless) {
+      log('The Preview holds no keys: new JWT_KEYS and DATA_ENCRYPTION_KEYS')
+      keys = await generateDevSecrets()
     }
-    return { name, url, databaseBranch: database.branch, created: database.created }
+    if (first.url !== known || keyless) {
+      log(`Setting APP_URL and JWT_ISSUER to ${first.url}`)
+      const second = await deploy(first.url, keyless ? keys : null)
+      if (second.url !== first.url) throw new Error('the Preview URL changed between two deployments')
+    }
+    return { name, url: first.url, databaseBranch: database.branch, created: database.created }
   } finally {
     await rm(dir, { recursive: true, force: true })
   }
@@ -90,8 +100,11 @@ async function databaseBranch({ name, from, schemaOnly, env, fetch, log }) {
   return { url, created, branch: branchName }
 }
 
-/** The Preview URL from `wrangler preview --json` ({ preview: { urls }, deployment }). */
-export function previewUrlOf(stdout) {
+/**
+ * What `wrangler preview --json` reports ({ preview: { urls }, deployment: { env } }): the Preview
+ * URL, and the names of the deployment's bindings (null when it does not list them).
+ */
+export function previewResultOf(stdout) {
   const json = /^\{[\s\S]*^\}/m.exec(stdout)?.[0]
   let result
   try {
@@ -101,7 +114,8 @@ export function previewUrlOf(stdout) {
   }
   const url = result.preview?.urls?.[0]
   if (!url) throw new Error('the Preview has no URL: turn on workers.dev / Preview URLs for the Worker (docs/deploy.md)')
-  return url.replace(/\/+$/, '')
+  const env = result.deployment?.env
+  return { url: url.replace(/\/+$/, ''), bindings: env && typeof env === 'object' ? new Set(Object.keys(env)) : null }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -110,11 +110,13 @@ interface Call {
 
 /**
  * A `wrangler` on PATH that records each call (and the secrets file it was handed) and answers
- * `preview --json` the way wrangler 4.164 does: `{ preview: { id, name, slug, urls }, deployment }`.
+ * `preview --json` the way wrangler 4.164 does: `{ preview: { id, name, slug, urls }, deployment }`,
+ * the deployment's `env` naming every binding, secrets inherited from the Preview's last one.
  */
 function fakeWrangler(dir: string) {
   const log = join(dir, 'calls.jsonl')
   const bin = join(dir, 'wrangler')
+  const state = (name: string) => join(dir, `preview-${name}.json`)
   writeFileSync(
     bin,
     `#!/usr/bin/env node
@@ -125,11 +127,21 @@ const secrets = at >= 0 ? JSON.parse(fs.readFileSync(args[at + 1], 'utf8')) : un
 fs.appendFileSync(${JSON.stringify(log)}, JSON.stringify({ args, secrets }) + '\\n')
 if (process.env.FAKE_WRANGLER_FAIL) { console.error('✘ [ERROR] A request to the Cloudflare API failed.'); process.exit(1) }
 const name = args[args.indexOf('--name') + 1]
-if (args[0] === 'preview' && args[1] === 'delete') console.log('✨ Preview "' + name + '" deleted successfully.')
-else if (args[0] === 'preview') console.log(JSON.stringify({
-  preview: { id: 'prv-' + name, name, slug: name, urls: ['https://' + name + '-gatehouse.example.workers.dev'] },
-  deployment: { id: 'dep-1', urls: ['https://0a1b2c3d-' + name + '-gatehouse.example.workers.dev'] },
-}, null, 2))
+const state = ${JSON.stringify(dir)} + '/preview-' + name + '.json'
+if (args[0] === 'preview' && args[1] === 'delete') {
+  fs.rmSync(state, { force: true })
+  console.log('✨ Preview "' + name + '" deleted successfully.')
+} else if (args[0] === 'preview') {
+  const inherited = fs.existsSync(state) ? JSON.parse(fs.readFileSync(state, 'utf8')) : []
+  const env = {}
+  for (const secret of new Set([...inherited, ...Object.keys(secrets ?? {})])) env[secret] = { type: 'secret_text' }
+  for (let i = args.indexOf('--var'); i >= 0; i = args.indexOf('--var', i + 1)) env[args[i + 1].split(':')[0]] = { type: 'plain_text' }
+  fs.writeFileSync(state, JSON.stringify(Object.keys(env).filter((k) => env[k].type === 'secret_text')))
+  console.log(JSON.stringify({
+    preview: { id: 'prv-' + name, name, slug: name, urls: ['https://' + name + '-gatehouse.example.workers.dev'] },
+    deployment: { id: 'dep-1', urls: ['https://0a1b2c3d-' + name + '-gatehouse.example.workers.dev'], env },
+  }, null, 2))
+}
 `,
   )
   chmodSync(bin, 0o755)
@@ -141,6 +153,8 @@ else if (args[0] === 'preview') console.log(JSON.stringify({
         return []
       }
     },
+    /** A Preview that already holds these secrets. */
+    holds: (name: string, secrets: string[]) => writeFileSync(state(name), JSON.stringify(secrets)),
     reset: () => rmSync(log, { force: true }),
   }
 }
@@ -236,6 +250,7 @@ describe('npm run preview:up / preview:down', () => {
 
   it('reuses the branch and keeps the keys on the next push (one deployment when the URL is known)', async () => {
     neon.branches.push({ id: 'br-existing', name: 'preview/pr-7', parent_id: 'br-staging' })
+    wrangler.holds('pr-7', ['DATABASE_URL', 'JWT_KEYS', 'DATA_ENCRYPTION_KEYS'])
     const preview = await previewUp({ branch: 'pr-7', env: { ...env, PREVIEW_URL: 'https://pr-7-gatehouse.example.workers.dev' } })
     expect(preview.created).toBe(false)
     expect(neon.requests.filter((r) => r.method !== 'GET')).toEqual([])
@@ -250,6 +265,15 @@ describe('npm run preview:up / preview:down', () => {
     ])
     await previewUp({ branch: 'pr-7', env, rotateSecrets: true })
     expect(Object.keys(wrangler.calls()[1]?.secrets ?? {}).sort()).toEqual(['DATABASE_URL', 'DATA_ENCRYPTION_KEYS', 'JWT_KEYS'])
+  })
+
+  it('gives keys to a Preview of a reused branch that never got them', async () => {
+    neon.branches.push({ id: 'br-half', name: 'preview/pr-13', parent_id: 'br-staging' })
+    const preview = await previewUp({ branch: 'pr-13', env })
+    expect(preview.created).toBe(false)
+    const calls = wrangler.calls()
+    expect(calls.map((c) => Object.keys(c.secrets ?? {}).sort())).toEqual([['DATABASE_URL'], ['DATA_ENCRYPTION_KEYS', 'JWT_KEYS']])
+    expect(calls[1]?.args).toContain('APP_URL:https://pr-13-gatehouse.example.workers.dev')
   })
 
   it('branches from another branch only when told, and then schema only if asked', async () => {
