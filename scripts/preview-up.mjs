@@ -84,10 +84,7 @@ async function databaseBranch({ name, from, schemaOnly, env, fetch, log }) {
   const created = !branch
   if (!branch) {
     const parent = await neon.findBranch(from)
-    if (!parent)
-      throw new Error(
-        `Neon branch "${from}" not found: create a schema-only or seeded staging branch (docs/deploy.md), or name another with --from`,
-      )
+    if (!parent) throw new Error(`Neon branch "${from}" not found: create a schema-only or seeded staging branch (docs/deploy.md), or name another with --from`)
     log(`Creating Neon branch ${branchName} from ${from}${schemaOnly ? ' (schema only)' : ''}`)
     branch = await neon.createBranch({ name: branchName, parentId: parent.id, schemaOnly })
     // The branch's role came with its parent's password, which staging shares with production

@@ -20,8 +20,7 @@ export function previewName(branch) {
 export const databaseBranchName = (name) => `preview/${name}`
 
 /** Neon's API from the environment (NEON_API_KEY, NEON_PROJECT_ID, NEON_API_HOST). */
-export const neonFromEnv = (env, fetch) =>
-  neonApi({ apiKey: env.NEON_API_KEY, projectId: env.NEON_PROJECT_ID, apiHost: env.NEON_API_HOST || undefined, fetch })
+export const neonFromEnv = (env, fetch) => neonApi({ apiKey: env.NEON_API_KEY, projectId: env.NEON_PROJECT_ID, apiHost: env.NEON_API_HOST || undefined, fetch })
 
 /**
  * Runs `wrangler` as found on PATH (npm scripts put node_modules/.bin first). Resolves with its
@@ -32,9 +31,7 @@ export function wrangler(args, { env = process.env } = {}) {
     const child = spawn('wrangler', args, { env, stdio: ['ignore', 'pipe', 'inherit'] })
     let stdout = ''
     child.stdout.setEncoding('utf8').on('data', (chunk) => (stdout += chunk))
-    child.on('error', (error) =>
-      reject(error.code === 'ENOENT' ? new Error('wrangler is not on PATH: run this through npm (npm run preview:up)') : error),
-    )
+    child.on('error', (error) => reject(error.code === 'ENOENT' ? new Error('wrangler is not on PATH: run this through npm (npm run preview:up)') : error))
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`wrangler ${args.slice(0, 2).join(' ')} exited with status ${code}`))))
   })
 }

@@ -158,11 +158,9 @@ export async function smoke({ url, mode = 'production', email, password, waitSec
       const jwks = await call('JWKS verify', 'GET', '/.well-known/jwks.json')
       // The token's own alg is checked against the keys' (jose refuses a mismatch); the list
       // keeps `none` and HMAC out.
-      const { payload } = await jwtVerify(refreshed.access_token, createLocalJWKSet(jwks), { algorithms: ['RS256', 'ES256', 'EdDSA'] }).catch(
-        (error) => {
-          throw new SmokeError(`JWKS verify: the access token does not verify against /.well-known/jwks.json (${error.code ?? error.message})`)
-        },
-      )
+      const { payload } = await jwtVerify(refreshed.access_token, createLocalJWKSet(jwks), { algorithms: ['RS256', 'ES256', 'EdDSA'] }).catch((error) => {
+        throw new SmokeError(`JWKS verify: the access token does not verify against /.well-known/jwks.json (${error.code ?? error.message})`)
+      })
       need('JWKS verify', payload.sub === login.user_id, 'the token names another subject')
     })
     const v1 = await step('/v1 login', async () => {

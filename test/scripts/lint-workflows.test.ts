@@ -9,6 +9,7 @@ describe('npm run lint:workflows', () => {
 
   it('catches a step output that does not exist and an action pinned to a moving tag', async () => {
     const text = readFileSync('.github/workflows/preview.yml', 'utf8')
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: GitHub Actions expressions, not JavaScript templates
       .replace('URL: ${{ steps.preview.outputs.url }}', 'URL: ${{ steps.previw.outputs.url }}')
       .replace(/actions\/checkout@[0-9a-f]{40} # v[\d.]+/, 'actions/checkout@v7')
     const problems = await lintWorkflow(text, 'preview.yml')

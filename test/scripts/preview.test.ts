@@ -64,7 +64,11 @@ async function fakeNeon(databaseUrl: string) {
       branches.push(created)
       locked = true
       const operation = `op-create-${ids}`
-      return send(201, { branch: created, endpoints: [{ id: `ep-${ids}`, type: 'read_write' }], operations: [{ id: operation, action: 'create_branch', status: 'running' }] })
+      return send(201, {
+        branch: created,
+        endpoints: [{ id: `ep-${ids}`, type: 'read_write' }],
+        operations: [{ id: operation, action: 'create_branch', status: 'running' }],
+      })
     }
     const reset = /^\/branches\/([^/]+)\/roles\/([^/]+)\/reset_password$/.exec(path)
     if (req.method === 'POST' && reset) {
@@ -148,7 +152,10 @@ if (args[0] === 'preview' && args[1] === 'delete') {
   return {
     calls: (): Call[] => {
       try {
-        return readFileSync(log, 'utf8').trim().split('\n').map((line) => JSON.parse(line))
+        return readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .map((line) => JSON.parse(line))
       } catch {
         return []
       }
@@ -240,9 +247,14 @@ describe('npm run preview:up / preview:down', () => {
     const [jwk] = JSON.parse(first.secrets?.JWT_KEYS ?? '[]')
     expect(jwk).toMatchObject({ kty: 'RSA', alg: 'RS256', d: expect.any(String) })
     expect(second.args).toEqual([
-      'preview', '--name', 'feature-login', '--json',
-      '--var', 'APP_URL:https://feature-login-gatehouse.example.workers.dev',
-      '--var', 'JWT_ISSUER:https://feature-login-gatehouse.example.workers.dev',
+      'preview',
+      '--name',
+      'feature-login',
+      '--json',
+      '--var',
+      'APP_URL:https://feature-login-gatehouse.example.workers.dev',
+      '--var',
+      'JWT_ISSUER:https://feature-login-gatehouse.example.workers.dev',
     ])
     // The secrets file lived only for the deployment.
     expect(() => readFileSync(first.args[5] ?? '')).toThrow()
@@ -257,8 +269,16 @@ describe('npm run preview:up / preview:down', () => {
     expect(wrangler.calls()).toEqual([
       {
         args: [
-          'preview', '--name', 'pr-7', '--json', '--secrets-file', expect.any(String),
-          '--var', 'APP_URL:https://pr-7-gatehouse.example.workers.dev', '--var', 'JWT_ISSUER:https://pr-7-gatehouse.example.workers.dev',
+          'preview',
+          '--name',
+          'pr-7',
+          '--json',
+          '--secrets-file',
+          expect.any(String),
+          '--var',
+          'APP_URL:https://pr-7-gatehouse.example.workers.dev',
+          '--var',
+          'JWT_ISSUER:https://pr-7-gatehouse.example.workers.dev',
         ],
         secrets: { DATABASE_URL: pg.url },
       },

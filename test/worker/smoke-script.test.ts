@@ -50,8 +50,22 @@ describe('npm run smoke', () => {
     expect(code).toBe(0)
     expect(stdout.match(/^ok {2}.+$/gm)).toEqual(
       [
-        'health', 'register', 'verify email (from /dev/mail)', 'login', 'me', 'refresh', 'JWKS verify', '/v1 login', '/v1 me',
-        '/v1 logout', 'logout', '2FA setup', '2FA enable', '2FA verify', 'logout (2FA session)', 'logout (first session)',
+        'health',
+        'register',
+        'verify email (from /dev/mail)',
+        'login',
+        'me',
+        'refresh',
+        'JWKS verify',
+        '/v1 login',
+        '/v1 me',
+        '/v1 logout',
+        'logout',
+        '2FA setup',
+        '2FA enable',
+        '2FA verify',
+        'logout (2FA session)',
+        'logout (first session)',
       ].map((step) => `ok  ${step}`),
     )
     expect(stdout).toContain('Smoke test passed')
@@ -74,7 +88,9 @@ describe('npm run smoke', () => {
     expect(stdout).toContain('ok  /v1 me')
     expect(stdout).not.toContain(password)
     expect(await count()).toEqual(before)
-    const { rows } = await pool.query("select count(*) as live from sessions s join users u on u.id = s.user_id where u.email = 'smoke@example.com' and s.revoked_at is null")
+    const { rows } = await pool.query(
+      "select count(*) as live from sessions s join users u on u.id = s.user_id where u.email = 'smoke@example.com' and s.revoked_at is null",
+    )
     expect(rows[0].live).toBe('1') // the session registration opened; the smoke test ended its own
   })
 
