@@ -18,7 +18,7 @@ import { register } from './auth/register'
 import { revokeSessionEndpoint } from './auth/session-revoke'
 import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
-import { getConfig } from './config'
+import { getConfig, isOutboxReadable } from './config'
 import { loadArgon2 } from './core/argon2'
 import { consoleSink } from './core/log'
 import type { LogSink } from './core/log'
@@ -160,11 +160,12 @@ export function createApp(deps: AppDependencies = {}) {
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
 
   // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
-  const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (c.var.config.environment !== 'development') return notFound(c)
+  // The outbox is also read in a preview, whose reviewers need the mails it keeps.
+  const outboxReadable: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (!isOutboxReadable(c.var.config.environment)) return notFound(c)
     await next()
   }
-  app.get('/dev/mail', developmentOnly, ...devMail.handlers)
+  app.get('/dev/mail', outboxReadable, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
   // `servers` names the origin the document was fetched from: the deployment describes itself.

@@ -9,6 +9,11 @@ import { loadKeySet } from './core/tokens'
 
 /** What the Worker receives from wrangler.toml [vars], secrets, and .dev.vars in development. */
 export interface Bindings {
+  /**
+   * `production` (and anything unknown), `preview` (a Worker Preview of a pull request: the
+   * production guards and limits, mail kept in the outbox and readable at /dev/mail),
+   * `development` or `test`.
+   */
   ENVIRONMENT?: string
   DATABASE_URL: string
   /** Development only: `host:port` of the local WebSocket→Postgres relay. */
@@ -43,7 +48,7 @@ export interface Bindings {
   LOCKOUT_TWO_FACTOR_AFTER_FAILURES?: string
   /** Base URL of the web app that mail links point to (default http://localhost:8001). */
   APP_URL?: string
-  /** `outbox` (mail lands in the database, readable at GET /dev/mail in development) or `http`. */
+  /** `outbox` (mail lands in the database, readable at GET /dev/mail in development and previews) or `http`. */
   MAIL_TRANSPORT?: string
   /** The email API endpoint (Resend's JSON shape); default https://api.resend.com/emails. */
   MAIL_API_URL?: string
@@ -91,7 +96,7 @@ export interface MailConfig {
 }
 
 export interface Config {
-  environment: 'development' | 'production' | 'test'
+  environment: 'development' | 'production' | 'preview' | 'test'
   issuer: string
   audience: string
   keys: KeySet
@@ -181,20 +186,33 @@ function rateLimits(env: Bindings): RateLimitConfig {
 }
 
 function environment(value: string | undefined): Config['environment'] {
-  if (value === 'development' || value === 'test') return value
+  if (value === 'development' || value === 'test' || value === 'preview') return value
   // Anything unknown is treated as production: the safe side for /dev routes.
   return 'production'
 }
 
 /**
- * The `iss` of every token. Production has no default: a placeholder there would be signed
- * into real tokens, and every downstream verifier would have to pin it.
+ * Production and previews face the internet with real clients: every guard that holds in
+ * production holds in a preview too (a preview differs only in where its mail goes).
  */
-function issuer(env: Bindings): string {
-  if (env.JWT_ISSUER) return env.JWT_ISSUER
-  if (environment(env.ENVIRONMENT) === 'production')
-    throw new Error('JWT_ISSUER must be set in production: the public URL of this Worker, the iss of every token')
-  return 'gatehouse'
+export const isDeployed = (environment: Config['environment']) => environment === 'production' || environment === 'preview'
+
+/** Where the outbox may be read (GET /dev/mail): reviewers of a preview need its mails. */
+export const isOutboxReadable = (environment: Config['environment']) => environment === 'development' || environment === 'preview'
+
+function appUrl(value: string | undefined, where: Config['environment']): string {
+  const url = (value || 'http://localhost:8001').replace(/\/+$/, '')
+  // Mail links carry reset and invitation tokens: never over plain http to real users.
+  if (isDeployed(where) && !/^https:\/\/[^/]/.test(url)) throw new Error(`APP_URL must be an https URL when ENVIRONMENT is ${where}`)
+  return url
+}
+
+function issuer(value: string | undefined, where: Config['environment']): string {
+  // The default names no deployment: a placeholder would be signed into real tokens and pinned
+  // by every downstream verifier, and a preview's tokens must never pass for production's.
+  if (isDeployed(where) && !value)
+    throw new Error(`JWT_ISSUER must be set when ENVIRONMENT is ${where}: the public URL of this Worker, the iss of every token`)
+  return value || 'gatehouse'
 }
 
 function totpIssuer(value: string | undefined): string {
@@ -207,9 +225,10 @@ function totpIssuer(value: string | undefined): string {
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
-  const iss = issuer(env)
+  const where = environment(env.ENVIRONMENT)
+  const iss = issuer(env.JWT_ISSUER, where)
   return {
-    environment: environment(env.ENVIRONMENT),
+    environment: where,
     issuer: iss,
     audience: env.JWT_AUDIENCE || iss,
     keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
@@ -217,8 +236,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     rateLimits: rateLimits(env),
-    appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
-    mail: mailConfig(env),
+    appUrl: appUrl(env.APP_URL, where),
+    mail: mailConfig(env, where),
     invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
@@ -255,9 +274,12 @@ function isOrigin(value: unknown): value is string {
   }
 }
 
-function mailConfig(env: Bindings): MailConfig {
-  const transport = env.MAIL_TRANSPORT || (environment(env.ENVIRONMENT) === 'production' ? 'http' : 'outbox')
+function mailConfig(env: Bindings, where: Config['environment']): MailConfig {
+  const transport = env.MAIL_TRANSPORT || (where === 'production' ? 'http' : 'outbox')
   if (transport !== 'outbox' && transport !== 'http') throw new Error('MAIL_TRANSPORT must be "outbox" or "http"')
+  // A preview registers throwaway accounts with whatever address a reviewer types: real mail
+  // from it would reach strangers, and its links point at a URL that dies with the branch.
+  if (where === 'preview' && transport !== 'outbox') throw new Error('MAIL_TRANSPORT must be "outbox" when ENVIRONMENT is preview')
   // Missing credentials are not refused here: the Worker still serves everything else, and
   // the first mail sent fails loudly (502, logged) instead of vanishing into an outbox.
   return { transport, apiUrl: env.MAIL_API_URL || 'https://api.resend.com/emails', apiKey: env.MAIL_API_KEY, from: env.MAIL_FROM }
