@@ -124,6 +124,8 @@ export interface Tamper {
   /** Report this id instead of the credential's. */
   id?: string
   userHandle?: string | null
+  /** Registration: create the credential under this id (an authenticator reusing one). */
+  credentialId?: Uint8Array
 }
 
 export interface AuthenticatorOptions {
@@ -197,7 +199,7 @@ export function softwareAuthenticator(options: AuthenticatorOptions) {
       const rpId = creation.rp.id ?? new URL(options.origin).hostname
       if (!creation.pubKeyCredParams.some((p) => p.alg === COSE_ALG[algorithm])) throw new Error(`${algorithm} not offered`)
       const { keys, cose } = await generate(algorithm)
-      const id = webcrypto.getRandomValues(new Uint8Array(16))
+      const id = tamper.credentialId ?? webcrypto.getRandomValues(new Uint8Array(16))
       const credential: StoredCredential = { id, algorithm, keys, cose, rpId, userHandle: creation.user.id, signCount: 0 }
       const initialCount = tamper.signCount ?? 0
       const authData = await authenticatorData(rpId, initialCount, tamper, { id, cose })
