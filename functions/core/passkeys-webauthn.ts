@@ -1,5 +1,4 @@
 import { decodeCBORToNativeValueNoLeftoverBytes } from '@oslojs/cbor'
-import { decodePKIXECDSASignature, p256 } from '@oslojs/crypto/ecdsa'
 import {
   COSEKeyType,
   coseAlgorithmEdDSA,
@@ -230,11 +229,9 @@ export async function checkAssertion(
   let signature = assertion.signature
   if (key.algorithm === coseAlgorithmES256) {
     // WebAuthn ECDSA signatures are DER (§6.5.6); Web Crypto wants r ‖ s.
-    try {
-      signature = decodePKIXECDSASignature(signature).encodeIEEEP1363(p256)
-    } catch {
-      return fail('bad_signature')
-    }
+    const rs = derSignatureToP1363(signature, 32)
+    if (!rs) return fail('bad_signature')
+    signature = rs
   }
   const signed = new Uint8Array(assertion.authenticatorData.length + 32)
   signed.set(assertion.authenticatorData)
@@ -242,6 +239,32 @@ export async function checkAssertion(
   const valid = await crypto.subtle.verify(WEB_CRYPTO[key.algorithm]!.sign, publicKey, signature, signed)
   if (!valid) return fail('bad_signature')
   return { ok: true, signCount: flags.signCount, userVerified: flags.userVerified }
+}
+
+/**
+ * An ECDSA signature in DER, `SEQUENCE { INTEGER r, INTEGER s }` (RFC 3279 §2.2.3), as the
+ * fixed-width r ‖ s Web Crypto verifies; null for anything that is not exactly that.
+ * Short-form lengths only: an ES256 signature is at most 72 bytes.
+ */
+export function derSignatureToP1363(der: Uint8Array, size: number): Uint8Array | null {
+  if (der.length < 8 || der[0] !== 0x30 || der[1] !== der.length - 2 || der[1]! >= 0x80) return null
+  const out = new Uint8Array(size * 2)
+  let at = 2
+  for (const offset of [0, size]) {
+    if (der[at] !== 0x02) return null
+    const length = der[at + 1]!
+    if (length === 0 || length >= 0x80 || at + 2 + length > der.length) return null
+    let value = der.subarray(at + 2, at + 2 + length)
+    if (value[0]! & 0x80) return null // negative
+    if (value[0] === 0 && value.length > 1) {
+      if (!(value[1]! & 0x80)) return null // DER: no padding a positive integer does not need
+      value = value.subarray(1)
+    }
+    if (value.length > size) return null
+    out.set(value, offset + size - value.length)
+    at += 2 + length
+  }
+  return at === der.length ? out : null
 }
 
 /**

@@ -1,8 +1,10 @@
+import { generateKeyPairSync, sign } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import {
   checkAssertion,
   checkAttestation,
   counterMovedForward,
+  derSignatureToP1363,
   readClientData,
   userHandle,
 } from '../../functions/core/passkeys-webauthn'
@@ -182,3 +184,49 @@ describe('user handle', () => {
     expect(Buffer.from(userHandle('7f8c1a52-93e4-4b1d-8d3e-2f1a6c0b9e11'), 'base64url').toString('hex')).toBe('7f8c1a5293e44b1d8d3e2f1a6c0b9e11')
   })
 })
+
+describe('ECDSA signatures: DER to r ‖ s', () => {
+  it('matches what OpenSSL writes in either encoding, for short and padded integers alike', () => {
+    const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    for (let i = 0; i < 200; i++) {
+      const data = Buffer.from(`message ${i}`)
+      // OpenSSL signs in DER; to r ‖ s and back must give its very bytes.
+      const der = new Uint8Array(sign('sha256', data, { key: privateKey, dsaEncoding: 'der' }))
+      const rs = derSignatureToP1363(der, 32)
+      expect(rs).not.toBeNull()
+      const back = Buffer.from(derOf(rs!))
+      expect(back.equals(Buffer.from(der))).toBe(true)
+    }
+  })
+
+  it('refuses what is not exactly one DER sequence of two positive minimal integers', () => {
+    const r = [0x02, 0x02, 0x01, 0x02]
+    const good = Uint8Array.from([0x30, 8, ...r, ...r])
+    expect(derSignatureToP1363(good, 32)).not.toBeNull()
+    const bad = [
+      [0x31, 8, ...r, ...r], // not a SEQUENCE
+      [0x30, 9, ...r, ...r], // wrong length
+      [0x30, 10, ...r, ...r, 0, 0], // trailing bytes inside
+      [0x30, 8, ...r, ...r, 0], // trailing bytes outside
+      [0x30, 8, 0x03, 0x02, 1, 2, ...r], // not an INTEGER
+      [0x30, 8, 0x02, 0x02, 0x80, 1, ...r], // negative
+      [0x30, 8, 0x02, 0x02, 0x00, 1, ...r], // needless padding
+      [0x30, 6, 0x02, 0x00, ...r], // empty integer
+      [0x30, 39, 0x02, 33, 1, ...new Array(32).fill(1), ...r], // r wider than the curve
+    ]
+    for (const bytes of bad) expect(derSignatureToP1363(Uint8Array.from(bytes), 32), JSON.stringify(bytes)).toBeNull()
+  })
+})
+
+// The reverse conversion, written the textbook way, to check ours against OpenSSL's output.
+function derOf(rs: Uint8Array): Uint8Array {
+  const integer = (bytes: Uint8Array) => {
+    let i = 0
+    while (i < bytes.length - 1 && bytes[i] === 0) i++
+    const body = [...bytes.subarray(i)]
+    if (body[0]! & 0x80) body.unshift(0)
+    return [0x02, body.length, ...body]
+  }
+  const body = [...integer(rs.subarray(0, 32)), ...integer(rs.subarray(32))]
+  return Uint8Array.from([0x30, body.length, ...body])
+}
