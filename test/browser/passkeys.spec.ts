@@ -83,18 +83,18 @@ describe('passkeys in a real browser', () => {
     const email = `passkey-${Date.now()}@example.com`
     const password = 'correct horse battery staple'
     const registered = await page.evaluate(
-      (body) => (window as any).api('/api/v1/auth/register', body),
+      (body) => (globalThis as any).api('/api/v1/auth/register', body),
       { email, password, full_name: 'Ada Lovelace', organization_name: 'Engines' },
     )
     expect(registered.status).toBe(201)
 
-    const added = await page.evaluate(([token, pw]) => (window as any).addPasskey(token, pw), [registered.body.access_token, password])
+    const added = await page.evaluate(([token, pw]) => (globalThis as any).addPasskey(token, pw), [registered.body.access_token, password])
     expect(added).toEqual({
       status: 201,
       body: { id: expect.any(String), name: 'This browser', created_at: expect.any(String), last_used_at: null },
     })
 
-    const signedIn = await page.evaluate(() => (window as any).signInWithPasskey())
+    const signedIn = await page.evaluate(() => (globalThis as any).signInWithPasskey())
     expect(signedIn.status).toBe(200)
     expect(signedIn.body).toMatchObject({ user_id: registered.body.user_id, email, token_type: 'bearer' })
 
