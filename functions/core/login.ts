@@ -36,18 +36,22 @@ export async function passwordLogin(s: Services, email: string, password: string
   }
   await resetFailures(s, attempt.key)
   // Only now, after the password proved who is asking, may we say the account is inactive.
-  if (!account.user.isActive) {
-    await recordEvent(s, {
-      type: 'login',
-      outcome: 'denied',
-      userId: account.user.id,
-      orgId: account.org.id,
-      detail: { method: 'password', reason: 'account_inactive' },
-    })
-    throw new AuthError('account_inactive', 403, 'The account is inactive.')
-  }
+  await refuseInactive(s, account, 'password')
   if (needsRehash(hash)) await updatePasswordHash(s.db, account.user.id, hashPassword(argon2, password), s.now)
   return completeLogin(s, account)
+}
+
+/** 403 for an inactive account, audited; call it only once a secret has proved who is asking. */
+export async function refuseInactive(s: Services, account: Account, method: string): Promise<void> {
+  if (account.user.isActive) return
+  await recordEvent(s, {
+    type: 'login',
+    outcome: 'denied',
+    userId: account.user.id,
+    orgId: account.org.id,
+    detail: { method, reason: 'account_inactive' },
+  })
+  throw new AuthError('account_inactive', 403, 'The account is inactive.')
 }
 
 /**

@@ -18,7 +18,7 @@ import { takeChallengeAttempt } from '../../db/queries/two-factor'
 import { recordEvent } from './audit'
 import { base64url, hashToken, randomBytes } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
-import { completeLogin } from './login'
+import { completeLogin, refuseInactive } from './login'
 import type { LoginOutcome } from './login'
 import { verifyPassword } from './passwords'
 import { checkAssertion, checkAttestation, counterMovedForward, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
@@ -349,16 +349,7 @@ export async function passkeyLogin(s: Services, credential: AuthenticationRespon
     await recordCloneSuspected(s, passkey, account.org.id, signCount, 'login')
     throw passkeyInvalid('counter_regressed')
   }
-  if (!account.user.isActive) {
-    await recordEvent(s, {
-      type: 'login',
-      outcome: 'denied',
-      userId: account.user.id,
-      orgId: account.org.id,
-      detail: { method: 'passkey', reason: 'account_inactive' },
-    })
-    throw new AuthError('account_inactive', 403, 'The account is inactive.')
-  }
+  await refuseInactive(s, account, 'passkey')
   return completeLogin(s, account, 'passkey', { multiFactor: userVerified, detail: { passkey_id: passkey.id, user_verified: userVerified } })
 }
 

@@ -8,6 +8,7 @@ import { passkeyResult } from './schemas'
 export const listPasskeysEndpoint = endpoint(
   {
     summary: 'The caller’s passkeys, newest first',
+    auth: 'profile:read',
     responses: { 200: { description: 'Passkeys', schema: z.object({ passkeys: z.array(passkeyResult) }) } },
   },
   async (c) => c.json({ passkeys: await listUserPasskeys(services(c), c.var.auth.principal.userId) }),

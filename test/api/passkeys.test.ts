@@ -371,6 +371,17 @@ describe('signing in with a passkey', () => {
     expect((await signIn(t, device)).status).toBe(200)
   })
 
+  it('says an account is inactive only after its passkey signed', async () => {
+    const t = await passkeyApp()
+    const { device, user } = await withPasskey(t)
+    await t.db.update(users).set({ isActive: false }).where(eq(users.id, user.user_id))
+    expect((await signIn(t, device, { wrongKey: true })).status).toBe(401)
+    const res = await signIn(t, device)
+    expect(res.status).toBe(403)
+    expect(await res.json()).toMatchObject({ code: 'account_inactive' })
+    expect(await lastEvent(t, user.user_id, 'login')).toMatchObject({ outcome: 'denied', detail: { method: 'passkey', reason: 'account_inactive' } })
+  })
+
   it('answers in the /v1 envelope', async () => {
     const t = await passkeyApp()
     const { device, user } = await withPasskey(t)
