@@ -145,8 +145,7 @@ export async function consumeChallenge(
 
 // WebAuthn §6.1.1 as a condition of the UPDATE: the counter must move forward unless it is
 // and stays 0. Two concurrent assertions carrying one counter value cannot both pass.
-const counterMovesTo = (signCount: number) =>
-  sql`((${passkeys.signCount} = 0 and ${signCount}::bigint = 0) or ${passkeys.signCount} < ${signCount}::bigint)`
+const counterMovesTo = (signCount: number) => sql`((${passkeys.signCount} = 0 and ${signCount}::bigint = 0) or ${passkeys.signCount} < ${signCount}::bigint)`
 
 /** Records a verified use of a passkey; false when its counter did not move forward (a possible clone). */
 export async function recordPasskeyUse(db: Database, u: { passkeyId: string; signCount: number; now: Date }): Promise<boolean> {

@@ -54,8 +54,7 @@ function origins(value: string | undefined, fallback: string): string[] {
 export async function passkeyConfig(env: PasskeyEnv): Promise<PasskeyConfig> {
   const app = new URL(env.APP_URL || 'http://localhost:8001')
   const id = (env.WEBAUTHN_RP_ID?.trim() || app.hostname).toLowerCase()
-  if (!/^[a-z0-9.-]+$/.test(id) || id.startsWith('.') || id.endsWith('.'))
-    throw new Error('WEBAUTHN_RP_ID must be a domain name, e.g. example.com')
+  if (!/^[a-z0-9.-]+$/.test(id) || id.startsWith('.') || id.endsWith('.')) throw new Error('WEBAUTHN_RP_ID must be a domain name, e.g. example.com')
   const allowed = origins(env.WEBAUTHN_ORIGINS, app.origin)
   for (const origin of allowed) {
     const host = new URL(origin).hostname
@@ -65,8 +64,7 @@ export async function passkeyConfig(env: PasskeyEnv): Promise<PasskeyConfig> {
   if (uv !== 'preferred' && uv !== 'required') throw new Error('WEBAUTHN_USER_VERIFICATION must be "preferred" or "required"')
   const reauth = env.PASSKEY_REAUTH_SECONDS?.trim()
   const reauthSeconds = reauth === undefined || reauth === '' ? DEFAULT_PASSKEY_REAUTH_SECONDS : Number(reauth)
-  if (!Number.isInteger(reauthSeconds) || reauthSeconds < 0)
-    throw new Error('PASSKEY_REAUTH_SECONDS must be a whole number of seconds (0 turns the rule off)')
+  if (!Number.isInteger(reauthSeconds) || reauthSeconds < 0) throw new Error('PASSKEY_REAUTH_SECONDS must be a whole number of seconds (0 turns the rule off)')
   // A secret the operator already keeps, so decoys are stable per email and unguessable
   // without adding a setting: derived from JWT_KEYS, under a label of its own.
   const seed = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(`gatehouse passkey decoys\0${env.JWT_KEYS ?? ''}`))

@@ -70,11 +70,7 @@ export function decodeBase64url(text: string): Uint8Array | null {
  * §7.1 steps 7–12, §7.2 steps 11–16: the client data of a response. Returns the challenge
  * (to be looked up and spent) when the type, origin and cross-origin flag are right.
  */
-export function readClientData(
-  rp: RelyingParty,
-  clientDataJSON: Uint8Array,
-  type: 'webauthn.create' | 'webauthn.get',
-): Checked<{ challenge: string }> {
+export function readClientData(rp: RelyingParty, clientDataJSON: Uint8Array, type: 'webauthn.create' | 'webauthn.get'): Checked<{ challenge: string }> {
   let data: unknown
   try {
     data = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(clientDataJSON))
@@ -266,12 +262,6 @@ export function derSignatureToP1363(der: Uint8Array, size: number): Uint8Array |
   }
   return at === der.length ? out : null
 }
-
-/**
- * §6.1.1: a counter that does not move forward means two copies of one credential may
- * exist. Both zero is an authenticator without a counter (synced passkeys): never a clone.
- */
-export const counterMovedForward = (stored: number, received: number) => (stored === 0 && received === 0) || received > stored
 
 /** A user's id as WebAuthn's user handle: the 16 bytes of the UUID, nothing personal (§14.6.1). */
 export function userHandle(userId: string): string {

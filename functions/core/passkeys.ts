@@ -21,7 +21,7 @@ import { AuthError, notFound, unauthenticated } from './errors'
 import { completeLogin, refuseInactive } from './login'
 import type { LoginOutcome } from './login'
 import { verifyPassword } from './passwords'
-import { checkAssertion, checkAttestation, counterMovedForward, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
+import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
 import type { CeremonyFailure } from './passkeys-webauthn'
 import { accountKey, checkLimit, checkRate, limitClient, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
@@ -129,11 +129,7 @@ export async function requireRecentSignIn(s: Services, caller: Caller, password:
   const authTime = (caller.claims as { auth_time?: unknown }).auth_time
   if (password === undefined) {
     if (typeof authTime === 'number' && s.now.getTime() / 1000 - authTime <= maxAge) return
-    throw new AuthError(
-      'reauthentication_required',
-      403,
-      `Sign in again, or send the password, to add a passkey more than ${maxAge} seconds after signing in.`,
-    )
+    throw new AuthError('reauthentication_required', 403, `Sign in again, or send the password, to add a passkey more than ${maxAge} seconds after signing in.`)
   }
   const { userId, orgId, email } = caller.principal
   const attempt = await checkLimit(s, accountKey(email))
@@ -355,8 +351,7 @@ export async function passkeyLogin(s: Services, credential: AuthenticationRespon
 
 // ---- as a second factor ----
 
-const challengeInvalid = () =>
-  unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
+const challengeInvalid = () => unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
 
 /** Request options for the passkeys of the user a 2FA session_token belongs to. */
 export async function startPasskeySecondFactor(s: Services, sessionToken: string): Promise<RequestOptionsJSON> {

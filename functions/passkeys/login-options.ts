@@ -22,4 +22,3 @@ export const { api: passkeyLoginOptions, v1: v1PasskeyLoginOptions } = inBothDia
   },
   async (c) => startPasskeyLogin(services(c), c.req.valid('json').email),
 )
-

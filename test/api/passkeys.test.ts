@@ -452,7 +452,9 @@ describe('passkeys and two-factor authentication', () => {
       const session_token = await sessionToken(t, user, login)
       const optionsBody = await (await t.post(optionsPath, { session_token })).json()
       const options = login.startsWith('/v1') ? optionsBody.data : optionsBody
-      expect(options.allowCredentials).toEqual([{ type: 'public-key', id: Buffer.from(device.credentials[0]!.id).toString('base64url'), transports: ['internal', 'hybrid'] }])
+      expect(options.allowCredentials).toEqual([
+        { type: 'public-key', id: Buffer.from(device.credentials[0]!.id).toString('base64url'), transports: ['internal', 'hybrid'] },
+      ])
       const res = await t.post(verifyPath, { session_token, credential: await device.authenticate(options) })
       expect(res.status).toBe(200)
       const body = await res.json()

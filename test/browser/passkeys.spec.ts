@@ -82,10 +82,12 @@ describe('passkeys in a real browser', () => {
   it('adds a passkey, then signs in with it without typing an email', async () => {
     const email = `passkey-${Date.now()}@example.com`
     const password = 'correct horse battery staple'
-    const registered = await page.evaluate(
-      (body) => (globalThis as any).api('/api/v1/auth/register', body),
-      { email, password, full_name: 'Ada Lovelace', organization_name: 'Engines' },
-    )
+    const registered = await page.evaluate((body) => (globalThis as any).api('/api/v1/auth/register', body), {
+      email,
+      password,
+      full_name: 'Ada Lovelace',
+      organization_name: 'Engines',
+    })
     expect(registered.status).toBe(201)
 
     const added = await page.evaluate(([token, pw]) => (globalThis as any).addPasskey(token, pw), [registered.body.access_token, password])

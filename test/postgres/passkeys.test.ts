@@ -59,9 +59,7 @@ describe('one passkey challenge, used concurrently', () => {
     const { session_token } = await (await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).json()
     const options = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
     const credential = await device.authenticate(options)
-    const responses = await Promise.all(
-      Array.from({ length: RACERS }, () => t.post('/api/v1/auth/2fa/verify', { session_token, credential })),
-    )
+    const responses = await Promise.all(Array.from({ length: RACERS }, () => t.post('/api/v1/auth/2fa/verify', { session_token, credential })))
     expect(statuses(responses)).toEqual([200, ...Array(RACERS - 1).fill(401)])
   })
 })
@@ -73,9 +71,7 @@ describe('one counter, raced', () => {
     await withPasskey(t, device)
     // Each on its own challenge, all claiming counter 1: a cloned key used in parallel.
     const credentials = await Promise.all(
-      Array.from({ length: 4 }, async () =>
-        device.authenticate(await (await t.post('/api/v1/auth/passkeys/login/options', {})).json(), { signCount: 1 }),
-      ),
+      Array.from({ length: 4 }, async () => device.authenticate(await (await t.post('/api/v1/auth/passkeys/login/options', {})).json(), { signCount: 1 })),
     )
     const responses = await Promise.all(credentials.map((credential) => t.post('/api/v1/auth/passkeys/login', { credential })))
     expect(statuses(responses)).toEqual([200, 401, 401, 401])

@@ -71,7 +71,15 @@ async function generate(algorithm: Algorithm): Promise<{ keys: CryptoKeyPair; co
     const keys = (await subtle.generateKey({ name: 'ECDSA', namedCurve: 'P-256' }, true, ['sign', 'verify'])) as CryptoKeyPair
     const jwk = (await subtle.exportKey('jwk', keys.publicKey)) as JsonWebKey
     // RFC 9053 §7.1.1: kty 2 (EC2), alg -7, crv 1 (P-256), x, y
-    const cose = cbor(new Map<number, Cbor>([[1, 2], [3, -7], [-1, 1], [-2, fromB64url(jwk.x!)], [-3, fromB64url(jwk.y!)]]))
+    const cose = cbor(
+      new Map<number, Cbor>([
+        [1, 2],
+        [3, -7],
+        [-1, 1],
+        [-2, fromB64url(jwk.x!)],
+        [-3, fromB64url(jwk.y!)],
+      ]),
+    )
     return { keys, cose }
   }
   if (algorithm === 'RS256') {
@@ -82,13 +90,27 @@ async function generate(algorithm: Algorithm): Promise<{ keys: CryptoKeyPair; co
     )) as CryptoKeyPair
     const jwk = (await subtle.exportKey('jwk', keys.publicKey)) as JsonWebKey
     // RFC 8230 §4: kty 3 (RSA), alg -257, n, e
-    const cose = cbor(new Map<number, Cbor>([[1, 3], [3, -257], [-1, fromB64url(jwk.n!)], [-2, fromB64url(jwk.e!)]]))
+    const cose = cbor(
+      new Map<number, Cbor>([
+        [1, 3],
+        [3, -257],
+        [-1, fromB64url(jwk.n!)],
+        [-2, fromB64url(jwk.e!)],
+      ]),
+    )
     return { keys, cose }
   }
   const keys = (await subtle.generateKey({ name: 'Ed25519' }, true, ['sign', 'verify'])) as CryptoKeyPair
   const x = new Uint8Array((await subtle.exportKey('raw', keys.publicKey)) as ArrayBuffer)
   // RFC 9053 §7.2: kty 1 (OKP), alg -8, crv 6 (Ed25519), x
-  const cose = cbor(new Map<number, Cbor>([[1, 1], [3, -8], [-1, 6], [-2, x]]))
+  const cose = cbor(
+    new Map<number, Cbor>([
+      [1, 1],
+      [3, -8],
+      [-1, 6],
+      [-2, x],
+    ]),
+  )
   return { keys, cose }
 }
 
@@ -154,12 +176,7 @@ export function softwareAuthenticator(options: AuthenticatorOptions) {
   const credentials: StoredCredential[] = []
   const algorithm = options.algorithm ?? 'ES256'
 
-  async function authenticatorData(
-    rpId: string,
-    counter: number,
-    tamper: Tamper,
-    attested?: { id: Uint8Array; cose: Uint8Array },
-  ): Promise<Uint8Array> {
+  async function authenticatorData(rpId: string, counter: number, tamper: Tamper, attested?: { id: Uint8Array; cose: Uint8Array }): Promise<Uint8Array> {
     const up = tamper.userPresent ?? true
     const uv = tamper.userVerified ?? options.userVerified ?? true
     // §6.1 flags: UP 0x01, UV 0x04, BE 0x08, BS 0x10, AT 0x40
@@ -203,7 +220,13 @@ export function softwareAuthenticator(options: AuthenticatorOptions) {
       const credential: StoredCredential = { id, algorithm, keys, cose, rpId, userHandle: creation.user.id, signCount: 0 }
       const initialCount = tamper.signCount ?? 0
       const authData = await authenticatorData(rpId, initialCount, tamper, { id, cose })
-      const attestationObject = cbor(new Map<string, Cbor>([['fmt', 'none'], ['attStmt', new Map()], ['authData', authData]]))
+      const attestationObject = cbor(
+        new Map<string, Cbor>([
+          ['fmt', 'none'],
+          ['attStmt', new Map()],
+          ['authData', authData],
+        ]),
+      )
       credentials.push(credential)
       return {
         credential,
