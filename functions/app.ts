@@ -36,6 +36,14 @@ import { updateOrganizationMember } from './org/member-update'
 import { listOrganizationMembers } from './org/members-list'
 import { updateOrganization } from './org/update'
 import { oauthCallback } from './oauth/callback'
+import { deletePasskeyEndpoint } from './passkeys/delete'
+import { listPasskeysEndpoint } from './passkeys/list'
+import { passkeyLoginEndpoint, v1PasskeyLogin } from './passkeys/login'
+import { passkeyLoginOptions, v1PasskeyLoginOptions } from './passkeys/login-options'
+import { passkeyRegistration } from './passkeys/registration'
+import { passkeyRegistrationOptions } from './passkeys/registration-options'
+import { twoFactorPasskeyOptions, v1TwoFactorPasskeyOptions } from './passkeys/two-factor-options'
+import { renamePasskeyEndpoint } from './passkeys/update'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { DOCS_POLICY, docsPage, openApiDocument } from './service/openapi'
@@ -88,6 +96,15 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/auth/2fa/verify', twoFactorVerify],
   ['post', '/api/v1/auth/2fa/recovery-codes', twoFactorRecoveryCodes],
   ['post', '/api/v1/auth/2fa/disable', twoFactorDisable],
+  ['post', '/api/v1/auth/2fa/passkey-options', twoFactorPasskeyOptions],
+
+  ['post', '/api/v1/auth/passkeys/registration/options', passkeyRegistrationOptions],
+  ['post', '/api/v1/auth/passkeys/registration', passkeyRegistration],
+  ['get', '/api/v1/auth/passkeys', listPasskeysEndpoint],
+  ['patch', '/api/v1/auth/passkeys/:id', renamePasskeyEndpoint],
+  ['delete', '/api/v1/auth/passkeys/:id', deletePasskeyEndpoint],
+  ['post', '/api/v1/auth/passkeys/login/options', passkeyLoginOptions],
+  ['post', '/api/v1/auth/passkeys/login', passkeyLoginEndpoint],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
@@ -100,6 +117,9 @@ export const routes: readonly Route[] = [
   ['post', '/v1/2fa/verify', v1TwoFactorVerify],
   ['post', '/v1/2fa/recovery-codes', v1TwoFactorRecoveryCodes],
   ['post', '/v1/2fa/disable', v1TwoFactorDisable],
+  ['post', '/v1/2fa/passkey-options', v1TwoFactorPasskeyOptions],
+  ['post', '/v1/passkeys/login/options', v1PasskeyLoginOptions],
+  ['post', '/v1/passkeys/login', v1PasskeyLogin],
 
   ['get', '/health', health],
   ['get', '/.well-known/jwks.json', jwks],

@@ -6,6 +6,8 @@ import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import { loadKeySet } from './core/tokens'
+import { passkeyConfig } from './core/passkeys-config'
+import type { PasskeyConfig } from './core/passkeys-config'
 
 /** What the Worker receives from wrangler.toml [vars], secrets, and .dev.vars in development. */
 export interface Bindings {
@@ -86,6 +88,18 @@ export interface Bindings {
   TOTP_ISSUER?: string
   /** Origins whose pages may call the API (`https://app.example.com`), exact: a JSON array or a comma-separated list. Default none. */
   CORS_ORIGINS?: string
+
+  // Passkeys (WebAuthn).
+  /** The relying party id: the site's domain, e.g. `example.com` (default APP_URL's host). */
+  WEBAUTHN_RP_ID?: string
+  /** The exact origins the browser may report (JSON array or comma-separated; default APP_URL's origin). */
+  WEBAUTHN_ORIGINS?: string
+  /** The name browsers show for the relying party (default "Gatehouse"). */
+  WEBAUTHN_RP_NAME?: string
+  /** `preferred` (default: a passkey without user verification is one factor) or `required`. */
+  WEBAUTHN_USER_VERIFICATION?: string
+  /** Seconds after a full sign-in during which a passkey may be added without the password (default 600; 0: no rule). */
+  PASSKEY_REAUTH_SECONDS?: string
 }
 
 export interface MailConfig {
@@ -113,6 +127,7 @@ export interface Config {
   totpIssuer: string
   /** Exact origins allowed cross-origin access; empty: none. */
   corsOrigins: readonly string[]
+  passkeys: PasskeyConfig
 }
 
 const DAY = 86_400
@@ -243,6 +258,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
+    passkeys: await passkeyConfig(env),
   }
 }
 

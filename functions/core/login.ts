@@ -1,6 +1,7 @@
 import { findAccountByEmail, updatePasswordHash } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
 import { recordEvent } from './audit'
+import type { EventDetail } from './audit'
 import { AuthError, unauthenticated } from './errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
 import { accountKey, checkLimit, limitClient, recordFailure, resetFailures } from './rate-limit'
@@ -35,26 +36,38 @@ export async function passwordLogin(s: Services, email: string, password: string
   }
   await resetFailures(s, attempt.key)
   // Only now, after the password proved who is asking, may we say the account is inactive.
-  if (!account.user.isActive) {
-    await recordEvent(s, {
-      type: 'login',
-      outcome: 'denied',
-      userId: account.user.id,
-      orgId: account.org.id,
-      detail: { method: 'password', reason: 'account_inactive' },
-    })
-    throw new AuthError('account_inactive', 403, 'The account is inactive.')
-  }
+  await refuseInactive(s, account, 'password')
   if (needsRehash(hash)) await updatePasswordHash(s.db, account.user.id, hashPassword(argon2, password), s.now)
   return completeLogin(s, account)
+}
+
+/** 403 for an inactive account, audited; call it only once a secret has proved who is asking. */
+export async function refuseInactive(s: Services, account: Account, method: string): Promise<void> {
+  if (account.user.isActive) return
+  await recordEvent(s, {
+    type: 'login',
+    outcome: 'denied',
+    userId: account.user.id,
+    orgId: account.org.id,
+    detail: { method, reason: 'account_inactive' },
+  })
+  throw new AuthError('account_inactive', 403, 'The account is inactive.')
 }
 
 /**
  * The last step of every login path: a session, or, when 2FA is on, only the challenge
  * (completed at 2fa/verify): no path hands a 2FA user a token on a password alone.
+ * `multiFactor`: the proof was already two factors (a passkey with user verification:
+ * something held, unlocked by something known or something one is).
  */
-export async function completeLogin(s: Services, account: Account, method = 'password'): Promise<LoginOutcome> {
-  if (account.user.totpEnabledAt) return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
+export async function completeLogin(
+  s: Services,
+  account: Account,
+  method = 'password',
+  { multiFactor = false, detail = {} }: { multiFactor?: boolean; detail?: EventDetail } = {},
+): Promise<LoginOutcome> {
+  if (account.user.totpEnabledAt && !multiFactor)
+    return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
   const tokens = await startSession(
     s.db,
     s.config,
@@ -67,7 +80,7 @@ export async function completeLogin(s: Services, account: Account, method = 'pas
     outcome: 'success',
     userId: account.user.id,
     orgId: account.org.id,
-    detail: { method, session_id: tokens.sessionId },
+    detail: { method, ...detail, session_id: tokens.sessionId },
   })
   return { kind: 'tokens', account, tokens }
 }

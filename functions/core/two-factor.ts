@@ -66,7 +66,7 @@ async function loadState(s: Services, userId: string): Promise<TotpState> {
  * per-account counter across challenges (rate-limit.ts `checkLimit`): a password holder
  * opening challenge after challenge still meets the lock. 429 while the account is locked.
  */
-function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
+export function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
   return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
 }
 
@@ -77,13 +77,13 @@ export interface Owner {
 }
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
-async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
+export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
   await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } })
   await recordFailure(s, attempt, { userId, orgId })
 }
 
 /** A right code: the account's 2FA failures are forgotten, and the event audited. */
-async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
+export async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
   await resetFailures(s, twoFactorKey(userId))
   for (const event of events) await recordEvent(s, { ...event, userId, orgId })
 }
