@@ -32,6 +32,10 @@ export interface Bindings {
   RATE_LIMIT_TWO_FACTOR_PER_IP?: string
   RATE_LIMIT_PASSWORD_RESET_PER_IP?: string
   RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL?: string
+  /** Invitations per inviting user, and per organization; verification mails per user. */
+  RATE_LIMIT_INVITATIONS_PER_USER?: string
+  RATE_LIMIT_INVITATIONS_PER_ORG?: string
+  RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER?: string
   /** Per account: failures before the first lock, its length, the longest lock, and the hard limit (≤ 100). */
   LOCKOUT_AFTER_FAILURES?: string
   LOCKOUT_BASE_SECONDS?: string
@@ -167,6 +171,13 @@ function rateLimits(env: Bindings): RateLimitConfig {
       env.RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL,
       d.passwordForgotPerEmail,
       'RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL',
+    ),
+    invitationsPerUser: window(env.RATE_LIMIT_INVITATIONS_PER_USER, d.invitationsPerUser, 'RATE_LIMIT_INVITATIONS_PER_USER'),
+    invitationsPerOrg: window(env.RATE_LIMIT_INVITATIONS_PER_ORG, d.invitationsPerOrg, 'RATE_LIMIT_INVITATIONS_PER_ORG'),
+    verifyEmailResendPerUser: window(
+      env.RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER,
+      d.verifyEmailResendPerUser,
+      'RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER',
     ),
     lockout,
     twoFactorLockout,
