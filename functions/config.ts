@@ -5,6 +5,7 @@ import type { OAuthConfig } from './core/oauth'
 import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
+import type { PwnedPasswordsConfig } from './core/password-policy'
 import { loadKeySet } from './core/tokens'
 
 /** What the Worker receives from wrangler.toml [vars], secrets, and .dev.vars in development. */
@@ -79,6 +80,12 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** `on`: new passwords are also checked against Have I Been Pwned's range API (k-anonymity, fail-open). Default off. */
+  PWNED_PASSWORDS_CHECK?: string
+  /** The range endpoint, up to the hash prefix; default https://api.pwnedpasswords.com/range/. */
+  PWNED_PASSWORDS_URL?: string
+  /** How long the check may take before it is skipped, in milliseconds (default 1000). */
+  PWNED_PASSWORDS_TIMEOUT_MS?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
 }
@@ -105,6 +112,8 @@ export interface Config {
   /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
   dataKeys: DataKeys | null
   totpIssuer: string
+  /** Null (the default): no Have I Been Pwned check. */
+  pwnedPasswords: PwnedPasswordsConfig | null
 }
 
 const DAY = 86_400
@@ -214,6 +223,17 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
+    pwnedPasswords: pwnedPasswords(env),
+  }
+}
+
+function pwnedPasswords(env: Bindings): PwnedPasswordsConfig | null {
+  const check = env.PWNED_PASSWORDS_CHECK || 'off'
+  if (check !== 'on' && check !== 'off') throw new Error('PWNED_PASSWORDS_CHECK must be "on" or "off"')
+  if (check === 'off') return null
+  return {
+    url: env.PWNED_PASSWORDS_URL || 'https://api.pwnedpasswords.com/range/',
+    timeoutMs: count(env.PWNED_PASSWORDS_TIMEOUT_MS, 1000, 'PWNED_PASSWORDS_TIMEOUT_MS', 10_000),
   }
 }
 

@@ -7,6 +7,7 @@ import { AuthError, notFound } from './errors'
 import { completeLogin } from './login'
 import type { LoginOutcome } from './login'
 import { sendMail } from './mail'
+import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -87,6 +88,7 @@ export async function acceptAndLogin(s: Services, input: { token: string; passwo
   const invitation = await findInvitationByToken(s.db, tokenHash)
   if (!invitation || invitationStatus(invitation, s.now) !== 'pending') throw invalidInvitation()
   if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
+  await checkNewPassword(s, input.password, { field: 'password', email: invitation.email, fullName: input.fullName })
   const passwordHash = hashPassword(await s.argon2(), input.password)
   const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
   if (result.kind === 'invalid') throw invalidInvitation()

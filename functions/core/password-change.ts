@@ -5,6 +5,7 @@ import type { Principal } from '../../db/queries/sessions'
 import type { Database } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
+import { checkNewPassword } from './password-policy'
 import { dummyHash, hashPassword, verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
@@ -28,6 +29,7 @@ export async function changePassword(s: Services, caller: Principal, currentPass
     await recordFailure(s, attempt, who)
     throw unauthenticated('invalid_credentials', 'The current password is incorrect.')
   }
+  await checkNewPassword(s, newPassword, { field: 'new_password', email: account.user.email, fullName: account.user.fullName })
   const newHash = hashPassword(argon2, newPassword)
   await s.db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database

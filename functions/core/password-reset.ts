@@ -6,6 +6,7 @@ import { hashToken } from './crypto'
 import { emailLink } from './email-links'
 import { invalidEmailToken } from './email-verification'
 import { sendMail } from './mail'
+import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { accountKey, emailKey, hitRate, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Services } from './services'
@@ -54,7 +55,9 @@ export async function requestPasswordReset(s: Services, email: string): Promise<
 export async function resetPassword(s: Services, token: string, password: string): Promise<void> {
   await limitClient(s, 'password_reset')
   const tokenHash = await hashToken(token)
-  if (!(await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now))) throw invalidEmailToken()
+  const owner = await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now)
+  if (!owner) throw invalidEmailToken()
+  await checkNewPassword(s, password, { field: 'password', email: owner.email, fullName: owner.fullName })
   const passwordHash = hashPassword(await s.argon2(), password)
   let ended = 0
   const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {
