@@ -10,9 +10,20 @@ let common: Set<string> | undefined
 /** How a password is compared with lists and names: as it is hashed (NFKC), and case-blind. */
 const comparable = (value: string) => value.normalize('NFKC').toLowerCase()
 
+/** The bundled list: each line is one character (code 48 + n: shares n characters with the line before) and the rest. */
+function decodeList(text: string): Set<string> {
+  const words = new Set<string>()
+  let previous = ''
+  for (const line of text.split('\n')) {
+    previous = previous.slice(0, line.charCodeAt(0) - 48) + line.slice(1)
+    words.add(previous)
+  }
+  return words
+}
+
 /** True for one of the 10,000 most common passwords long enough to pass our length rule. */
 export function isCommonPassword(password: string): boolean {
-  common ??= new Set(commonPasswordList.split('\n'))
+  common ??= decodeList(commonPasswordList)
   return common.has(comparable(password))
 }
 
