@@ -2,7 +2,7 @@ import { findAccountByEmail, updatePasswordHash } from '../../db/queries/account
 import type { Account } from '../../db/queries/accounts'
 import { recordEvent } from './audit'
 import { AuthError, unauthenticated } from './errors'
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './passwords'
 import { accountKey, checkLimit, limitClient, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
 import { startSession } from './sessions'
@@ -25,7 +25,7 @@ export async function passwordLogin(s: Services, email: string, password: string
   const attempt = await checkLimit(s, accountKey(email))
   const argon2 = await s.argon2()
   const account = await findAccountByEmail(s.db, email)
-  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const hash = account?.user.passwordHash ?? DUMMY_HASH
   const ok = verifyPassword(argon2, password, hash)
   if (!account || !account.user.passwordHash || !ok) {
     const who = { userId: account?.user.id, orgId: account?.org.id }

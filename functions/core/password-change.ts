@@ -6,7 +6,7 @@ import type { Database } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
 import { checkNewPassword } from './password-policy'
-import { dummyHash, hashPassword, verifyPassword } from './passwords'
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
 
@@ -23,7 +23,7 @@ export async function changePassword(s: Services, caller: Principal, currentPass
   const argon2 = await s.argon2()
   const account = await findAccount(s.db, caller.userId)
   // An OAuth-only account has no current password to prove; it still costs one hash.
-  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const hash = account?.user.passwordHash ?? DUMMY_HASH
   if (!verifyPassword(argon2, currentPassword, hash) || !account?.user.passwordHash) {
     await recordEvent(s, { type: 'password_changed', outcome: 'failure', ...who, detail: { reason: 'wrong_current_password' } })
     await recordFailure(s, attempt, who)
