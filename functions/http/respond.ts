@@ -14,7 +14,12 @@ export const services = (c: Context<AppEnv, any, any>): Services => {
     argon2: c.var.argon2,
     fetch: c.var.fetch,
     client: c.var.client,
-    waitUntil: ctx && ((promise) => ctx.waitUntil(promise)),
+    waitUntil:
+      ctx &&
+      ((promise) => {
+        c.var.afterResponse(promise)
+        ctx.waitUntil(promise)
+      }),
   }
 }
 
