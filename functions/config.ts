@@ -23,6 +23,8 @@ export interface Bindings {
   ACCESS_TOKEN_TTL?: string
   REFRESH_TOKEN_TTL?: string
   SESSION_MAX_AGE?: string
+  /** Live sessions one user may hold (default 100); a new one beyond it revokes the least recently used. */
+  SESSIONS_PER_USER_MAX?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
   /** Per client IP, each `"<requests>/<seconds>"`. */
@@ -104,6 +106,7 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  maxSessionsPerUser: number
   rateLimits: RateLimitConfig
   appUrl: string
   mail: MailConfig
@@ -216,6 +219,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    maxSessionsPerUser: count(env.SESSIONS_PER_USER_MAX, 100, 'SESSIONS_PER_USER_MAX'),
     rateLimits: rateLimits(env),
     appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
     mail: mailConfig(env),
