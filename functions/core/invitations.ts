@@ -2,6 +2,7 @@ import { findUserByEmail } from '../../db/queries/accounts'
 import { acceptInvitation, createInvitation, deleteInvitation, findInvitationByToken, revokeInvitation, findInvitation } from '../../db/queries/invitations'
 import type { Invitation } from '../../db/queries/invitations'
 import type { Role } from '../../db/schema'
+import { recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
 import { completeLogin } from './login'
@@ -64,12 +65,23 @@ export async function invite(
     await deleteInvitation(s.db, invitation.id)
     throw error
   }
+  await recordEvent(s, {
+    type: 'invitation_created',
+    outcome: 'success',
+    userId: actor.userId,
+    orgId: actor.orgId,
+    detail: { invitation_id: invitation.id, role: invitation.role },
+  })
   return invitation
 }
 
 /** Revokes a pending invitation of the caller's organization; revoking twice is harmless. */
-export async function revoke(s: Services, orgId: string, id: string): Promise<void> {
-  if (await revokeInvitation(s.db, orgId, id, s.now)) return
+export async function revoke(s: Services, actor: { userId: string; orgId: string }, id: string): Promise<void> {
+  const { orgId } = actor
+  if (await revokeInvitation(s.db, orgId, id, s.now)) {
+    await recordEvent(s, { type: 'invitation_revoked', outcome: 'success', userId: actor.userId, orgId, detail: { invitation_id: id } })
+    return
+  }
   const invitation = await findInvitation(s.db, orgId, id)
   if (!invitation) throw notFound('Invitation')
   if (invitation.acceptedAt) throw new AuthError('conflict', 409, 'The invitation was already accepted.')
@@ -93,5 +105,12 @@ export async function acceptAndLogin(s: Services, input: { token: string; passwo
   const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
   if (result.kind === 'invalid') throw invalidInvitation()
   if (result.kind === 'email_taken') throw emailTaken()
+  await recordEvent(s, {
+    type: 'invitation_accepted',
+    outcome: 'success',
+    userId: result.account.user.id,
+    orgId: result.account.org.id,
+    detail: { invitation_id: invitation.id, role: invitation.role },
+  })
   return completeLogin(s, result.account)
 }

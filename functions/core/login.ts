@@ -22,7 +22,7 @@ const invalidCredentials = () => unauthenticated('invalid_credentials', 'The ema
  */
 export async function passwordLogin(s: Services, email: string, password: string): Promise<LoginOutcome> {
   await limitClient(s, 'login')
-  const attempt = await checkLimit(s, accountKey(email))
+  const attempt = await checkLimit(s, accountKey(email), { email })
   const argon2 = await s.argon2()
   const account = await findAccountByEmail(s.db, email)
   const hash = account?.user.passwordHash ?? DUMMY_HASH
@@ -54,7 +54,11 @@ export async function passwordLogin(s: Services, email: string, password: string
  * (completed at 2fa/verify): no path hands a 2FA user a token on a password alone.
  */
 export async function completeLogin(s: Services, account: Account, method = 'password'): Promise<LoginOutcome> {
-  if (account.user.totpEnabledAt) return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
+  if (account.user.totpEnabledAt) {
+    const sessionToken = await startTwoFactorChallenge(s, account.user.id)
+    await recordEvent(s, { type: 'login_first_factor', outcome: 'success', userId: account.user.id, orgId: account.org.id, detail: { method } })
+    return { kind: 'two_factor', account, sessionToken }
+  }
   const tokens = await startSession(
     s.db,
     s.config,

@@ -19,7 +19,7 @@ import type { Services } from './services'
  */
 export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
   const who = { userId: caller.userId, orgId: caller.orgId }
-  const attempt = await checkLimit(s, accountKey(caller.email))
+  const attempt = await checkLimit(s, accountKey(caller.email), who)
   const argon2 = await s.argon2()
   const account = await findAccount(s.db, caller.userId)
   // An OAuth-only account has no current password to prove; it still costs one hash.

@@ -1,7 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import { admitAttempt, findCounter, hitWindow, hitWindows, resetCounter } from '../../db/queries/rate-limits'
 import type { LockoutRule } from '../../db/queries/rate-limits'
-import { recordEvent } from './audit'
+import { recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
 
@@ -169,11 +169,17 @@ export interface Attempt {
  * Follow with `recordFailure` when the secret was wrong, `resetFailures` when it was right.
  *
  * @example
- * const attempt = await checkLimit(s, twoFactorKey(user.id))
+ * const attempt = await checkLimit(s, twoFactorKey(user.id), { userId: user.id })
  * if (!valid) { await recordFailure(s, attempt, { userId: user.id, orgId }); throw invalidCode() }
  * await resetFailures(s, twoFactorKey(user.id))
  */
-export async function checkLimit(s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout): Promise<Attempt> {
+export async function checkLimit(
+  s: Services,
+  key: string,
+  /** Whose secret this is, for the audit row of an attempt refused during a lock. */
+  subject: { userId: string; orgId?: string | null } | { email: string },
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
   const admitted = await admitAttempt(s.db, key, policy, s.now)
   if (admitted) {
     return {
@@ -184,6 +190,9 @@ export async function checkLimit(s: Services, key: string, policy: LockoutPolicy
     }
   }
   const counter = await findCounter(s.db, key)
+  const refused = { type: 'attempt_refused', outcome: 'locked', detail: { counter: key.split(':')[0]! } } as const
+  if ('email' in subject) await recordEventForEmail(s, subject.email, refused)
+  else await recordEvent(s, { ...refused, ...subject })
   if (counter && counter.count >= policy.hardLimit)
     throw tooMany('Too many failed attempts. The account stays locked until its password is reset.', policy.maxLockSeconds)
   // A success may have cleared the lock since the refusal; a retry in 1 s is then honest.

@@ -67,7 +67,7 @@ async function loadState(s: Services, userId: string): Promise<TotpState> {
  * opening challenge after challenge still meets the lock. 429 while the account is locked.
  */
 function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
-  return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
+  return checkLimit(s, twoFactorKey(userId), { userId }, s.config.rateLimits.twoFactorLockout)
 }
 
 /** The user and organization an event is about: every caller already holds both. */
@@ -173,7 +173,7 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
   // A password is a guess at the password, wherever it is typed: it counts on the login's
   // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
   const attempt =
-    proof.code !== undefined ? await admitTwoFactorAttempt(s, userId) : await checkLimit(s, accountKey(caller.email))
+    proof.code !== undefined ? await admitTwoFactorAttempt(s, userId) : await checkLimit(s, accountKey(caller.email), caller)
   let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
   if (proof.code !== undefined) {
     const recovery = normalizeRecoveryCode(proof.code)

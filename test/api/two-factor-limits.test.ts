@@ -115,7 +115,9 @@ describe('2FA in the audit log', () => {
     expect(rows.map((r) => [r.type, r.outcome, r.detail])).toEqual([
       ['register', 'success', expect.any(Object)],
       ['two_factor_enabled', 'success', null],
+      ['login_first_factor', 'success', { method: 'password' }],
       ['two_factor_code', 'failure', { via: 'login' }],
+      ['login_first_factor', 'success', { method: 'password' }],
       ['recovery_code_used', 'success', { via: 'login' }],
       ['login', 'success', { method: 'recovery_code', session_id: expect.any(String) }],
       ['recovery_codes_regenerated', 'success', null],
