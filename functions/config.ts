@@ -6,6 +6,8 @@ import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
 import type { PwnedPasswordsConfig } from './core/password-policy'
+import { DEFAULT_RETENTION } from './core/retention'
+import type { RetentionConfig } from './core/retention'
 import { loadKeySet } from './core/tokens'
 
 /** What the Worker receives from wrangler.toml [vars], secrets, and .dev.vars in development. */
@@ -88,6 +90,19 @@ export interface Bindings {
   PWNED_PASSWORDS_URL?: string
   /** How long the check may take before it is skipped, in milliseconds (default 1000). */
   PWNED_PASSWORDS_TIMEOUT_MS?: string
+  /**
+   * Retention, in days, after a row stops being usable (core/retention.ts): audit events (90),
+   * ended sessions (30), spent or expired tokens (1), ended invitations (30), the dev outbox (7),
+   * rate-limit counters (1). And the purge's batch size (1000 rows) and batches per table per run (20).
+   */
+  RETENTION_AUDIT_EVENTS_DAYS?: string
+  RETENTION_ENDED_SESSIONS_DAYS?: string
+  RETENTION_SPENT_TOKENS_DAYS?: string
+  RETENTION_INVITATIONS_DAYS?: string
+  RETENTION_MAIL_OUTBOX_DAYS?: string
+  RETENTION_RATE_LIMITS_DAYS?: string
+  RETENTION_BATCH_SIZE?: string
+  RETENTION_MAX_BATCHES?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
 }
@@ -117,6 +132,7 @@ export interface Config {
   totpIssuer: string
   /** Null (the default): no Have I Been Pwned check. */
   pwnedPasswords: PwnedPasswordsConfig | null
+  retention: RetentionConfig
 }
 
 const DAY = 86_400
@@ -228,6 +244,22 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
     pwnedPasswords: pwnedPasswords(env),
+    retention: retention(env),
+  }
+}
+
+function retention(env: Bindings): RetentionConfig {
+  const d = DEFAULT_RETENTION
+  const days = (value: string | undefined, fallback: number, name: string) => count(value, fallback / DAY, name, 36_500) * DAY
+  return {
+    auditEventsSeconds: days(env.RETENTION_AUDIT_EVENTS_DAYS, d.auditEventsSeconds, 'RETENTION_AUDIT_EVENTS_DAYS'),
+    endedSessionsSeconds: days(env.RETENTION_ENDED_SESSIONS_DAYS, d.endedSessionsSeconds, 'RETENTION_ENDED_SESSIONS_DAYS'),
+    spentTokensSeconds: days(env.RETENTION_SPENT_TOKENS_DAYS, d.spentTokensSeconds, 'RETENTION_SPENT_TOKENS_DAYS'),
+    invitationsSeconds: days(env.RETENTION_INVITATIONS_DAYS, d.invitationsSeconds, 'RETENTION_INVITATIONS_DAYS'),
+    mailOutboxSeconds: days(env.RETENTION_MAIL_OUTBOX_DAYS, d.mailOutboxSeconds, 'RETENTION_MAIL_OUTBOX_DAYS'),
+    rateLimitsSeconds: days(env.RETENTION_RATE_LIMITS_DAYS, d.rateLimitsSeconds, 'RETENTION_RATE_LIMITS_DAYS'),
+    batchSize: count(env.RETENTION_BATCH_SIZE, d.batchSize, 'RETENTION_BATCH_SIZE', 10_000),
+    maxBatchesPerTable: count(env.RETENTION_MAX_BATCHES, d.maxBatchesPerTable, 'RETENTION_MAX_BATCHES', 1000),
   }
 }
 

@@ -1,4 +1,7 @@
 import { createApp } from './app'
+import type { Bindings } from './config'
+import { createScheduled } from './scheduled'
 
 // The Worker: `main` in wrangler.toml. A Worker, never a Pages project (see README).
-export default createApp()
+const app = createApp()
+export default { fetch: app.fetch, scheduled: createScheduled() } satisfies ExportedHandler<Bindings>

@@ -5,7 +5,7 @@ import { authEvents, memberships, users } from '../schema'
 export type NewAuthEvent = typeof authEvents.$inferInsert
 export type AuthEventRow = typeof authEvents.$inferSelect
 
-/** Append-only: this module inserts and reads auth_events, and never updates or deletes them. */
+/** Append-only: this module inserts and reads auth_events, and never updates or deletes them (retention, db/queries/retention.ts, purges old ones). */
 export async function insertEvent(db: Database, event: NewAuthEvent): Promise<void> {
   await db.insert(authEvents).values(event)
 }

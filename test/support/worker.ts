@@ -48,6 +48,8 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
         watch: false,
         persist: false,
         logLevel: 'warn',
+        // GET /__scheduled runs the Cron Trigger's handler (retention).
+        testScheduled: true,
       },
     })
     try {
