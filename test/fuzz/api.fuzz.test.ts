@@ -14,7 +14,7 @@ import { anyJson, arbitraryFor, pathParam, queryString } from './arbitraries'
 // --runs N [--seed S]` runs N per endpoint.
 const RUNS = Number(process.env.FUZZ_RUNS ?? 6)
 const SEED = Number(process.env.FUZZ_SEED ?? 20261204)
-const TIMEOUT_MS = Math.max(60_000, RUNS * 400)
+const TIMEOUT_MS = Math.max(60_000, RUNS * 2_000)
 
 /** Everything a rejected request must leave as it was (counters, audit rows and mail may change). */
 const STATE_QUERY = sql.raw(
