@@ -29,7 +29,7 @@ export async function requestPasswordReset(s: Services, email: string): Promise<
 
 async function mailResetLink(s: Services, email: string): Promise<void> {
   const user = await findUserByEmail(s.db, email)
-  if (!user || !user.isActive) return
+  if (!user?.isActive) return
   const link = await emailLink(s, user.id, 'password_reset')
   await sendMail(s, {
     to: user.email,
