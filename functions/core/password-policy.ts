@@ -54,7 +54,10 @@ export interface PwnedPasswordsConfig {
  */
 export async function isPwnedPassword(s: Pick<Services, 'fetch'>, config: PwnedPasswordsConfig, password: string): Promise<boolean> {
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-1', new TextEncoder().encode(password.normalize('NFKC'))))
-  const hex = [...digest].map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase()
+  const hex = [...digest]
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase()
   try {
     const res = await s.fetch(`${config.url}${hex.slice(0, 5)}`, {
       // Padding hides, from someone watching the wire, how many suffixes came back.
@@ -79,11 +82,7 @@ export async function isPwnedPassword(s: Pick<Services, 'fetch'>, config: PwnedP
  * part or their name, or, when configured, is known to Have I Been Pwned. Call it before
  * hashing: a refused password costs no argon2 time.
  */
-export async function checkNewPassword(
-  s: Services,
-  password: string,
-  context: { field: string; email?: string; fullName?: string },
-): Promise<void> {
+export async function checkNewPassword(s: Services, password: string, context: { field: string; email?: string; fullName?: string }): Promise<void> {
   const refuse = (message: string) => validationFailed([{ field: context.field, message }])
   if (isCommonPassword(password)) throw refuse('is too common')
   if (contextWords(context).includes(comparable(password))) throw refuse('must not be your email address or name')

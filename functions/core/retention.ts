@@ -38,12 +38,7 @@ export const DEFAULT_RETENTION: RetentionConfig = {
  * (`batchSize` rows a statement, at most `maxBatchesPerTable` statements a table), so one run
  * holds no lock for long; what is left goes at the next run. Returns the rows deleted per table.
  */
-export async function purgeExpired(
-  db: Database,
-  retention: RetentionConfig,
-  now: Date,
-  hardLimit: number,
-): Promise<Record<string, number>> {
+export async function purgeExpired(db: Database, retention: RetentionConfig, now: Date, hardLimit: number): Promise<Record<string, number>> {
   const before = (seconds: number) => new Date(now.getTime() - seconds * 1000)
   const conditions = purgeConditions({
     now,

@@ -33,7 +33,9 @@ describe('limits on mail a signed-in caller can send', () => {
     const owner = await registerOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     for (let i = 0; i < 19; i++)
-      expect((await t.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, i % 2 ? owner.access_token : admin.access_token)).status).toBe(201)
+      expect((await t.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, i % 2 ? owner.access_token : admin.access_token)).status).toBe(
+        201,
+      )
     const refused = await t.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, admin.access_token)
     expect(refused.status).toBe(429)
     expect(refused.headers.get('Retry-After')).toBe('3600')

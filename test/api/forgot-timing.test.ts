@@ -18,11 +18,16 @@ const shut = () => (gate = new Promise((resolve) => (release = resolve)))
 const gated = new Proxy(pg, {
   get(target, key, receiver) {
     const value = Reflect.get(target, key, receiver)
-    if (key === 'transaction') return async (...args: unknown[]) => (await gate, (value as Function).apply(target, args))
+    const call = value as (...args: unknown[]) => unknown
+    if (key === 'transaction')
+      return async (...args: unknown[]) => {
+        await gate
+        return call.apply(target, args)
+      }
     if (key === 'query')
       return async (query: string, ...rest: unknown[]) => {
         if (/email_tokens|mail_outbox/.test(query)) await gate
-        return (value as Function).call(target, query, ...rest)
+        return call.call(target, query, ...rest)
       }
     return typeof value === 'function' ? value.bind(target) : value
   },

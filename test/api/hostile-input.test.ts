@@ -88,7 +88,7 @@ describe('validation errors keyed by a field named like a prototype', () => {
     expect(res.status).toBe(422)
     const body = await res.json()
     expect(Object.keys(body.errors)).toEqual(['__proto__'])
-    expect(body.errors.__proto__).toEqual(['must not contain null bytes'])
+    expect(Object.getOwnPropertyDescriptor(body.errors, '__proto__')?.value).toEqual(['must not contain null bytes'])
   })
 
   it('keys constructor and toString like any other field', async () => {

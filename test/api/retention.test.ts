@@ -64,10 +64,19 @@ describe('the retention cron', () => {
 
     // The recent activity is intact: its session, and both its refresh tokens (the spent one
     // is what detects a reuse).
-    expect(await t.db.select({ n: count() }).from(authEvents).where(sql`${authEvents.createdAt} < ${new Date('2026-06-01').toISOString()}`)).toEqual([{ n: 0 }])
+    expect(
+      await t.db
+        .select({ n: count() })
+        .from(authEvents)
+        .where(sql`${authEvents.createdAt} < ${new Date('2026-06-01').toISOString()}`),
+    ).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(sessions).where(eq(sessions.userId, recent.user_id))).toEqual([{ n: 1 }])
     expect(
-      await t.db.select({ n: count() }).from(refreshTokens).innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId)).where(eq(sessions.userId, recent.user_id)),
+      await t.db
+        .select({ n: count() })
+        .from(refreshTokens)
+        .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+        .where(eq(sessions.userId, recent.user_id)),
     ).toEqual([{ n: 2 }])
     expect(await t.db.select({ n: count() }).from(refreshTokens).where(sql`${refreshTokens.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(sessions).where(sql`${sessions.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
@@ -75,9 +84,7 @@ describe('the retention cron', () => {
     expect(await t.db.select({ n: count() }).from(emailTokens).where(sql`${emailTokens.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(mailOutbox).where(sql`${mailOutbox.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(twoFactorChallenges).where(sql`${twoFactorChallenges.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
-    expect(await t.db.select({ n: count() }).from(rateLimits).where(sql`${rateLimits.windowStartedAt} < '2026-06-01'`)).toEqual([
-      { n: 1 },
-    ])
+    expect(await t.db.select({ n: count() }).from(rateLimits).where(sql`${rateLimits.windowStartedAt} < '2026-06-01'`)).toEqual([{ n: 1 }])
     expect(logs.some((line) => line.startsWith('retention purge {'))).toBe(true)
   })
 

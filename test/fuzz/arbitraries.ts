@@ -19,6 +19,7 @@ export const HOSTILE_KEYS = [
   '$ne',
   '$regex',
   '{{7*7}}',
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a template-injection probe, on purpose
   '${7*7}',
   '',
   ' ',
@@ -58,7 +59,10 @@ const nastyString = fc.oneof(
 )
 
 /** The keys that have broken field-keyed maps, picked most often. */
-const hostileKey = fc.oneof({ arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype'), weight: 2 }, { arbitrary: fc.constantFrom(...HOSTILE_KEYS), weight: 1 })
+const hostileKey = fc.oneof(
+  { arbitrary: fc.constantFrom('__proto__', 'constructor', 'prototype'), weight: 2 },
+  { arbitrary: fc.constantFrom(...HOSTILE_KEYS), weight: 1 },
+)
 
 /** Strings the body reader refuses (null bytes, lone surrogates). */
 const unsafeString = fc.constantFrom('\u0000', '\ud800', 'x\u0000', '\udfffx')
@@ -150,7 +154,11 @@ export function arbitraryFor(schema: z.ZodMiniType | undefined, pool: string[] =
 
 /** Values for a path parameter: well-formed ids (some known), and anything. */
 export const pathParam = (pool: string[]) =>
-  fc.oneof(fc.uuid(), fc.constantFrom(...(pool.length ? pool : ['x'])), nastyString.filter((s) => s.length > 0))
+  fc.oneof(
+    fc.uuid(),
+    fc.constantFrom(...(pool.length ? pool : ['x'])),
+    nastyString.filter((s) => s.length > 0),
+  )
 
 /** A query string of names endpoints read (and some nobody reads), with hostile values. */
 export const queryString = fc
