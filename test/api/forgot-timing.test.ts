@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { PGlite } from '@electric-sql/pglite'
 import { drizzle } from 'drizzle-orm/pglite'
+import { migrate } from 'drizzle-orm/pglite/migrator'
 import { afterAll, describe, expect, it } from 'vitest'
 import { inject } from 'vitest'
 import type { Database } from '../../db/client'
@@ -10,7 +11,10 @@ import { TestClock, testBindings, uniqueEmail, uniqueIp } from '../support/app'
 
 // The database of this file, with a gate: while it is shut, any statement that writes a
 // mail token or a mail waits. A response that comes back while it is shut did none of that work.
-const pg = await PGlite.create({ loadDataDir: new Blob([readFileSync(inject('pgliteTemplate'))]) })
+// The template when the tier provides one; the postgres tier does not, so migrate a fresh one there.
+const template = inject('pgliteTemplate')
+const pg = template ? await PGlite.create({ loadDataDir: new Blob([readFileSync(template)]) }) : await PGlite.create()
+if (!template) await migrate(drizzle({ client: pg }), { migrationsFolder: 'db/migrations' })
 afterAll(() => pg.close())
 let release: (() => void) | undefined
 let gate: Promise<void> = Promise.resolve()
