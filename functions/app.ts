@@ -159,6 +159,9 @@ export function createApp(deps: AppDependencies = {}) {
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
     const { db, close } = open(c.env)
     c.set('db', db)
+    // Work handed to waitUntil may still use the connection: it closes after that work.
+    const pending: Promise<unknown>[] = []
+    c.set('afterResponse', (promise) => void pending.push(promise))
     try {
       await next()
     } catch (error) {
@@ -166,7 +169,9 @@ export function createApp(deps: AppDependencies = {}) {
       // WebSocket's ErrorEvent when it cannot connect: wrap, so onError can answer 503.
       throw error instanceof Error ? error : new Error('non-Error rejection', { cause: error })
     } finally {
-      const closing = close().catch(() => {})
+      const closing = Promise.allSettled(pending)
+        .then(() => close())
+        .catch(() => {})
       // The connection closes after the response is sent; outside a Worker, wait for it.
       let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
       try {

@@ -5,6 +5,9 @@ import type { OAuthConfig } from './core/oauth'
 import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
 import type { KeySet } from './core/tokens'
+import type { PwnedPasswordsConfig } from './core/password-policy'
+import { DEFAULT_RETENTION } from './core/retention'
+import type { RetentionConfig } from './core/retention'
 import { loadKeySet } from './core/tokens'
 import { passkeyConfig } from './core/passkeys-config'
 import type { PasskeyConfig } from './core/passkeys-config'
@@ -31,6 +34,8 @@ export interface Bindings {
   ACCESS_TOKEN_TTL?: string
   REFRESH_TOKEN_TTL?: string
   SESSION_MAX_AGE?: string
+  /** Live sessions one user may hold (default 100); a new one beyond it revokes the least recently used. */
+  SESSIONS_PER_USER_MAX?: string
   /** JSON array of `{kid, key}` (32 bytes, base64url) for data encrypted at rest; the first encrypts. */
   DATA_ENCRYPTION_KEYS?: string
   /** Per client IP, each `"<requests>/<seconds>"`. */
@@ -41,6 +46,10 @@ export interface Bindings {
   RATE_LIMIT_TWO_FACTOR_PER_IP?: string
   RATE_LIMIT_PASSWORD_RESET_PER_IP?: string
   RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL?: string
+  /** Invitations per inviting user, and per organization; verification mails per user. */
+  RATE_LIMIT_INVITATIONS_PER_USER?: string
+  RATE_LIMIT_INVITATIONS_PER_ORG?: string
+  RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER?: string
   /** Per account: failures before the first lock, its length, the longest lock, and the hard limit (≤ 100). */
   LOCKOUT_AFTER_FAILURES?: string
   LOCKOUT_BASE_SECONDS?: string
@@ -84,6 +93,25 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** `on`: new passwords are also checked against Have I Been Pwned's range API (k-anonymity, fail-open). Default off. */
+  PWNED_PASSWORDS_CHECK?: string
+  /** The range endpoint, up to the hash prefix; default https://api.pwnedpasswords.com/range/. */
+  PWNED_PASSWORDS_URL?: string
+  /** How long the check may take before it is skipped, in milliseconds (default 1000). */
+  PWNED_PASSWORDS_TIMEOUT_MS?: string
+  /**
+   * Retention, in days, after a row stops being usable (core/retention.ts): audit events (90),
+   * ended sessions (30), spent or expired tokens (1), ended invitations (30), the dev outbox (7),
+   * rate-limit counters (1). And the purge's batch size (1000 rows) and batches per table per run (20).
+   */
+  RETENTION_AUDIT_EVENTS_DAYS?: string
+  RETENTION_ENDED_SESSIONS_DAYS?: string
+  RETENTION_SPENT_TOKENS_DAYS?: string
+  RETENTION_INVITATIONS_DAYS?: string
+  RETENTION_MAIL_OUTBOX_DAYS?: string
+  RETENTION_RATE_LIMITS_DAYS?: string
+  RETENTION_BATCH_SIZE?: string
+  RETENTION_MAX_BATCHES?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
   /** Origins whose pages may call the API (`https://app.example.com`), exact: a JSON array or a comma-separated list. Default none. */
@@ -117,6 +145,7 @@ export interface Config {
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
   sessionMaxAgeSeconds: number
+  maxSessionsPerUser: number
   rateLimits: RateLimitConfig
   appUrl: string
   mail: MailConfig
@@ -128,6 +157,9 @@ export interface Config {
   /** Exact origins allowed cross-origin access; empty: none. */
   corsOrigins: readonly string[]
   passkeys: PasskeyConfig
+  /** Null (the default): no Have I Been Pwned check. */
+  pwnedPasswords: PwnedPasswordsConfig | null
+  retention: RetentionConfig
 }
 
 const DAY = 86_400
@@ -195,6 +227,13 @@ function rateLimits(env: Bindings): RateLimitConfig {
       d.passwordForgotPerEmail,
       'RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL',
     ),
+    invitationsPerUser: window(env.RATE_LIMIT_INVITATIONS_PER_USER, d.invitationsPerUser, 'RATE_LIMIT_INVITATIONS_PER_USER'),
+    invitationsPerOrg: window(env.RATE_LIMIT_INVITATIONS_PER_ORG, d.invitationsPerOrg, 'RATE_LIMIT_INVITATIONS_PER_ORG'),
+    verifyEmailResendPerUser: window(
+      env.RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER,
+      d.verifyEmailResendPerUser,
+      'RATE_LIMIT_VERIFY_EMAIL_RESEND_PER_USER',
+    ),
     lockout,
     twoFactorLockout,
   }
@@ -250,6 +289,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
+    maxSessionsPerUser: count(env.SESSIONS_PER_USER_MAX, 100, 'SESSIONS_PER_USER_MAX'),
     rateLimits: rateLimits(env),
     appUrl: appUrl(env.APP_URL, where),
     mail: mailConfig(env, where),
@@ -259,6 +299,33 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     passkeys: await passkeyConfig(env),
+    pwnedPasswords: pwnedPasswords(env),
+    retention: retention(env),
+  }
+}
+
+function retention(env: Bindings): RetentionConfig {
+  const d = DEFAULT_RETENTION
+  const days = (value: string | undefined, fallback: number, name: string) => count(value, fallback / DAY, name, 36_500) * DAY
+  return {
+    auditEventsSeconds: days(env.RETENTION_AUDIT_EVENTS_DAYS, d.auditEventsSeconds, 'RETENTION_AUDIT_EVENTS_DAYS'),
+    endedSessionsSeconds: days(env.RETENTION_ENDED_SESSIONS_DAYS, d.endedSessionsSeconds, 'RETENTION_ENDED_SESSIONS_DAYS'),
+    spentTokensSeconds: days(env.RETENTION_SPENT_TOKENS_DAYS, d.spentTokensSeconds, 'RETENTION_SPENT_TOKENS_DAYS'),
+    invitationsSeconds: days(env.RETENTION_INVITATIONS_DAYS, d.invitationsSeconds, 'RETENTION_INVITATIONS_DAYS'),
+    mailOutboxSeconds: days(env.RETENTION_MAIL_OUTBOX_DAYS, d.mailOutboxSeconds, 'RETENTION_MAIL_OUTBOX_DAYS'),
+    rateLimitsSeconds: days(env.RETENTION_RATE_LIMITS_DAYS, d.rateLimitsSeconds, 'RETENTION_RATE_LIMITS_DAYS'),
+    batchSize: count(env.RETENTION_BATCH_SIZE, d.batchSize, 'RETENTION_BATCH_SIZE', 10_000),
+    maxBatchesPerTable: count(env.RETENTION_MAX_BATCHES, d.maxBatchesPerTable, 'RETENTION_MAX_BATCHES', 1000),
+  }
+}
+
+function pwnedPasswords(env: Bindings): PwnedPasswordsConfig | null {
+  const check = env.PWNED_PASSWORDS_CHECK || 'off'
+  if (check !== 'on' && check !== 'off') throw new Error('PWNED_PASSWORDS_CHECK must be "on" or "off"')
+  if (check === 'off') return null
+  return {
+    url: env.PWNED_PASSWORDS_URL || 'https://api.pwnedpasswords.com/range/',
+    timeoutMs: count(env.PWNED_PASSWORDS_TIMEOUT_MS, 1000, 'PWNED_PASSWORDS_TIMEOUT_MS', 10_000),
   }
 }
 

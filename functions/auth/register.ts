@@ -4,6 +4,7 @@ import { sendVerificationMail } from '../core/email-verification'
 import { AuthError } from '../core/errors'
 import { mailFailure } from '../core/mail'
 import { recordEvent } from '../core/audit'
+import { checkNewPassword } from '../core/password-policy'
 import { hashPassword } from '../core/passwords'
 import { limitClient } from '../core/rate-limit'
 import { startSession } from '../core/sessions'
@@ -26,6 +27,7 @@ export const register = endpoint(
     const input = c.req.valid('json')
     const s = services(c)
     await limitClient(s, 'register')
+    await checkNewPassword(s, input.password, { field: 'password', email: input.email, fullName: input.full_name })
     const account = await createAccount(s.db, {
       email: input.email,
       fullName: input.full_name,

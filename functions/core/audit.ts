@@ -1,4 +1,5 @@
-import { insertEvent, listUserEvents } from '../../db/queries/events'
+import { normalizeEmail } from '../../db/queries/accounts'
+import { insertEvent, insertEventForEmail, listUserEvents } from '../../db/queries/events'
 import type { Database } from '../../db/client'
 import type { Services } from './services'
 
@@ -19,6 +20,17 @@ export type AuthEventType =
   | 'passkey_renamed'
   | 'passkey_deleted'
   | 'passkey_clone_suspected'
+  /** A right password of a 2FA account: the challenge is open, the login not yet done. */
+  | 'login_first_factor'
+  /** An attempt at a secret refused unchecked because its counter is locked. */
+  | 'attempt_refused'
+  | 'invitation_created'
+  | 'invitation_revoked'
+  | 'invitation_accepted'
+  | 'member_role_changed'
+  | 'member_deactivated'
+  | 'member_reactivated'
+  | 'member_removed'
 
 /** success; failure (a wrong secret); denied (right secret, refused: inactive account); locked. */
 export type AuthEventOutcome = 'success' | 'failure' | 'denied' | 'locked'
@@ -56,6 +68,22 @@ export async function recordEvent(
     outcome: event.outcome,
     userId: event.userId ?? null,
     orgId: event.orgId ?? null,
+    ip: s.client.ip ?? null,
+    userAgent: s.client.userAgent ?? null,
+    detail: event.detail ?? null,
+  })
+}
+
+/**
+ * `recordEvent` for an event whose user is known only by email (an attempt refused during a
+ * lock, before any lookup): the user and organization are found by the insert itself, and
+ * an unknown email leaves them null.
+ */
+export async function recordEventForEmail(s: Pick<Services, 'db' | 'now' | 'client'>, email: string, event: Omit<AuthEvent, 'userId' | 'orgId'>) {
+  await insertEventForEmail(s.db, normalizeEmail(email), {
+    createdAt: s.now,
+    type: event.type,
+    outcome: event.outcome,
     ip: s.client.ip ?? null,
     userAgent: s.client.userAgent ?? null,
     detail: event.detail ?? null,

@@ -3,7 +3,7 @@ import type { Account } from '../../db/queries/accounts'
 import { recordEvent } from './audit'
 import type { EventDetail } from './audit'
 import { AuthError, unauthenticated } from './errors'
-import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
+import { DUMMY_HASH, hashPassword, needsRehash, verifyPassword } from './passwords'
 import { accountKey, checkLimit, limitClient, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
 import { startSession } from './sessions'
@@ -23,10 +23,10 @@ const invalidCredentials = () => unauthenticated('invalid_credentials', 'The ema
  */
 export async function passwordLogin(s: Services, email: string, password: string): Promise<LoginOutcome> {
   await limitClient(s, 'login')
-  const attempt = await checkLimit(s, accountKey(email))
+  const attempt = await checkLimit(s, accountKey(email), { email })
   const argon2 = await s.argon2()
   const account = await findAccountByEmail(s.db, email)
-  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const hash = account?.user.passwordHash ?? DUMMY_HASH
   const ok = verifyPassword(argon2, password, hash)
   if (!account?.user.passwordHash || !ok) {
     const who = { userId: account?.user.id, orgId: account?.org.id }
@@ -66,8 +66,11 @@ export async function completeLogin(
   method = 'password',
   { multiFactor = false, detail = {} }: { multiFactor?: boolean; detail?: EventDetail } = {},
 ): Promise<LoginOutcome> {
-  if (account.user.totpEnabledAt && !multiFactor)
-    return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
+  if (account.user.totpEnabledAt && !multiFactor) {
+    const sessionToken = await startTwoFactorChallenge(s, account.user.id)
+    await recordEvent(s, { type: 'login_first_factor', outcome: 'success', userId: account.user.id, orgId: account.org.id, detail: { method, ...detail } })
+    return { kind: 'two_factor', account, sessionToken }
+  }
   const tokens = await startSession(
     s.db,
     s.config,

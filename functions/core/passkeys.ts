@@ -132,7 +132,7 @@ export async function requireRecentSignIn(s: Services, caller: Caller, password:
     throw new AuthError('reauthentication_required', 403, `Sign in again, or send the password, to add a passkey more than ${maxAge} seconds after signing in.`)
   }
   const { userId, orgId, email } = caller.principal
-  const attempt = await checkLimit(s, accountKey(email))
+  const attempt = await checkLimit(s, accountKey(email), { userId, orgId })
   const account = await findAccount(s.db, userId)
   const hash = account?.user.passwordHash
   if (!hash || !verifyPassword(await s.argon2(), password, hash)) {

@@ -1,7 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
-import { admitAttempt, findCounter, hitWindow, resetCounter } from '../../db/queries/rate-limits'
+import { admitAttempt, findCounter, hitWindow, hitWindows, resetCounter } from '../../db/queries/rate-limits'
 import type { LockoutRule } from '../../db/queries/rate-limits'
-import { recordEvent } from './audit'
+import { recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
 
@@ -30,6 +30,11 @@ export interface RateLimitConfig {
   perIp: Record<ClientAction, WindowPolicy>
   /** Password-reset mails asked for one address: a mailbox must not be flooded. */
   passwordForgotPerEmail: WindowPolicy
+  /** Invitations sent by one user, and by everyone in one organization: each is a mail to any address. */
+  invitationsPerUser: WindowPolicy
+  invitationsPerOrg: WindowPolicy
+  /** Verification mails one user may ask for again. */
+  verifyEmailResendPerUser: WindowPolicy
   /** Failed passwords per account (login, password change). */
   lockout: LockoutPolicy
   /**
@@ -52,6 +57,9 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
     password_reset: { limit: 10, windowSeconds: 900 },
   },
   passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
+  invitationsPerUser: { limit: 10, windowSeconds: 3600 },
+  invitationsPerOrg: { limit: 20, windowSeconds: 3600 },
+  verifyEmailResendPerUser: { limit: 3, windowSeconds: 3600 },
   lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
   twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
 }
@@ -65,6 +73,8 @@ export const accountKey = (email: string) => `login:account:${normalizeEmail(ema
 export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
 export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
 export const emailKey = (action: string, email: string) => `${action}:email:${normalizeEmail(email)}`
+export const userKey = (action: string, userId: string) => `${action}:user:${userId}`
+export const orgKey = (action: string, orgId: string) => `${action}:org:${orgId}`
 
 /**
  * The bucket a client address counts in. IPv6 clients usually hold a whole /64, so they
@@ -106,11 +116,29 @@ export async function hitRate(s: Services, key: string, policy: WindowPolicy): P
  * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
  *
  * @example
- * await checkRate(s, `invite:user:${userId}`, { limit: 50, windowSeconds: 3600 })
+ * await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
  */
 export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
   const retryAfter = await hitRate(s, key, policy)
   if (retryAfter !== null) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
+}
+
+/**
+ * `checkRate` on several keys at once, in one statement: every key counts the hit, and the
+ * 429 names the longest wait among those over their limit.
+ *
+ * @example
+ * await checkRates(s, [{ key: userKey('invite', userId), policy: perUser }, { key: orgKey('invite', orgId), policy: perOrg }])
+ */
+export async function checkRates(s: Services, limits: { key: string; policy: WindowPolicy }[]): Promise<void> {
+  const hits = await hitWindows(s.db, limits.map(({ key, policy }) => ({ key, windowSeconds: policy.windowSeconds })), s.now)
+  let retryAfter = 0
+  hits.forEach((hit, i) => {
+    const { policy } = limits[i]!
+    if (hit.count > policy.limit)
+      retryAfter = Math.max(retryAfter, secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now))
+  })
+  if (retryAfter) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 }
 
 /**
@@ -141,11 +169,17 @@ export interface Attempt {
  * Follow with `recordFailure` when the secret was wrong, `resetFailures` when it was right.
  *
  * @example
- * const attempt = await checkLimit(s, twoFactorKey(user.id))
+ * const attempt = await checkLimit(s, twoFactorKey(user.id), { userId: user.id })
  * if (!valid) { await recordFailure(s, attempt, { userId: user.id, orgId }); throw invalidCode() }
  * await resetFailures(s, twoFactorKey(user.id))
  */
-export async function checkLimit(s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout): Promise<Attempt> {
+export async function checkLimit(
+  s: Services,
+  key: string,
+  /** Whose secret this is, for the audit row of an attempt refused during a lock. */
+  subject: { userId: string; orgId?: string | null } | { email: string },
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
   const admitted = await admitAttempt(s.db, key, policy, s.now)
   if (admitted) {
     return {
@@ -156,6 +190,9 @@ export async function checkLimit(s: Services, key: string, policy: LockoutPolicy
     }
   }
   const counter = await findCounter(s.db, key)
+  const refused = { type: 'attempt_refused', outcome: 'locked', detail: { counter: key.split(':')[0]! } } as const
+  if ('email' in subject) await recordEventForEmail(s, subject.email, refused)
+  else await recordEvent(s, { ...refused, ...subject })
   if (counter && counter.count >= policy.hardLimit)
     throw tooMany('Too many failed attempts. The account stays locked until its password is reset.', policy.maxLockSeconds)
   // A success may have cleared the lock since the refusal; a retry in 1 s is then honest.

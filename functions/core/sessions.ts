@@ -55,6 +55,7 @@ export async function startSession(
     expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
     refreshTokenHash: await hashToken(refreshToken),
     refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    maxLiveSessions: config.maxSessionsPerUser,
     ...client,
   })
   const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)

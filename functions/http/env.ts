@@ -17,6 +17,8 @@ export interface AppEnv {
     /** Injectable so a whole OAuth flow runs against a local server in tests. */
     fetch: typeof fetch
     client: ClientInfo
+    /** Keeps the request's database open until `promise` settles (work after the response). */
+    afterResponse: (promise: Promise<unknown>) => void
     /** Set by `requireAuth`. */
     auth: { claims: VerifiedAccess; principal: Principal }
     /** CF-Ray, or a generated id; the `X-Request-Id` header of the response. */
