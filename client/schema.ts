@@ -126,7 +126,7 @@ export interface paths {
         };
         /**
          * The caller’s live sessions
-         * @description `last_used_at` is when the session signed in or last refreshed its tokens (not every request: that would make every read a write). `expires_at` is the absolute end of the session, which refreshing never extends.
+         * @description `last_used_at` is when the session signed in or last refreshed its tokens (not every request: that would make every read a write). `expires_at` is the absolute end of the session, which refreshing never extends. Without query parameters: every live session, as an array. With `limit` (1–100) or `cursor`: `{sessions, next_cursor}`, one page; pass `next_cursor` as `cursor` for the next (null on the last page).
          */
         get: operations["getAuthSessions"];
         put?: never;
@@ -1632,7 +1632,22 @@ export interface operations {
                         user_agent: string | null;
                         ip: string | null;
                         current: boolean;
-                    }[];
+                    }[] | {
+                        sessions: {
+                            /** Format: uuid */
+                            id: string;
+                            /** Format: date-time */
+                            created_at: string;
+                            /** Format: date-time */
+                            last_used_at: string;
+                            /** Format: date-time */
+                            expires_at: string;
+                            user_agent: string | null;
+                            ip: string | null;
+                            current: boolean;
+                        }[];
+                        next_cursor: string | null;
+                    };
                 };
             };
             /** @description Missing, invalid, expired or revoked token */
@@ -2052,6 +2067,15 @@ export interface operations {
             };
             /** @description The token lacks the scope, or the account is inactive */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many verification mails asked for (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2828,6 +2852,15 @@ export interface operations {
             };
             /** @description The body did not pass validation */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many invitations from this user or organization (Retry-After) */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
