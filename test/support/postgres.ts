@@ -15,6 +15,8 @@ export interface TestPostgres {
   url: string
   /** `host:port` of the WebSocket relay to it, for DB_WS_PROXY / openDatabase({ wsProxy }). */
   wsProxy: string
+  /** The relay's Neon SQL-over-HTTP endpoint, for DB_HTTP_ENDPOINT / neonConfig.fetchEndpoint. */
+  sqlEndpoint: string
   close(): Promise<void>
 }
 
@@ -34,6 +36,7 @@ async function freshPglite(): Promise<TestPostgres> {
     return {
       url: pg.url,
       wsProxy: relay.wsProxy,
+      sqlEndpoint: relay.sqlEndpoint,
       close: async () => {
         await relay.close()
         await pg.close()
@@ -71,6 +74,7 @@ async function freshDatabaseOn(serverUrl: string): Promise<TestPostgres> {
   return {
     url: url.href,
     wsProxy: relay.wsProxy,
+    sqlEndpoint: relay.sqlEndpoint,
     close: async () => {
       try {
         // FORCE (Postgres 13+): a connection the Worker has not closed yet must not keep it alive.
