@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
-import type { DatabaseHandle } from '../db/client'
+import type { RequestDatabase } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
 import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
@@ -102,14 +102,14 @@ export const routes: readonly Route[] = [
 ]
 
 export interface AppDependencies {
-  /** How a request reaches the database; tests hand in PGlite. */
-  openDatabase?: (env: Bindings) => DatabaseHandle
+  /** How a request reaches the database; tests point it at their own. */
+  openDatabase?: (env: Bindings) => RequestDatabase
   now?: () => Date
   fetch?: typeof fetch
 }
 
 export function createApp(deps: AppDependencies = {}) {
-  const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
+  const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, localRelay: env.DB_WS_PROXY }))
   const app = new Hono<AppEnv>()
   // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
@@ -121,23 +121,14 @@ export function createApp(deps: AppDependencies = {}) {
     c.set('fetch', fetcher)
     // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client.
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
-    const { db, close } = open(c.env)
-    c.set('db', db)
+    // Over HTTP: nothing to open or close per request (db/client.ts).
+    c.set('db', open(c.env))
     try {
       await next()
     } catch (error) {
       // Hono passes only Error instances to onError, and the Neon driver rejects with the
       // WebSocket's ErrorEvent when it cannot connect: wrap, so onError can answer 503.
       throw error instanceof Error ? error : new Error('non-Error rejection', { cause: error })
-    } finally {
-      const closing = close().catch(() => {})
-      // The connection closes after the response is sent; outside a Worker, wait for it.
-      let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
-      try {
-        ctx = c.executionCtx
-      } catch {}
-      if (ctx) ctx.waitUntil(closing)
-      else await closing
     }
   })
 

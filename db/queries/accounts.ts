@@ -1,4 +1,5 @@
 import { eq } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, organizations, users } from '../schema'
@@ -58,7 +59,7 @@ export async function createAccount(
   within?: (tx: Database, account: Account) => Promise<void>,
 ): Promise<Account | undefined> {
   try {
-    return await db.transaction(async (tx) => {
+    return await transaction(db, async (tx) => {
       const [org] = await tx
         .insert(organizations)
         .values({ name: input.organizationName })
@@ -76,7 +77,7 @@ export async function createAccount(
         .returning()
       await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })
       const account: Account = { user: user!, org: org!, role: 'owner' }
-      await within?.(tx as unknown as Database, account)
+      await within?.(tx, account)
       return account
     })
   } catch (error) {

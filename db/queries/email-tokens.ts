@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
 import { emailTokens, users } from '../schema'
@@ -18,8 +19,7 @@ export async function issueEmailToken(
   db: Database,
   t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; now: Date; expiresAt: Date },
 ): Promise<void> {
-  await db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
+  await transaction(db, async (tx) => {
     await voidEmailTokens(tx, t.userId, t.purpose, t.now)
     await tx
       .insert(emailTokens)
@@ -65,7 +65,7 @@ export async function resetPasswordWithToken(
   r: { tokenHash: string; passwordHash: string; now: Date },
   within: (tx: Database, userId: string) => Promise<void>,
 ): Promise<string | undefined> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const [spent] = await tx
       .update(emailTokens)
       .set({ usedAt: r.now })
@@ -77,8 +77,8 @@ export async function resetPasswordWithToken(
       .set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now })
       .where(eq(users.id, spent.userId))
     // Any other reset link still in a mailbox dies with this one.
-    await voidEmailTokens(tx as unknown as Database, spent.userId, 'password_reset', r.now)
-    await within(tx as unknown as Database, spent.userId)
+    await voidEmailTokens(tx, spent.userId, 'password_reset', r.now)
+    await within(tx, spent.userId)
     return spent.userId
   })
 }

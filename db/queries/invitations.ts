@@ -1,4 +1,5 @@
 import { and, count, desc, eq, gt, isNull } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { invitations, memberships, organizations, users } from '../schema'
@@ -20,7 +21,7 @@ export interface NewInvitation {
 
 /** Inserts an invitation; earlier pending ones for the same email in the organization are revoked, so only the newest link works. */
 export async function createInvitation(db: Database, i: NewInvitation): Promise<Invitation> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const emailNormalized = normalizeEmail(i.email)
     await tx
       .update(invitations)
@@ -98,7 +99,7 @@ export async function acceptInvitation(
   a: { tokenHash: string; fullName: string; passwordHash: string; now: Date },
 ): Promise<AcceptResult> {
   try {
-    return await db.transaction(async (tx): Promise<AcceptResult> => {
+    return await transaction(db, async (tx): Promise<AcceptResult> => {
       const [invitation] = await tx
         .update(invitations)
         .set({ acceptedAt: a.now })

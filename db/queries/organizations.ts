@@ -1,4 +1,5 @@
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { memberships, organizations, users } from '../schema'
 import type { Role } from '../schema'
@@ -67,9 +68,9 @@ export async function findMember(db: Database, orgId: string, userId: string): P
  * both see the other as "another owner" and leave the organization without one.
  */
 export async function withOrganizationLocked<T>(db: Database, orgId: string, fn: (tx: Database) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await tx.execute(sql`select id from ${organizations} where id = ${orgId} for update`)
-    return fn(tx as unknown as Database)
+    return fn(tx)
   })
 }
 

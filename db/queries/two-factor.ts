@@ -1,4 +1,5 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { revokeUserSessions } from './sessions'
 import { recoveryCodes, twoFactorChallenges, users } from '../schema'
@@ -59,8 +60,8 @@ class Rollback extends Error {}
 /** Runs `work` in a transaction that commits only if it returns true. */
 async function allOrNothing(db: Database, work: (tx: Database) => Promise<boolean>): Promise<boolean> {
   try {
-    return await db.transaction(async (tx) => {
-      if (!(await work(tx as unknown as Database))) throw new Rollback()
+    return await transaction(db, async (tx) => {
+      if (!(await work(tx))) throw new Rollback()
       return true
     })
   } catch (error) {
@@ -96,7 +97,7 @@ export function enableTotp(
 
 /** Replaces the user's recovery codes: the old set stops working in the same transaction. */
 export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date): Promise<void> {
-  await db.transaction((tx) => insertRecoveryCodes(tx as unknown as Database, userId, hashes, now))
+  await transaction(db, (tx) => insertRecoveryCodes(tx, userId, hashes, now))
 }
 
 /** Spends a recovery code. Of two concurrent uses, exactly one finds `used_at is null`. */
@@ -124,8 +125,7 @@ export async function countUnusedRecoveryCodes(db: Database, userId: string): Pr
  * Returns how many sessions ended.
  */
 export async function disableTotp(db: Database, userId: string, now: Date, keepSession: string): Promise<number> {
-  return db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
+  return transaction(db, async (tx) => {
     await tx.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
     await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
     await tx

@@ -2,6 +2,7 @@ import { findAccount, updatePasswordHash } from '../../db/queries/accounts'
 import { voidEmailTokens } from '../../db/queries/email-tokens'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import type { Principal } from '../../db/queries/sessions'
+import { transaction } from '../../db/client'
 import type { Database } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
@@ -29,8 +30,7 @@ export async function changePassword(s: Services, caller: Principal, currentPass
     throw unauthenticated('invalid_credentials', 'The current password is incorrect.')
   }
   const newHash = hashPassword(argon2, newPassword)
-  await s.db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
+  await transaction(s.db, async (tx) => {
     await updatePasswordHash(tx, caller.userId, newHash, s.now)
     // A reset link mailed before the change would otherwise undo it.
     await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)

@@ -1,5 +1,5 @@
 import type Argon2 from '@phi-ag/argon2'
-import type { Database } from '../../db/client'
+import type { RequestDatabase } from '../../db/client'
 import type { Principal } from '../../db/queries/sessions'
 import type { Bindings, Config } from '../config'
 import type { ClientInfo } from '../core/sessions'
@@ -10,7 +10,7 @@ export interface AppEnv {
   Bindings: Bindings
   Variables: {
     config: Config
-    db: Database
+    db: RequestDatabase
     now: () => Date
     argon2: () => Promise<Argon2>
     /** Injectable so a whole OAuth flow runs against a local server in tests. */

@@ -8,7 +8,7 @@ import type { TestPostgres } from '../support/postgres'
 // the Worker reaches Neon in production: `neon()` and `transaction([...])` over fetch.
 describe('the local Neon SQL-over-HTTP endpoint', () => {
   let db: TestPostgres
-  let sql: ReturnType<typeof neon>
+  let sql: ReturnType<typeof neon<false, false>>
 
   beforeAll(async () => {
     db = await startTestPostgres()
