@@ -2,6 +2,7 @@ import { Pool, neon, neonConfig } from '@neondatabase/serverless'
 import { drizzle as drizzleHttp } from 'drizzle-orm/neon-http'
 import type { NeonHttpDatabase } from 'drizzle-orm/neon-http'
 import { drizzle as drizzleWebSocket } from 'drizzle-orm/neon-serverless'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import * as schema from './schema'
 
@@ -52,6 +53,24 @@ export function openDatabase({ url, localRelay }: DatabaseOptions): RequestDatab
     databases.set(key, db)
   }
   return db
+}
+
+/** Statements of a batch: built from the database they will run on, not yet awaited. */
+export type Statements = readonly [BatchItem<'pg'>, ...BatchItem<'pg'>[]]
+
+const isRequestDatabase = (db: Database): db is RequestDatabase => poolOf.has(db)
+
+/**
+ * The statements of one unit of work that need not see each other's results: one round trip
+ * and one transaction on a request database (neon-http `batch`), or in order when `db` is
+ * already a transaction. A failing statement (a unique violation, say) writes nothing.
+ */
+export async function batch<T extends Statements>(db: Database, statements: T): Promise<BatchResponse<T>> {
+  if (isRequestDatabase(db)) return db.batch(statements)
+  const results: unknown[] = []
+  // Inside a transaction already: drizzle's query builders are promises of their result.
+  for (const statement of statements) results.push(await (statement as unknown as PromiseLike<unknown>))
+  return results as BatchResponse<T>
 }
 
 /**

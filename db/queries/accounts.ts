@@ -39,6 +39,31 @@ export async function findAccountByEmail(db: Database, email: string): Promise<A
   return row
 }
 
+/**
+ * An organization, its owner (returned) and the membership, as statements for the caller's
+ * batch, with ids chosen by the caller. In a batch they are all written or none: a taken
+ * email fails the batch with a unique violation (the index decides, so two concurrent
+ * registrations cannot both win).
+ */
+export function accountStatements(db: Database, input: NewAccount & { orgId: string; userId: string }) {
+  return [
+    db.insert(organizations).values({ id: input.orgId, name: input.organizationName }),
+    db
+      .insert(users)
+      .values({
+        id: input.userId,
+        email: input.email.trim(),
+        emailNormalized: normalizeEmail(input.email),
+        fullName: input.fullName,
+        passwordHash: input.passwordHash,
+        oauthProvider: input.oauthProvider ?? 'local',
+        isVerified: input.isVerified ?? false,
+      })
+      .returning(),
+    db.insert(memberships).values({ userId: input.userId, orgId: input.orgId, role: 'owner' }),
+  ] as const
+}
+
 export interface NewAccount {
   email: string
   fullName: string

@@ -14,6 +14,21 @@ export async function voidEmailTokens(db: Database, userId: string, purpose: Ema
   await db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
 }
 
+export interface NewEmailToken {
+  userId: string
+  purpose: EmailTokenPurpose
+  tokenHash: string
+  now: Date
+  expiresAt: Date
+}
+
+/** Stores a token's hash (a statement, for a batch); `issueEmailToken` also voids the earlier ones. */
+export function insertEmailToken(db: Database, t: NewEmailToken) {
+  return db
+    .insert(emailTokens)
+    .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
+}
+
 /** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
 export async function issueEmailToken(
   db: Database,

@@ -6,8 +6,8 @@ export type NewAuthEvent = typeof authEvents.$inferInsert
 export type AuthEventRow = typeof authEvents.$inferSelect
 
 /** Append-only: this module inserts and reads auth_events, and never updates or deletes them. */
-export async function insertEvent(db: Database, event: NewAuthEvent): Promise<void> {
-  await db.insert(authEvents).values(event)
+export function insertEvent(db: Database, event: NewAuthEvent) {
+  return db.insert(authEvents).values(event)
 }
 
 /**

@@ -37,7 +37,7 @@ const memberColumns = {
 }
 
 /** Every query below is scoped by `orgId`: a user of another organization is simply not found. */
-export async function listMembers(db: Database, orgId: string, page?: { limit: number; offset: number }): Promise<Member[]> {
+export function listMembers(db: Database, orgId: string, page?: { limit: number; offset: number }) {
   const query = db
     .select(memberColumns)
     .from(memberships)
@@ -47,9 +47,9 @@ export async function listMembers(db: Database, orgId: string, page?: { limit: n
   return page ? query.limit(page.limit).offset(page.offset) : query
 }
 
-export async function countMembers(db: Database, orgId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(memberships).where(eq(memberships.orgId, orgId))
-  return row?.n ?? 0
+/** One row, `{ n }`: the organization's member count. */
+export function countMembers(db: Database, orgId: string) {
+  return db.select({ n: count() }).from(memberships).where(eq(memberships.orgId, orgId))
 }
 
 export async function findMember(db: Database, orgId: string, userId: string): Promise<Member | undefined> {

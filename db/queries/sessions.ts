@@ -14,6 +14,22 @@ export interface NewSession {
   ip?: string | null
 }
 
+/** A session (its id chosen by the caller) and its first refresh token, as statements for a batch. */
+export function sessionStatements(db: Database, s: NewSession & { id: string }) {
+  return [
+    db.insert(sessions).values({
+      id: s.id,
+      userId: s.userId,
+      createdAt: s.now,
+      lastUsedAt: s.now,
+      expiresAt: s.expiresAt,
+      userAgent: s.userAgent ?? null,
+      ip: s.ip ?? null,
+    }),
+    db.insert(refreshTokens).values({ tokenHash: s.refreshTokenHash, sessionId: s.id, createdAt: s.now, expiresAt: s.refreshExpiresAt }),
+  ] as const
+}
+
 /** Inserts a session and its first refresh token in one statement (a CTE): never one without the other. */
 export async function insertSession(db: Database, s: NewSession): Promise<string> {
   const result = await db.execute(sql`
@@ -82,8 +98,9 @@ export interface Principal {
   role: Role
 }
 
-export async function findPrincipal(db: Database, sessionId: string, userId?: string): Promise<Principal | undefined> {
-  const [row] = await db
+/** The caller's principal as a statement, to run alone or in a batch with the request's reads; at most one row. */
+export function selectPrincipal(db: Database, sessionId: string, userId?: string) {
+  return db
     .select({
       sessionId: sessions.id,
       sessionRevoked: sql<boolean>`${sessions.revokedAt} is not null`,
@@ -106,6 +123,10 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
     .where(and(eq(sessions.id, sessionId), userId ? eq(sessions.userId, userId) : undefined))
     .limit(1)
+}
+
+export async function findPrincipal(db: Database, sessionId: string, userId?: string): Promise<Principal | undefined> {
+  const [row]: Principal[] = await selectPrincipal(db, sessionId, userId)
   return row
 }
 
@@ -128,7 +149,7 @@ export async function revokeUserSessions(db: Database, userId: string, now: Date
   return rows.length
 }
 
-export async function listLiveSessions(db: Database, userId: string, now: Date) {
+export function listLiveSessions(db: Database, userId: string, now: Date) {
   return db
     .select({
       id: sessions.id,

@@ -20,11 +20,12 @@ export const listSessions = endpoint(
       '`last_used_at` is when the session signed in or last refreshed its tokens (not every request: that would ' +
       'make every read a write). `expires_at` is the absolute end of the session, which refreshing never extends.',
     auth: 'profile:read',
+    // The list is read with the session check, in its round trip: one in all.
+    reads: (db, caller, c) => [listLiveSessions(db, caller.userId, c.var.now())],
     responses: { 200: { description: 'Live sessions, most recently used first', schema: z.array(sessionItem) } },
   },
-  async (c) => {
-    const { userId, sessionId } = c.var.auth.principal
-    const rows = await listLiveSessions(c.var.db, userId, c.var.now())
+  (c, [rows]) => {
+    const { sessionId } = c.var.auth.principal
     return c.json(
       rows.map((row) => ({
         id: row.id,

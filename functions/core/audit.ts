@@ -46,7 +46,12 @@ export async function recordEvent(
   event: AuthEvent,
   db: Database = s.db,
 ): Promise<void> {
-  await insertEvent(db, {
+  await eventStatement(s, event, db)
+}
+
+/** `recordEvent` as a statement, for a batch: the event is written with the change it records, in the same round trip. */
+export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, db: Database = s.db) {
+  return insertEvent(db, {
     createdAt: s.now,
     type: event.type,
     outcome: event.outcome,

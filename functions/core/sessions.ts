@@ -1,11 +1,14 @@
-import type { Database } from '../../db/client'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
+import { batch } from '../../db/client'
+import type { Database, RequestDatabase } from '../../db/client'
 import type { Role } from '../../db/schema'
 import {
   findPrincipal,
-  insertSession,
+  sessionStatements,
   revokeSession,
   revokeUserSessions,
   rotateRefreshToken,
+  selectPrincipal,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
 import type { Principal } from '../../db/queries/sessions'
@@ -17,6 +20,7 @@ import { limitClient } from './rate-limit'
 import type { Services } from './services'
 import { scopesFor } from './roles'
 import { signAccessToken, verifyAccessToken } from './tokens'
+import type { VerifiedAccess } from './tokens'
 
 export interface IssuedTokens {
   accessToken: string
@@ -48,8 +52,27 @@ export async function startSession(
   now: Date,
   client: ClientInfo = {},
 ): Promise<IssuedTokens> {
+  const { tokens, statements } = await prepareSession(db, config, account, now, client)
+  await batch(db, statements)
+  return tokens
+}
+
+/**
+ * A new session's tokens, and the statements that store it, for the caller to write in its
+ * own batch (with the account, the audit row...): the id is chosen here, so the access token
+ * is signed before the round trip instead of after it.
+ */
+export async function prepareSession(
+  db: Database,
+  config: Config,
+  account: { userId: string; orgId: string; role: Role },
+  now: Date,
+  client: ClientInfo = {},
+) {
   const refreshToken = randomToken()
-  const sessionId = await insertSession(db, {
+  const sessionId = crypto.randomUUID()
+  const statements = sessionStatements(db, {
+    id: sessionId,
     userId: account.userId,
     now,
     expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
@@ -58,7 +81,8 @@ export async function startSession(
     ...client,
   })
   const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)
-  return { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
+  const tokens: IssuedTokens = { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
+  return { tokens, statements }
 }
 
 /**
@@ -131,7 +155,11 @@ export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId
  * inactive account 403, a user no longer in an organization 401.
  */
 export async function loadPrincipal(db: Database, sessionId: string, userId: string | undefined, now: Date) {
-  const principal = await findPrincipal(db, sessionId, userId)
+  return checkPrincipal(await findPrincipal(db, sessionId, userId), now)
+}
+
+/** `loadPrincipal`'s verdict on a principal already read (alone, or in a batch with the request's reads). */
+export function checkPrincipal(principal: Principal | undefined, now: Date): Principal {
   if (!principal) throw unauthenticated('session_revoked', 'The session has ended.')
   // Before the revocation check: deactivation also ends the sessions, and the contract
   // wants a deactivated user's tokens to say 403 (inactive), not 401.
@@ -140,9 +168,54 @@ export async function loadPrincipal(db: Database, sessionId: string, userId: str
   return principal
 }
 
-/** Verifies a bearer token and its session. */
-export async function authenticate(db: Database, config: Config, token: string, now: Date) {
+/** Who a verified access token says the caller is; its session is not checked yet. */
+export interface Caller {
+  userId: string
+  orgId: string
+  sessionId: string
+}
+
+/** The statements an endpoint reads about its caller, in the same round trip as the session check. */
+export type CallerReads = readonly [BatchItem<'pg'>, ...BatchItem<'pg'>[]]
+
+/**
+ * Verifies a bearer token (no database) and its session (one round trip). `reads` are the
+ * endpoint's own queries about the caller: they go in the same batch as the session check
+ * and are answered only if it passes, so an authenticated read costs one round trip in all.
+ * They are keyed on the token's signed claims; should the live organization differ, they
+ * are read again for it.
+ */
+export async function authenticate<R extends CallerReads>(
+  db: RequestDatabase,
+  config: Config,
+  token: string,
+  now: Date,
+  options: {
+    reads?: (db: RequestDatabase, caller: Caller) => R
+    /** Throws when the caller may not do this (a scope): judged before any error of `reads`. */
+    authorize?: (auth: { claims: VerifiedAccess; principal: Principal }) => void
+  } = {},
+): Promise<{ claims: VerifiedAccess; principal: Principal; reads?: BatchResponse<R> }> {
+  const { reads, authorize = () => {} } = options
   const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, now })
-  const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
-  return { claims, principal }
+  const passed = (principal: Principal | undefined) => {
+    const auth = { claims, principal: checkPrincipal(principal, now) }
+    authorize(auth)
+    return auth
+  }
+  let statements: R | undefined
+  try {
+    statements = reads?.(db, { userId: claims.sub, orgId: claims.org, sessionId: claims.sid })
+  } catch (error) {
+    // A bad query parameter: the caller still hears about their session and scope first.
+    passed(await findPrincipal(db, claims.sid, claims.sub))
+    throw error
+  }
+  if (!statements) return passed(await findPrincipal(db, claims.sid, claims.sub))
+  const [principals, ...results] = await db.batch([selectPrincipal(db, claims.sid, claims.sub), ...statements])
+  const auth = passed(principals[0])
+  const { principal } = auth
+  // Never seen while a user belongs to one organization for life; correct, at one more trip, if it were.
+  if (principal.orgId !== claims.org) return { ...auth, reads: await db.batch(reads!(db, { ...principal })) }
+  return { ...auth, reads: results as BatchResponse<R> }
 }

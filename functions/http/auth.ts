@@ -1,7 +1,9 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
+import type { RequestDatabase } from '../../db/client'
 import { AuthError, unauthenticated } from '../core/errors'
 import { scopesFor } from '../core/roles'
 import { authenticate } from '../core/sessions'
+import type { Caller, CallerReads } from '../core/sessions'
 import type { AppEnv } from './env'
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
@@ -9,19 +11,29 @@ const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
 /**
  * Verifies `Authorization: Bearer <access token>` and its live session; with `scope`, the
  * token must also carry that scope, and the caller's current role grant it (403 otherwise).
+ * `reads` run in the session check's round trip (`authenticate`); their results land in
+ * `c.var.reads`, and only once the caller passed.
  */
-export function requireAuth(scope?: string): MiddlewareHandler<AppEnv> {
+export function requireAuth(
+  scope?: string,
+  reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => CallerReads,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('Authorization')
     if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')
     const token = BEARER.exec(header)?.[1]
     if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
-    const auth = await authenticate(c.var.db, c.var.config, token, c.var.now())
-    // The token's scopes are the role at issue time; the live role (loaded with the session)
-    // must still grant it too, so a demotion takes effect at once, not at the next refresh.
-    if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
-      throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+    const { reads: results, ...auth } = await authenticate(c.var.db, c.var.config, token, c.var.now(), {
+      reads: reads && ((db, caller) => reads(db, caller, c)),
+      // The token's scopes are the role at issue time; the live role (loaded with the session)
+      // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+      authorize: ({ claims, principal }) => {
+        if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
+          throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+      },
+    })
     c.set('auth', auth)
+    if (results) c.set('reads', results)
     await next()
   }
 }

@@ -18,5 +18,7 @@ export interface AppEnv {
     client: ClientInfo
     /** Set by `requireAuth`. */
     auth: { claims: VerifiedAccess; principal: Principal }
+    /** The results of an endpoint's `reads`, set by `requireAuth`; typed for the handler by `endpoint`. */
+    reads: unknown
   }
 }
