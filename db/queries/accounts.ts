@@ -35,9 +35,13 @@ export async function findAccount(db: Database, userId: string): Promise<Account
 }
 
 export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
-  const [row] = await selectAccount(db).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  const [row] = await selectAccountByEmail(db, email)
   return row
 }
+
+/** `findAccountByEmail` as a statement, for a batch: at most one row. */
+export const selectAccountByEmail = (db: Database, email: string) =>
+  selectAccount(db).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
 
 /**
  * An organization, its owner (returned) and the membership, as statements for the caller's
@@ -115,6 +119,6 @@ export async function updateFullName(db: Database, userId: string, fullName: str
   await db.update(users).set({ fullName, updatedAt: now }).where(eq(users.id, userId))
 }
 
-export async function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
-  await db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId))
+export function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
+  return db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId))
 }

@@ -147,8 +147,8 @@ export interface NewChallenge {
   ip?: string | null
 }
 
-export async function insertChallenge(db: Database, c: NewChallenge): Promise<void> {
-  await db.insert(twoFactorChallenges).values({
+export function insertChallenge(db: Database, c: NewChallenge) {
+  return db.insert(twoFactorChallenges).values({
     tokenHash: c.tokenHash,
     userId: c.userId,
     createdAt: c.now,

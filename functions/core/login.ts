@@ -1,13 +1,17 @@
-import { findAccountByEmail, updatePasswordHash } from '../../db/queries/accounts'
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch, rowsOf } from '../../db/client'
+import { selectAccountByEmail, updatePasswordHash } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
-import { recordEvent } from './audit'
+import type { ClientAndAttempt } from '../../db/queries/rate-limits'
+import { resetCounter } from '../../db/queries/rate-limits'
+import { eventStatement } from './audit'
 import { AuthError, unauthenticated } from './errors'
 import { dummyHash, hashPassword, needsRehash, verifyPassword } from './passwords'
-import { accountKey, checkLimit, limitClient, recordFailure, resetFailures } from './rate-limit'
+import { accountKey, admitClientAttempt, clientAttemptStatement, failureStatements } from './rate-limit'
 import type { Services } from './services'
-import { startSession } from './sessions'
-import { startTwoFactorChallenge } from './two-factor'
+import { prepareSession } from './sessions'
 import type { IssuedTokens } from './sessions'
+import { prepareTwoFactorChallenge } from './two-factor'
 
 export type LoginOutcome =
   | { kind: 'tokens'; account: Account; tokens: IssuedTokens }
@@ -19,55 +23,73 @@ const invalidCredentials = () => unauthenticated('invalid_credentials', 'The ema
  * Email and password. An unknown email, an OAuth-only account and a wrong password are one
  * answer, reached in the same time: the password is always checked against some hash. The
  * per-account lock is keyed on the email itself, so it locks an unknown email the same way.
+ *
+ * Two round trips: one admits the attempt (per-IP window, then the account's lock) and reads
+ * the account; the password is checked in the Worker; one writes the outcome.
  */
 export async function passwordLogin(s: Services, email: string, password: string): Promise<LoginOutcome> {
-  await limitClient(s, 'login')
-  const attempt = await checkLimit(s, accountKey(email))
+  const key = accountKey(email)
+  const [admission, [account]] = await s.db.batch([clientAttemptStatement(s, 'login', key), selectAccountByEmail(s.db, email)])
+  const attempt = await admitClientAttempt(s, 'login', key, rowsOf<ClientAndAttempt>(admission)[0]!)
   const argon2 = await s.argon2()
-  const account = await findAccountByEmail(s.db, email)
   const hash = account?.user.passwordHash ?? dummyHash(argon2)
   const ok = verifyPassword(argon2, password, hash)
   if (!account || !account.user.passwordHash || !ok) {
     const who = { userId: account?.user.id, orgId: account?.org.id }
-    await recordEvent(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'password' } })
-    await recordFailure(s, attempt, who)
+    await batch(s.db, [
+      eventStatement(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'password' } }),
+      ...failureStatements(s, attempt, who),
+    ])
     throw invalidCredentials()
   }
-  await resetFailures(s, attempt.key)
+  // A success: the account's failures and any lock are forgotten, in the outcome's own write.
+  const reset = resetCounter(s.db, attempt.key)
   // Only now, after the password proved who is asking, may we say the account is inactive.
   if (!account.user.isActive) {
-    await recordEvent(s, {
-      type: 'login',
-      outcome: 'denied',
-      userId: account.user.id,
-      orgId: account.org.id,
-      detail: { method: 'password', reason: 'account_inactive' },
-    })
+    await batch(s.db, [
+      reset,
+      eventStatement(s, {
+        type: 'login',
+        outcome: 'denied',
+        userId: account.user.id,
+        orgId: account.org.id,
+        detail: { method: 'password', reason: 'account_inactive' },
+      }),
+    ])
     throw new AuthError('account_inactive', 403, 'The account is inactive.')
   }
-  if (needsRehash(hash)) await updatePasswordHash(s.db, account.user.id, hashPassword(argon2, password), s.now)
-  return completeLogin(s, account)
+  const rehash = needsRehash(hash) ? [updatePasswordHash(s.db, account.user.id, hashPassword(argon2, password), s.now)] : []
+  return completeLogin(s, account, 'password', [reset, ...rehash])
 }
 
 /**
  * The last step of every login path: a session, or, when 2FA is on, only the challenge
- * (completed at 2fa/verify): no path hands a 2FA user a token on a password alone.
+ * (completed at 2fa/verify): no path hands a 2FA user a token on a password alone. `alsoWrite`
+ * are the caller's own statements for the same round trip (a counter reset, a rehash).
  */
-export async function completeLogin(s: Services, account: Account, method = 'password'): Promise<LoginOutcome> {
-  if (account.user.totpEnabledAt) return { kind: 'two_factor', account, sessionToken: await startTwoFactorChallenge(s, account.user.id) }
-  const tokens = await startSession(
+export async function completeLogin(s: Services, account: Account, method = 'password', alsoWrite: BatchItem<'pg'>[] = []): Promise<LoginOutcome> {
+  if (account.user.totpEnabledAt) {
+    const challenge = await prepareTwoFactorChallenge(s, account.user.id)
+    await batch(s.db, [challenge.statement, ...alsoWrite])
+    return { kind: 'two_factor', account, sessionToken: challenge.sessionToken }
+  }
+  const { tokens, statements } = await prepareSession(
     s.db,
     s.config,
     { userId: account.user.id, orgId: account.org.id, role: account.role },
     s.now,
     s.client,
   )
-  await recordEvent(s, {
-    type: 'login',
-    outcome: 'success',
-    userId: account.user.id,
-    orgId: account.org.id,
-    detail: { method, session_id: tokens.sessionId },
-  })
+  await batch(s.db, [
+    ...statements,
+    eventStatement(s, {
+      type: 'login',
+      outcome: 'success',
+      userId: account.user.id,
+      orgId: account.org.id,
+      detail: { method, session_id: tokens.sessionId },
+    }),
+    ...alsoWrite,
+  ])
   return { kind: 'tokens', account, tokens }
 }

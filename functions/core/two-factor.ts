@@ -201,10 +201,17 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
 
 /** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */
 export async function startTwoFactorChallenge(s: Services, userId: string): Promise<string> {
+  const { sessionToken, statement } = await prepareTwoFactorChallenge(s, userId)
+  await statement
+  return sessionToken
+}
+
+/** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
+export async function prepareTwoFactorChallenge(s: Services, userId: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
-  await insertChallenge(s.db, {
+  const statement = insertChallenge(s.db, {
     tokenHash: await hashToken(sessionToken),
     userId,
     now: s.now,
@@ -212,7 +219,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
     userAgent: s.client.userAgent,
     ip: s.client.ip,
   })
-  return sessionToken
+  return { sessionToken, statement }
 }
 
 /**
