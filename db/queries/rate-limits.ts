@@ -95,6 +95,20 @@ export function resetCounter(db: Database, key: string) {
   return db.delete(rateLimits).where(eq(rateLimits.key, key))
 }
 
+/**
+ * `hitWindow` as SQL for a CTE of a larger statement (`with client as (...)`): its row is
+ * `count, window_started_at` after the hit.
+ */
+export function hitWindowSql(key: string, windowSeconds: number, now: Date) {
+  const expired = windowExpired(windowSeconds, now)
+  return sql`
+      insert into ${rateLimits} (key, count, window_started_at) values (${key}, 1, ${at(now)})
+      on conflict (key) do update set
+        count = case when ${expired} then 1 else ${rateLimits.count} + 1 end,
+        window_started_at = case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end
+      returning count, window_started_at`
+}
+
 /** One row: the client's window after this hit, and the account's attempt if it was admitted. */
 export interface ClientAndAttempt {
   client_count: number
@@ -115,16 +129,9 @@ export function hitWindowThenAdmit(
   c: { clientKey: string; window: { limit: number; windowSeconds: number }; key: string; rule: LockoutRule; now: Date },
 ) {
   const { now, rule } = c
-  const expired = windowExpired(c.window.windowSeconds, now)
   const lockFor = lockAfter(rule, now)
   return db.execute(sql`
-    with client as (
-      insert into ${rateLimits} (key, count, window_started_at) values (${c.clientKey}, 1, ${at(now)})
-      on conflict (key) do update set
-        count = case when ${expired} then 1 else ${rateLimits.count} + 1 end,
-        window_started_at = case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end
-      returning count, window_started_at
-    ), admitted as (
+    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)}), admitted as (
       insert into ${rateLimits} (key, count, window_started_at, locked_until)
       select ${c.key}, 1, ${at(now)}, ${lockFor(sql`1`)} from client where client.count <= ${c.window.limit}::int
       on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}

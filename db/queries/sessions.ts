@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
 import { memberships, organizations, refreshTokens, sessions, users } from '../schema'
@@ -71,13 +72,62 @@ export async function rotateRefreshToken(
   return rowsOf<{ session_id: string }>(result)[0]?.session_id
 }
 
-/** The session a spent refresh token belonged to, for reuse detection. */
-export async function sessionOfSpentRefreshToken(db: Database, hash: string): Promise<string | undefined> {
+/** The session a spent refresh token belonged to, and its owner, for reuse detection. */
+export async function sessionOfSpentRefreshToken(db: Database, hash: string) {
   const [row] = await db
-    .select({ sessionId: refreshTokens.sessionId })
+    .select({ sessionId: refreshTokens.sessionId, userId: sessions.userId, orgId: memberships.orgId })
     .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .leftJoin(memberships, eq(memberships.userId, sessions.userId))
     .where(and(eq(refreshTokens.tokenHash, hash), sql`${refreshTokens.usedAt} is not null`))
-  return row?.sessionId
+    .limit(1)
+  return row
+}
+
+/** `rotateRefreshToken`'s answer when the client's window and the caller come back with it. */
+export interface Rotation {
+  client_count: number
+  client_window_started_ms: number
+  /** Null when nothing was rotated (the client over its limit, or the token unusable). */
+  session_id: string | null
+  principal: (Omit<Principal, 'sessionExpiresAt' | 'createdAt'> & { sessionExpiresAt: string; createdAt: string }) | null
+}
+
+/**
+ * A refresh in one statement: the client's per-IP window is hit (`hitWindowSql`), and only
+ * under its limit is the token rotated (as `rotateRefreshToken`); the session's principal
+ * comes back with it, read in the same statement. Of two concurrent uses of one token,
+ * exactly one finds `used_at is null`.
+ */
+export function rotateRefreshTokenForClient(
+  db: Database,
+  r: { client: SQL; limit: number; oldHash: string; newHash: string; now: Date; expiresAt: Date },
+) {
+  const now = r.now.toISOString()
+  return db.execute(sql`
+    with client as (${r.client}), spent as (
+      update ${refreshTokens} set used_at = ${now}
+      where token_hash = ${r.oldHash} and used_at is null and expires_at > ${now}
+        and (select count from client) <= ${r.limit}::int
+      returning session_id
+    ), touched as (
+      update ${sessions} set last_used_at = ${now} from spent where ${sessions.id} = spent.session_id
+    ), issued as (
+      insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
+      select ${r.newHash}, session_id, ${now}, ${r.expiresAt.toISOString()} from spent
+      returning session_id
+    )
+    select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
+      issued.session_id,
+      (select json_build_object(
+          'sessionId', s.id, 'sessionRevoked', s.revoked_at is not null, 'sessionExpiresAt', s.expires_at,
+          'userId', u.id, 'email', u.email, 'fullName', u.full_name, 'isActive', u.is_active, 'isVerified', u.is_verified,
+          'oauthProvider', u.oauth_provider, 'twoFactorEnabled', u.totp_enabled_at is not null, 'createdAt', u.created_at,
+          'orgId', o.id, 'orgName', o.name, 'role', m.role)
+        from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
+          join ${organizations} o on o.id = m.org_id
+        where s.id = issued.session_id limit 1) as principal
+    from client left join issued on true`)
 }
 
 /** Everything a request needs to know about the caller, in one query. */
@@ -129,6 +179,10 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
   const [row]: Principal[] = await selectPrincipal(db, sessionId, userId)
   return row
 }
+
+/** Revokes a session (a statement, for a batch). */
+export const revokeSessionStatement = (db: Database, sessionId: string, now: Date) =>
+  db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
 
 export async function revokeSession(db: Database, sessionId: string, now: Date, userId?: string): Promise<boolean> {
   const rows = await db

@@ -1,6 +1,6 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import { batch } from '../../db/client'
-import { admitAttempt, findCounter, hitWindow, hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
+import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
 import type { ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
 import type { LockoutRule } from '../../db/queries/rate-limits'
 import { eventStatement } from './audit'
@@ -105,6 +105,18 @@ export async function hitRate(s: Services, key: string, policy: WindowPolicy): P
 function overLimit(s: Services, hit: WindowHit, policy: WindowPolicy): number | null {
   if (hit.count <= policy.limit) return null
   return secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now)
+}
+
+/** The client's per-IP window of `action` as SQL for a larger statement (`hitWindowSql`), with its limit. */
+export function clientWindow(s: Services, action: ClientAction) {
+  const policy = s.config.rateLimits.perIp[action]
+  return { client: hitWindowSql(clientKey(action, s.client.ip), policy.windowSeconds, s.now), limit: policy.limit }
+}
+
+/** Throws 429 as `limitClient` would when the hit that `clientWindow` counted was over the limit. */
+export function checkClientWindow(s: Services, action: ClientAction, hit: WindowHit): void {
+  const retryAfter = overLimit(s, hit, s.config.rateLimits.perIp[action])
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
 }
 
 const overTheLimit = (retryAfter: number) => tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)

@@ -1,5 +1,5 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
-import { batch } from '../../db/client'
+import { batch, rowsOf } from '../../db/client'
 import type { Database, RequestDatabase } from '../../db/client'
 import type { Role } from '../../db/schema'
 import {
@@ -7,16 +7,17 @@ import {
   sessionStatements,
   revokeSession,
   revokeUserSessions,
-  rotateRefreshToken,
+  revokeSessionStatement,
+  rotateRefreshTokenForClient,
   selectPrincipal,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
-import type { Principal } from '../../db/queries/sessions'
+import type { Principal, Rotation } from '../../db/queries/sessions'
 import type { Config } from '../config'
-import { recordEvent } from './audit'
+import { eventStatement, recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
-import { limitClient } from './rate-limit'
+import { checkClientWindow, clientWindow } from './rate-limit'
 import type { Services } from './services'
 import { scopesFor } from './roles'
 import { signAccessToken, verifyAccessToken } from './tokens'
@@ -93,32 +94,43 @@ export async function prepareSession(
  */
 export async function refreshSession(s: Services, refreshToken: string): Promise<IssuedTokens & { principal: Principal }> {
   const { db, config, now } = s
-  await limitClient(s, 'refresh')
   const oldHash = await hashToken(refreshToken)
   const next = randomToken()
-  const sessionId = await rotateRefreshToken(db, {
-    oldHash,
-    newHash: await hashToken(next),
-    now,
-    expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
-  })
+  // One round trip: the per-IP window, the rotation (only under the limit) and the principal.
+  const [rotation] = rowsOf<Rotation>(
+    await rotateRefreshTokenForClient(db, {
+      ...clientWindow(s, 'refresh'),
+      oldHash,
+      newHash: await hashToken(next),
+      now,
+      expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    }),
+  )
+  checkClientWindow(s, 'refresh', { count: rotation!.client_count, windowStartedAt: new Date(rotation!.client_window_started_ms) })
+  const sessionId = rotation!.session_id
   if (!sessionId) {
-    const stolenFrom = await sessionOfSpentRefreshToken(db, oldHash)
-    if (stolenFrom) {
-      await revokeSession(db, stolenFrom, now)
-      const owner = await findPrincipal(db, stolenFrom)
-      await recordEvent(s, {
-        type: 'refresh_reuse_detected',
-        outcome: 'failure',
-        userId: owner?.userId,
-        orgId: owner?.orgId,
-        detail: { session_id: stolenFrom, session_revoked: true },
-      })
+    // The failure path may take more trips: was the token spent already (copied)?
+    const stolen = await sessionOfSpentRefreshToken(db, oldHash)
+    if (stolen) {
+      await batch(db, [
+        revokeSessionStatement(db, stolen.sessionId, now),
+        eventStatement(s, {
+          type: 'refresh_reuse_detected',
+          outcome: 'failure',
+          userId: stolen.userId,
+          orgId: stolen.orgId,
+          detail: { session_id: stolen.sessionId, session_revoked: true },
+        }),
+      ])
       throw unauthenticated('refresh_token_reused', 'The refresh token was already used; the session has been ended.')
     }
     throw unauthenticated('refresh_token_invalid', 'The refresh token is invalid or expired.')
   }
-  const principal = await loadPrincipal(db, sessionId, undefined, now)
+  const read = rotation!.principal
+  const principal = checkPrincipal(
+    read ? { ...read, sessionExpiresAt: new Date(read.sessionExpiresAt), createdAt: new Date(read.createdAt) } : undefined,
+    now,
+  )
   const accessToken = await issueAccessToken(config, principal, now)
   return { accessToken, refreshToken: next, expiresIn: config.accessTokenTtlSeconds, sessionId, principal }
 }
