@@ -198,13 +198,17 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
   const acquire = serialize ? createLock() : undefined
   const sockets = new Set()
   const pools = createPools(target)
-  const later = (fn) => (delayMs > 0 ? setTimeout(fn, delayMs) : fn())
+  let delay = delayMs
+  const later = (fn) => (delay > 0 ? setTimeout(fn, delay) : fn())
   const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms))
   const fresh = new WeakSet() // TCP connections to the relay that have not carried a request yet
+  // What the clients asked for so far: SQL-over-HTTP requests, and WebSockets opened.
+  const counts = { httpRequests: 0, webSockets: 0 }
 
   async function handleSql(req, res) {
     if (req.method !== 'POST' || !new URL(req.url, 'http://relay').pathname.endsWith('/sql')) return send(res, 404, 'not found')
-    const wait = (fresh.has(req.socket) ? 2 : 1) * delayMs
+    counts.httpRequests++
+    const wait = (fresh.has(req.socket) ? 2 : 1) * delay
     fresh.delete(req.socket)
     const delayed = wait > 0 ? sleep(wait) : undefined
     let status = 200
@@ -271,6 +275,7 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
   const tcpSockets = new Set()
 
   wss.on('connection', (ws) => {
+    counts.webSockets++
     // The ?address= the driver sends is ignored on purpose: this relay must never become an
     // open proxy to whatever host a client names.
     const tcp = new net.Socket()
@@ -364,6 +369,12 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     wsProxy: `${address.address}:${address.port}`,
     /** For neonConfig.fetchEndpoint: Neon's SQL-over-HTTP endpoint, served here. */
     sqlEndpoint: `http://${address.address}:${address.port}/sql`,
+    /** Requests and WebSockets so far: tests count round trips with it. */
+    counts: () => ({ ...counts }),
+    /** Changes the delay of `delayMs` from now on (the bench measures with and without it). */
+    setDelay(ms) {
+      delay = ms
+    },
     /** TCP connections from WebSockets open now: 0 once every client has hung up (tests check for leaks). */
     get connections() {
       return tcpSockets.size

@@ -17,6 +17,8 @@ export { uniqueIp }
  */
 interface TestDatabase {
   db: RequestDatabase
+  /** SQL-over-HTTP requests and WebSockets the relay has served so far. */
+  counts: () => { httpRequests: number; webSockets: number }
   close: () => Promise<void>
 }
 
@@ -26,7 +28,7 @@ async function createTestDatabase(): Promise<TestDatabase> {
   const { startTestPostgres } = await import('./postgres')
   const pg = await startTestPostgres()
   neonConfig.webSocketConstructor = ws // Node 20 has no WebSocket of its own
-  return { db: openDatabase({ url: pg.url, localRelay: pg.wsProxy }), close: () => pg.close() }
+  return { db: openDatabase({ url: pg.url, localRelay: pg.wsProxy }), counts: pg.counts, close: () => pg.close() }
 }
 
 export const testDatabase = () => (current ??= createTestDatabase())
@@ -133,6 +135,13 @@ export async function testApp(options: TestAppOptions = {}) {
     clock,
     ip,
     db: database.db,
+    /** The database requests (HTTP) and connections (WebSocket) made while `work` runs. */
+    async roundTrips(work: () => Promise<unknown>) {
+      const before = database.counts()
+      await work()
+      const after = database.counts()
+      return { http: after.httpRequests - before.httpRequests, webSockets: after.webSockets - before.webSockets }
+    },
     request,
     bearer,
     register,

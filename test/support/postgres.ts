@@ -17,6 +17,8 @@ export interface TestPostgres {
   wsProxy: string
   /** The relay's Neon SQL-over-HTTP endpoint, for DB_HTTP_ENDPOINT / neonConfig.fetchEndpoint. */
   sqlEndpoint: string
+  /** What the relay has served so far: SQL-over-HTTP requests and WebSockets (round-trip tests). */
+  counts(): { httpRequests: number; webSockets: number }
   close(): Promise<void>
 }
 
@@ -37,6 +39,7 @@ async function freshPglite(): Promise<TestPostgres> {
       url: pg.url,
       wsProxy: relay.wsProxy,
       sqlEndpoint: relay.sqlEndpoint,
+      counts: relay.counts,
       close: async () => {
         await relay.close()
         await pg.close()
@@ -75,6 +78,7 @@ async function freshDatabaseOn(serverUrl: string): Promise<TestPostgres> {
     url: url.href,
     wsProxy: relay.wsProxy,
     sqlEndpoint: relay.sqlEndpoint,
+    counts: relay.counts,
     close: async () => {
       try {
         // FORCE (Postgres 13+): a connection the Worker has not closed yet must not keep it alive.
