@@ -14,11 +14,7 @@ export function insertEvent(db: Database, event: NewAuthEvent) {
  * A user's events, newest first, `limit` of them below `beforeId` (keyset pagination: a
  * page stays stable while new events arrive, unlike an offset).
  */
-export async function listUserEvents(
-  db: Database,
-  userId: string,
-  page: { limit: number; beforeId?: number },
-): Promise<AuthEventRow[]> {
+export function listUserEvents(db: Database, userId: string, page: { limit: number; beforeId?: number }) {
   return db
     .select()
     .from(authEvents)

@@ -52,7 +52,7 @@ export async function deleteInvitation(db: Database, id: string): Promise<void> 
   await db.delete(invitations).where(eq(invitations.id, id))
 }
 
-export async function listInvitations(db: Database, orgId: string, page: { limit: number; offset: number }): Promise<Invitation[]> {
+export function listInvitations(db: Database, orgId: string, page: { limit: number; offset: number }) {
   return db
     .select()
     .from(invitations)
@@ -62,9 +62,9 @@ export async function listInvitations(db: Database, orgId: string, page: { limit
     .offset(page.offset)
 }
 
-export async function countInvitations(db: Database, orgId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(invitations).where(eq(invitations.orgId, orgId))
-  return row?.n ?? 0
+/** One row, `{ n }`: the organization's invitation count. */
+export function countInvitations(db: Database, orgId: string) {
+  return db.select({ n: count() }).from(invitations).where(eq(invitations.orgId, orgId))
 }
 
 export async function findInvitation(db: Database, orgId: string, id: string): Promise<Invitation | undefined> {

@@ -7,9 +7,12 @@ import type { Role } from '../schema'
 export type Organization = typeof organizations.$inferSelect
 
 export async function findOrganization(db: Database, orgId: string): Promise<Organization | undefined> {
-  const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1)
+  const [org] = await selectOrganization(db, orgId)
   return org
 }
+
+/** `findOrganization` as a statement, for a batch: at most one row. */
+export const selectOrganization = (db: Database, orgId: string) => db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1)
 
 export async function renameOrganization(db: Database, orgId: string, name: string): Promise<Organization | undefined> {
   const [org] = await db.update(organizations).set({ name }).where(eq(organizations.id, orgId)).returning()

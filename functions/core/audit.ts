@@ -1,4 +1,5 @@
 import { insertEvent, listUserEvents } from '../../db/queries/events'
+import type { AuthEventRow } from '../../db/queries/events'
 import type { Database } from '../../db/client'
 import type { Services } from './services'
 
@@ -68,10 +69,14 @@ export const EVENTS_PAGE_MAX = 100
 
 /** A page of the user's own events, newest first, and the cursor of the next page (null at the end). */
 export async function listEvents(db: Database, userId: string, page: { limit: number; cursor?: string }) {
-  const rows = await listUserEvents(db, userId, {
-    limit: page.limit + 1,
-    beforeId: page.cursor === undefined ? undefined : Number(page.cursor),
-  })
+  return eventsPage(await selectEventsPage(db, userId, page), page)
+}
+
+/** The statement of `listEvents`, for a batch; `eventsPage` makes the page of its rows. */
+export const selectEventsPage = (db: Database, userId: string, page: { limit: number; cursor?: string }) =>
+  listUserEvents(db, userId, { limit: page.limit + 1, beforeId: page.cursor === undefined ? undefined : Number(page.cursor) })
+
+export function eventsPage(rows: AuthEventRow[], page: { limit: number }) {
   const events = rows.slice(0, page.limit)
   const more = rows.length > page.limit
   return { events, nextCursor: more ? String(events[events.length - 1]!.id) : null }
