@@ -193,6 +193,24 @@ export async function revokeSession(db: Database, sessionId: string, now: Date, 
   return rows.length > 0
 }
 
+/** `revokeSession` as SQL for `changeWithEvent`: the revoked session's id, if it was live and the user's. */
+export const revokeSessionSql = (db: Database, sessionId: string, now: Date, userId: string) =>
+  db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id })
+    .getSQL()
+
+/** `revokeUserSessions` as SQL for `changeWithEvent`: the ids of the sessions it ended. */
+export const revokeUserSessionsSql = (db: Database, userId: string, now: Date) =>
+  db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id })
+    .getSQL()
+
 /** Ends every live session of a user, except `keep` when given. */
 export async function revokeUserSessions(db: Database, userId: string, now: Date, keep?: string): Promise<number> {
   const rows = await db

@@ -1,5 +1,5 @@
 import { insertEvent, listUserEvents } from '../../db/queries/events'
-import type { AuthEventRow } from '../../db/queries/events'
+import type { AuthEventRow, NewAuthEvent } from '../../db/queries/events'
 import type { Database } from '../../db/client'
 import type { Services } from './services'
 
@@ -52,7 +52,12 @@ export async function recordEvent(
 
 /** `recordEvent` as a statement, for a batch: the event is written with the change it records, in the same round trip. */
 export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, db: Database = s.db) {
-  return insertEvent(db, {
+  return insertEvent(db, eventRow(s, event))
+}
+
+/** The row of an event: the request's time, IP and user agent with it. */
+export function eventRow(s: Pick<Services, 'now' | 'client'>, event: AuthEvent): NewAuthEvent {
+  return {
     createdAt: s.now,
     type: event.type,
     outcome: event.outcome,
@@ -61,7 +66,7 @@ export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event
     ip: s.client.ip ?? null,
     userAgent: s.client.userAgent ?? null,
     detail: event.detail ?? null,
-  })
+  }
 }
 
 export const EVENTS_PAGE_DEFAULT = 50

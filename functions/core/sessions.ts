@@ -7,14 +7,17 @@ import {
   sessionStatements,
   revokeSession,
   revokeUserSessions,
+  revokeSessionSql,
   revokeSessionStatement,
+  revokeUserSessionsSql,
   rotateRefreshTokenForClient,
   selectPrincipal,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
 import type { Principal, Rotation } from '../../db/queries/sessions'
 import type { Config } from '../config'
-import { eventStatement, recordEvent } from './audit'
+import { eventRow, eventStatement } from './audit'
+import { changeWithEvent } from '../../db/queries/events'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { checkClientWindow, clientWindow } from './rate-limit'
@@ -139,27 +142,24 @@ export type RevokeReason = 'logout' | 'revoked' | 'logout_all'
 
 /** Ends one of the caller's own sessions; 404 when it is not theirs or already ended. */
 export async function endSession(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>, sessionId: string, reason: RevokeReason) {
-  if (!(await revokeSession(s.db, sessionId, s.now, owner.userId))) throw notFound('Session')
-  await recordEvent(s, {
-    type: 'session_revoked',
-    outcome: 'success',
-    userId: owner.userId,
-    orgId: owner.orgId,
-    detail: { session_id: sessionId, reason },
-  })
+  // The revocation and its audit row in one statement (the row only if a session ended).
+  const ended = await changeWithEvent(
+    s.db,
+    revokeSessionSql(s.db, sessionId, s.now, owner.userId),
+    eventRow(s, { type: 'session_revoked', outcome: 'success', userId: owner.userId, orgId: owner.orgId, detail: { session_id: sessionId, reason } }),
+    { only: 'if-changed' },
+  )
+  if (!ended) throw notFound('Session')
 }
 
 /** Ends every live session of the caller, the current one included. */
 export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>): Promise<number> {
-  const ended = await revokeUserSessions(s.db, owner.userId, s.now)
-  await recordEvent(s, {
-    type: 'session_revoked',
-    outcome: 'success',
-    userId: owner.userId,
-    orgId: owner.orgId,
-    detail: { reason: 'logout_all', sessions: ended },
-  })
-  return ended
+  return changeWithEvent(
+    s.db,
+    revokeUserSessionsSql(s.db, owner.userId, s.now),
+    eventRow(s, { type: 'session_revoked', outcome: 'success', userId: owner.userId, orgId: owner.orgId, detail: { reason: 'logout_all' } }),
+    { countAs: 'sessions' },
+  )
 }
 
 /**
