@@ -34,7 +34,7 @@ export async function passwordLogin(s: Services, email: string, password: string
   const argon2 = await s.argon2()
   const hash = account?.user.passwordHash ?? dummyHash(argon2)
   const ok = verifyPassword(argon2, password, hash)
-  if (!account || !account.user.passwordHash || !ok) {
+  if (!account?.user.passwordHash || !ok) {
     const who = { userId: account?.user.id, orgId: account?.org.id }
     await batch(s.db, [
       eventStatement(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'password' } }),

@@ -1,5 +1,6 @@
 import type { BatchResponse } from 'drizzle-orm/batch'
 import type { Context, MiddlewareHandler } from 'hono'
+import type { BlankInput } from 'hono/types'
 import type * as z from 'zod/mini'
 import type { RequestDatabase } from '../../db/client'
 import type { Caller, CallerReads } from '../core/sessions'
@@ -21,7 +22,7 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
 }
 
-type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : {}
+type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : BlankInput
 
 export interface Endpoint {
   spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>
