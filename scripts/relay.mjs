@@ -80,7 +80,24 @@ const ISOLATION = {
   Serializable: 'serializable',
 }
 // NeonDbError's fields (the driver's `hi` list), copied from pg's DatabaseError.
-const ERROR_FIELDS = ['severity', 'code', 'detail', 'hint', 'position', 'internalPosition', 'internalQuery', 'where', 'schema', 'table', 'column', 'dataType', 'constraint', 'file', 'line', 'routine']
+const ERROR_FIELDS = [
+  'severity',
+  'code',
+  'detail',
+  'hint',
+  'position',
+  'internalPosition',
+  'internalQuery',
+  'where',
+  'schema',
+  'table',
+  'column',
+  'dataType',
+  'constraint',
+  'file',
+  'line',
+  'routine',
+]
 // Every value as Postgres sent it (text): the driver parses it, as it does Neon's answers.
 const rawText = { getTypeParser: () => (value) => value }
 

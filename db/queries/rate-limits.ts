@@ -67,8 +67,7 @@ const lockAfter = (rule: LockoutRule, now: Date) => (count: SQL) =>
 // NIST 800-63B §5.2.2: past the hard limit nothing is admitted until a success resets it.
 const admissible = (rule: LockoutRule, now: Date) =>
   sql`${rateLimits.count} < ${rule.hardLimit}::int and (${rateLimits.lockedUntil} is null or ${rateLimits.lockedUntil} <= ${at(now)})`
-const windowExpired = (windowSeconds: number, now: Date) =>
-  sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
+const windowExpired = (windowSeconds: number, now: Date) => sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
 
 export async function admitAttempt(db: Database, key: string, rule: LockoutRule, now: Date): Promise<AdmittedAttempt | undefined> {
   const lockFor = lockAfter(rule, now)

@@ -5,8 +5,6 @@ import type { Role } from '../../db/schema'
 import {
   findPrincipal,
   sessionStatements,
-  revokeSession,
-  revokeUserSessions,
   revokeSessionSql,
   revokeSessionStatement,
   revokeUserSessionsSql,

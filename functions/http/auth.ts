@@ -14,10 +14,7 @@ const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
  * `reads` run in the session check's round trip (`authenticate`); their results land in
  * `c.var.reads`, and only once the caller passed.
  */
-export function requireAuth(
-  scope?: string,
-  reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => CallerReads,
-): MiddlewareHandler<AppEnv> {
+export function requireAuth(scope?: string, reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => CallerReads): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const header = c.req.header('Authorization')
     if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')

@@ -39,17 +39,13 @@ export interface Endpoint {
  */
 export function endpoint<B extends z.ZodMiniType | undefined = undefined, R extends CallerReads = CallerReads>(
   spec: EndpointSpec<B, R>,
-  handler: (
-    c: Context<AppEnv, string, Input<B>>,
-    reads: BatchResponse<R>,
-  ) => Response | Promise<Response>,
+  handler: (c: Context<AppEnv, string, Input<B>>, reads: BatchResponse<R>) => Response | Promise<Response>,
 ): Endpoint {
   const handlers: MiddlewareHandler<AppEnv>[] = []
   const auth = spec.auth ?? true
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
   if (spec.body) handlers.push(jsonBody(spec.body) as unknown as MiddlewareHandler<AppEnv>)
-  const withReads = (c: Context<AppEnv, string, Input<B>>) =>
-    handler(c, c.get('reads') as BatchResponse<R>)
+  const withReads = (c: Context<AppEnv, string, Input<B>>) => handler(c, c.get('reads') as BatchResponse<R>)
   handlers.push(withReads as unknown as MiddlewareHandler<AppEnv>)
   return { spec: spec as Endpoint['spec'], handlers }
 }

@@ -3,8 +3,9 @@ import { closeTestDatabases, testDatabase } from './app'
 
 // An API test file's database (PGlite or Postgres, behind the relay) starts in a hook, under
 // the hook timeout, rather than inside whichever test happens to run first.
+// biome-ignore lint/correctness/noEmptyPattern: vitest reads the first argument as fixtures and wants a pattern; the suite comes second
 beforeAll(({}, suite) => {
   const file = (suite as { filepath?: string }).filepath ?? ''
-  if (/[\\/]test[\\/]api[\\/]/.test(file) && !file.endsWith('unavailable.test.ts')) return testDatabase().then(() => {})
+  if (/[\\/]test[\\/](api|postgres)[\\/]/.test(file) && !/(unavailable|worker)\.test\.ts$/.test(file)) return testDatabase().then(() => {})
 })
 afterAll(closeTestDatabases)
