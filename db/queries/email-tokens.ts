@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
-import { transaction } from '../client'
+import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
 import { emailTokens, users } from '../schema'
@@ -11,8 +11,11 @@ const usable = (purpose: EmailTokenPurpose, now: Date) =>
 
 /** Spends every still-usable token of `purpose` the user has: the links in their mailbox stop working. */
 export async function voidEmailTokens(db: Database, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
-  await db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
+  await voidEmailTokensStatement(db, userId, purpose, now)
 }
+
+const voidEmailTokensStatement = (db: Database, userId: string, purpose: EmailTokenPurpose, now: Date) =>
+  db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
 
 export interface NewEmailToken {
   userId: string
@@ -29,17 +32,9 @@ export function insertEmailToken(db: Database, t: NewEmailToken) {
     .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
 }
 
-/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
-export async function issueEmailToken(
-  db: Database,
-  t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; now: Date; expiresAt: Date },
-): Promise<void> {
-  await transaction(db, async (tx) => {
-    await voidEmailTokens(tx, t.userId, t.purpose, t.now)
-    await tx
-      .insert(emailTokens)
-      .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
-  })
+/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. One round trip. */
+export async function issueEmailToken(db: Database, t: NewEmailToken): Promise<void> {
+  await batch(db, [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)])
 }
 
 /** The user a still-usable token belongs to, without spending it. */

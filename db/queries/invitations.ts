@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gt, isNull } from 'drizzle-orm'
-import { transaction } from '../client'
+import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { invitations, memberships, organizations, users } from '../schema'
@@ -21,13 +21,14 @@ export interface NewInvitation {
 
 /** Inserts an invitation; earlier pending ones for the same email in the organization are revoked, so only the newest link works. */
 export async function createInvitation(db: Database, i: NewInvitation): Promise<Invitation> {
-  return transaction(db, async (tx) => {
-    const emailNormalized = normalizeEmail(i.email)
-    await tx
+  const emailNormalized = normalizeEmail(i.email)
+  // One batch, one round trip: nothing between the two statements depends on the first.
+  const [, [row]] = await batch(db, [
+    db
       .update(invitations)
       .set({ revokedAt: i.now })
-      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now)))
-    const [row] = await tx
+      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now))),
+    db
       .insert(invitations)
       .values({
         orgId: i.orgId,
@@ -39,9 +40,9 @@ export async function createInvitation(db: Database, i: NewInvitation): Promise<
         createdAt: i.now,
         expiresAt: i.expiresAt,
       })
-      .returning()
-    return row!
-  })
+      .returning(),
+  ])
+  return row!
 }
 
 const pending = (now: Date) =>
