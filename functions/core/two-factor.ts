@@ -1,3 +1,6 @@
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch } from '../../db/client'
+import { resetCounter } from '../../db/queries/rate-limits'
 import { findAccount } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
 import {
@@ -15,18 +18,18 @@ import {
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { recordEvent } from './audit'
+import { eventStatement, } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { checkLimit, limitClient, recordFailure, resetFailures, twoFactorKey } from './rate-limit'
+import { checkLimit, failureStatements, limitClient, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
-import { startSession } from './sessions'
+import { prepareSession, } from './sessions'
 import type { IssuedTokens } from './sessions'
 import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
 
@@ -78,14 +81,28 @@ export interface Owner {
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
 async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
-  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } })
-  await recordFailure(s, attempt, { userId, orgId })
+  // The failure's audit row and the lock it leaves, if any: one batch, one round trip.
+  await batch(s.db, [
+    eventStatement(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } }),
+    ...failureStatements(s, attempt, { userId, orgId }),
+  ])
 }
 
-/** A right code: the account's 2FA failures are forgotten, and the event audited. */
-async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
-  await resetFailures(s, twoFactorKey(userId))
-  for (const event of events) await recordEvent(s, { ...event, userId, orgId })
+/**
+ * A right code: the account's 2FA failures are forgotten and the events audited, with the
+ * caller's `alsoWrite` (a new session), in one batch.
+ */
+async function twoFactorSucceeded(
+  s: Services,
+  { userId, orgId }: Owner,
+  events: Omit<AuthEvent, 'userId' | 'orgId'>[],
+  alsoWrite: BatchItem<'pg'>[] = [],
+): Promise<void> {
+  await batch(s.db, [
+    resetCounter(s.db, twoFactorKey(userId)),
+    ...events.map((event) => eventStatement(s, { ...event, userId, orgId })),
+    ...alsoWrite,
+  ])
 }
 
 export async function twoFactorStatus(s: Services, userId: string) {
@@ -263,10 +280,15 @@ export async function verifyTwoFactorLogin(
     await recordFailedTwoFactorAttempt(s, attempt, owner, 'login')
     throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
   }
-  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
-  await twoFactorSucceeded(s, owner, [
-    ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
-    { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
-  ])
+  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  await twoFactorSucceeded(
+    s,
+    owner,
+    [
+      ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
+      { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
+    ],
+    [...statements],
+  )
   return { account, tokens }
 }
