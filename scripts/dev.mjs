@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { devPort, devRateLimits, STRICT_SETTING } from './dev-options.mjs'
 import { ensureDevVars, parseDevVars } from './dev-vars.mjs'
+import { buildDocsAssets } from './docs-assets.mjs'
 import { migrate } from './migrate.mjs'
 import { startPglite } from './pglite-server.mjs'
 import { startRelay } from './relay.mjs'
@@ -30,6 +31,7 @@ await new Promise((resolve) => {
 
 const written = await ensureDevVars('.dev.vars')
 if (written.length) console.log(`Generated ${written.join(', ')} in .dev.vars`)
+buildDocsAssets()
 // Relaxed per-IP windows go to the Worker as --var; the switch back is read from .dev.vars or the environment.
 const strict = process.env[STRICT_SETTING]
 const limits = devRateLimits({ ...parseDevVars(readFileSync('.dev.vars', 'utf8')), ...(strict !== undefined && { [STRICT_SETTING]: strict }) })
@@ -89,7 +91,22 @@ const vars = [
 ]
 wrangler = spawn(
   process.execPath,
-  ['node_modules/wrangler/bin/wrangler.js', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', ...vars.flatMap((v) => ['--var', v])],
+  [
+    'node_modules/wrangler/bin/wrangler.js',
+    'dev',
+    '--port',
+    String(PORT),
+    '--ip',
+    '127.0.0.1',
+    // GET /__scheduled runs the Cron Trigger's handler (retention); wrangler dev never fires crons itself.
+    '--test-scheduled',
+    ...vars.flatMap((v) => ['--var', v]),
+  ],
   { stdio: 'inherit' },
 )
 wrangler.on('exit', (code) => stop(code ?? 0))
+
+// The retention purge, as the Cron Trigger runs it in production: a minute after start, then hourly.
+const runCron = () => fetch(`http://127.0.0.1:${PORT}/__scheduled?cron=23+*+*+*+*`).then((r) => r.text()).catch(() => {})
+setTimeout(runCron, 60_000).unref()
+setInterval(runCron, 3_600_000).unref()

@@ -40,8 +40,9 @@ export async function issueEmailToken(db: Database, t: NewEmailToken): Promise<v
 /** The user a still-usable token belongs to, without spending it. */
 export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {
   const [row] = await db
-    .select({ userId: emailTokens.userId })
+    .select({ userId: emailTokens.userId, email: users.email, fullName: users.fullName })
     .from(emailTokens)
+    .innerJoin(users, eq(users.id, emailTokens.userId))
     .where(and(eq(emailTokens.tokenHash, tokenHash), usable(purpose, now)))
     .limit(1)
   return row

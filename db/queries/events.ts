@@ -2,14 +2,26 @@ import { and, desc, eq, lt, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import { rowsOf } from '../client'
 import type { Database } from '../client'
-import { authEvents } from '../schema'
+import { authEvents, memberships, users } from '../schema'
 
 export type NewAuthEvent = typeof authEvents.$inferInsert
 export type AuthEventRow = typeof authEvents.$inferSelect
 
-/** Append-only: this module inserts and reads auth_events, and never updates or deletes them. */
+/** Append-only: this module inserts and reads auth_events, and never updates or deletes them (retention, db/queries/retention.ts, purges old ones). */
 export function insertEvent(db: Database, event: NewAuthEvent) {
   return db.insert(authEvents).values(event)
+}
+
+/** Inserts an event for the user with this normalized email, if any, in the same statement. */
+export async function insertEventForEmail(db: Database, emailNormalized: string, event: Omit<NewAuthEvent, 'userId' | 'orgId'>): Promise<void> {
+  await db.execute(sql`
+    insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+    select ${event.createdAt!.toISOString()}, ${event.type}, ${event.outcome}, u.id, m.org_id, ${event.ip ?? null}, ${event.userAgent ?? null},
+      ${event.detail === null || event.detail === undefined ? null : JSON.stringify(event.detail)}::jsonb
+    from (select 1) one
+    left join ${users} u on u.email_normalized = ${emailNormalized}
+    left join ${memberships} m on m.user_id = u.id
+    limit 1`)
 }
 
 /**

@@ -35,6 +35,30 @@ export async function hitWindow(db: Database, key: string, windowSeconds: number
   return row!
 }
 
+/**
+ * `hitWindow` for several keys in one statement (one round trip), each with its own window.
+ * Returns the hits in the order of `keys`.
+ */
+export async function hitWindows(db: Database, keys: { key: string; windowSeconds: number }[], now: Date): Promise<WindowHit[]> {
+  const windowOf = sql`case ${rateLimits.key} ${sql.join(
+    keys.map(({ key, windowSeconds }) => sql`when ${key} then ${windowSeconds}::float8`),
+    sql` `,
+  )} end`
+  const expired = sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowOf})`
+  const rows = await db
+    .insert(rateLimits)
+    .values(keys.map(({ key }) => ({ key, count: 1, windowStartedAt: now })))
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`case when ${expired} then 1 else ${rateLimits.count} + 1 end`,
+        windowStartedAt: sql`case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end`,
+      },
+    })
+    .returning({ key: rateLimits.key, count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
+  return keys.map(({ key }) => rows.find((row) => row.key === key)!)
+}
+
 export interface LockoutRule {
   lockAfterFailures: number
   baseLockSeconds: number

@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
-import type { Database } from '../client'
+import type { Database, Statements } from '../client'
 import { rowsOf } from '../client'
 import { memberships, organizations, refreshTokens, sessions, users } from '../schema'
 import type { Role } from '../schema'
@@ -13,11 +13,30 @@ export interface NewSession {
   refreshExpiresAt: Date
   userAgent?: string | null
   ip?: string | null
+  /** Live sessions a user may hold: the least recently used beyond it are revoked by the same statement. */
+  maxLiveSessions?: number
 }
 
-/** A session (its id chosen by the caller) and its first refresh token, as statements for a batch. */
-export function sessionStatements(db: Database, s: NewSession & { id: string }) {
+/**
+ * A session (its id chosen by the caller) and its first refresh token, as statements for a
+ * batch. With `maxLiveSessions`, a first statement revokes the user's least recently used live
+ * sessions beyond it (run before the insert, so `maxLiveSessions - 1` older ones stay).
+ */
+export function sessionStatements(db: Database, s: NewSession & { id: string }): Statements {
+  const cap = s.maxLiveSessions
+    ? [
+        db.execute(sql`
+          update ${sessions} set revoked_at = ${s.now.toISOString()}
+          where id in (
+            select id from ${sessions}
+            where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
+            order by last_used_at desc, created_at desc, id desc
+            offset ${s.maxLiveSessions - 1}
+          )`),
+      ]
+    : []
   return [
+    ...cap,
     db.insert(sessions).values({
       id: s.id,
       userId: s.userId,
@@ -28,17 +47,33 @@ export function sessionStatements(db: Database, s: NewSession & { id: string }) 
       ip: s.ip ?? null,
     }),
     db.insert(refreshTokens).values({ tokenHash: s.refreshTokenHash, sessionId: s.id, createdAt: s.now, expiresAt: s.refreshExpiresAt }),
-  ] as const
+  ] as unknown as Statements
 }
 
-/** Inserts a session and its first refresh token in one statement (a CTE): never one without the other. */
+/**
+ * Inserts a session and its first refresh token in one statement (a CTE): never one without
+ * the other. With `maxLiveSessions`, the same statement revokes the user's least recently
+ * used live sessions beyond it (the statement's snapshot does not hold the new session, so
+ * `maxLiveSessions - 1` older ones stay).
+ */
 export async function insertSession(db: Database, s: NewSession): Promise<string> {
+  const cap = s.maxLiveSessions
+    ? sql`, capped as (
+      update ${sessions} set revoked_at = ${s.now.toISOString()}
+      where id in (
+        select id from ${sessions}
+        where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
+        order by last_used_at desc, created_at desc, id desc
+        offset ${s.maxLiveSessions - 1}
+      )
+    )`
+    : sql``
   const result = await db.execute(sql`
     with session as (
       insert into ${sessions} (user_id, created_at, last_used_at, expires_at, user_agent, ip)
       values (${s.userId}, ${s.now.toISOString()}, ${s.now.toISOString()}, ${s.expiresAt.toISOString()}, ${s.userAgent ?? null}, ${s.ip ?? null})
       returning id
-    )
+    )${cap}
     insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
     select ${s.refreshTokenHash}, id, ${s.now.toISOString()}, ${s.refreshExpiresAt.toISOString()} from session
     returning session_id as id`)
@@ -233,5 +268,33 @@ export function listLiveSessions(db: Database, userId: string, now: Date) {
     })
     .from(sessions)
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .orderBy(sql`${sessions.lastUsedAt} desc`)
+    .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
+}
+
+/**
+ * A page of `listLiveSessions`, in the same order, after the session the cursor names
+ * (its `last_used_at` and id).
+ */
+export function listLiveSessionsPage(
+  db: Database,
+  userId: string,
+  now: Date,
+  page: { limit: number; after?: { lastUsedAt: Date; id: string } },
+) {
+  const after = page.after
+    ? sql`(${sessions.lastUsedAt}, ${sessions.id}) < (${page.after.lastUsedAt.toISOString()}::timestamptz, ${page.after.id}::uuid)`
+    : undefined
+  return db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), after))
+    .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
+    .limit(page.limit)
 }

@@ -38,6 +38,10 @@ export const listEventsEndpoint = endpoint(
     auth: 'profile:read',
     // With the session check, in its round trip.
     reads: (db, { userId }, c) => [selectEventsPage(db, userId, pageOf(c))],
+    query: {
+      limit: { description: 'Events per page', schema: { type: 'integer', minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT } },
+      cursor: { description: 'The `next_cursor` of the previous page', schema: { type: 'string' } },
+    },
     responses: {
       200: { description: 'A page of events', schema: z.object({ events: z.array(event), next_cursor: z.nullable(z.string()) }) },
     },

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { AuthError } from '../core/errors'
+import { checkNewPassword } from '../core/password-policy'
 import { hashPassword } from '../core/passwords'
 import { limitClient } from '../core/rate-limit'
 import { registerAccount } from '../core/registration'
@@ -23,6 +24,7 @@ export const register = endpoint(
     const s = services(c)
     // First, alone: an attacker over the limit must not get argon2 to run for them.
     await limitClient(s, 'register')
+    await checkNewPassword(s, input.password, { field: 'password', email: input.email, fullName: input.full_name })
     const created = await registerAccount(s, {
       email: input.email,
       fullName: input.full_name,

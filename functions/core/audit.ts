@@ -1,4 +1,5 @@
-import { insertEvent, listUserEvents } from '../../db/queries/events'
+import { normalizeEmail } from '../../db/queries/accounts'
+import { insertEvent, insertEventForEmail, listUserEvents } from '../../db/queries/events'
 import type { AuthEventRow, NewAuthEvent } from '../../db/queries/events'
 import type { Database } from '../../db/client'
 import type { Services } from './services'
@@ -16,6 +17,21 @@ export type AuthEventType =
   | 'two_factor_code'
   | 'recovery_code_used'
   | 'recovery_codes_regenerated'
+  | 'passkey_registered'
+  | 'passkey_renamed'
+  | 'passkey_deleted'
+  | 'passkey_clone_suspected'
+  /** A right password of a 2FA account: the challenge is open, the login not yet done. */
+  | 'login_first_factor'
+  /** An attempt at a secret refused unchecked because its counter is locked. */
+  | 'attempt_refused'
+  | 'invitation_created'
+  | 'invitation_revoked'
+  | 'invitation_accepted'
+  | 'member_role_changed'
+  | 'member_deactivated'
+  | 'member_reactivated'
+  | 'member_removed'
 
 /** success; failure (a wrong secret); denied (right secret, refused: inactive account); locked. */
 export type AuthEventOutcome = 'success' | 'failure' | 'denied' | 'locked'
@@ -67,6 +83,22 @@ export function eventRow(s: Pick<Services, 'now' | 'client'>, event: AuthEvent):
     userAgent: s.client.userAgent ?? null,
     detail: event.detail ?? null,
   }
+}
+
+/**
+ * `recordEvent` for an event whose user is known only by email (an attempt refused during a
+ * lock, before any lookup): the user and organization are found by the insert itself, and
+ * an unknown email leaves them null.
+ */
+export async function recordEventForEmail(s: Pick<Services, 'db' | 'now' | 'client'>, email: string, event: Omit<AuthEvent, 'userId' | 'orgId'>) {
+  await insertEventForEmail(s.db, normalizeEmail(email), {
+    createdAt: s.now,
+    type: event.type,
+    outcome: event.outcome,
+    ip: s.client.ip ?? null,
+    userAgent: s.client.userAgent ?? null,
+    detail: event.detail ?? null,
+  })
 }
 
 export const EVENTS_PAGE_DEFAULT = 50

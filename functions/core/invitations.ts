@@ -2,11 +2,13 @@ import { findUserByEmail } from '../../db/queries/accounts'
 import { acceptInvitation, createInvitation, deleteInvitation, findInvitationByToken, revokeInvitation, findInvitation } from '../../db/queries/invitations'
 import type { Invitation } from '../../db/queries/invitations'
 import type { Role } from '../../db/schema'
+import { recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
 import { completeLogin } from './login'
 import type { LoginOutcome } from './login'
 import { sendMail } from './mail'
+import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -63,12 +65,23 @@ export async function invite(
     await deleteInvitation(s.db, invitation.id)
     throw error
   }
+  await recordEvent(s, {
+    type: 'invitation_created',
+    outcome: 'success',
+    userId: actor.userId,
+    orgId: actor.orgId,
+    detail: { invitation_id: invitation.id, role: invitation.role },
+  })
   return invitation
 }
 
 /** Revokes a pending invitation of the caller's organization; revoking twice is harmless. */
-export async function revoke(s: Services, orgId: string, id: string): Promise<void> {
-  if (await revokeInvitation(s.db, orgId, id, s.now)) return
+export async function revoke(s: Services, actor: { userId: string; orgId: string }, id: string): Promise<void> {
+  const { orgId } = actor
+  if (await revokeInvitation(s.db, orgId, id, s.now)) {
+    await recordEvent(s, { type: 'invitation_revoked', outcome: 'success', userId: actor.userId, orgId, detail: { invitation_id: id } })
+    return
+  }
   const invitation = await findInvitation(s.db, orgId, id)
   if (!invitation) throw notFound('Invitation')
   if (invitation.acceptedAt) throw new AuthError('conflict', 409, 'The invitation was already accepted.')
@@ -87,9 +100,17 @@ export async function acceptAndLogin(s: Services, input: { token: string; passwo
   const invitation = await findInvitationByToken(s.db, tokenHash)
   if (!invitation || invitationStatus(invitation, s.now) !== 'pending') throw invalidInvitation()
   if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
+  await checkNewPassword(s, input.password, { field: 'password', email: invitation.email, fullName: input.fullName })
   const passwordHash = hashPassword(await s.argon2(), input.password)
   const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
   if (result.kind === 'invalid') throw invalidInvitation()
   if (result.kind === 'email_taken') throw emailTaken()
+  await recordEvent(s, {
+    type: 'invitation_accepted',
+    outcome: 'success',
+    userId: result.account.user.id,
+    orgId: result.account.org.id,
+    detail: { invitation_id: invitation.id, role: invitation.role },
+  })
   return completeLogin(s, result.account)
 }

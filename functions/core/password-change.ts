@@ -5,7 +5,8 @@ import type { Principal } from '../../db/queries/sessions'
 import { transaction } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
-import { dummyHash, hashPassword, verifyPassword } from './passwords'
+import { checkNewPassword } from './password-policy'
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
 
@@ -18,16 +19,17 @@ import type { Services } from './services'
  */
 export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
   const who = { userId: caller.userId, orgId: caller.orgId }
-  const attempt = await checkLimit(s, accountKey(caller.email))
+  const attempt = await checkLimit(s, accountKey(caller.email), who)
   const argon2 = await s.argon2()
   const account = await findAccount(s.db, caller.userId)
   // An OAuth-only account has no current password to prove; it still costs one hash.
-  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const hash = account?.user.passwordHash ?? DUMMY_HASH
   if (!verifyPassword(argon2, currentPassword, hash) || !account?.user.passwordHash) {
     await recordEvent(s, { type: 'password_changed', outcome: 'failure', ...who, detail: { reason: 'wrong_current_password' } })
     await recordFailure(s, attempt, who)
     throw unauthenticated('invalid_credentials', 'The current password is incorrect.')
   }
+  await checkNewPassword(s, newPassword, { field: 'new_password', email: account.user.email, fullName: account.user.fullName })
   const newHash = hashPassword(argon2, newPassword)
   await transaction(s.db, async (tx) => {
     await updatePasswordHash(tx, caller.userId, newHash, s.now)

@@ -1,9 +1,8 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import { batch } from '../../db/client'
-import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
-import type { ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
-import type { LockoutRule } from '../../db/queries/rate-limits'
-import { eventStatement } from './audit'
+import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
+import type { ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
+import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
 
@@ -32,6 +31,11 @@ export interface RateLimitConfig {
   perIp: Record<ClientAction, WindowPolicy>
   /** Password-reset mails asked for one address: a mailbox must not be flooded. */
   passwordForgotPerEmail: WindowPolicy
+  /** Invitations sent by one user, and by everyone in one organization: each is a mail to any address. */
+  invitationsPerUser: WindowPolicy
+  invitationsPerOrg: WindowPolicy
+  /** Verification mails one user may ask for again. */
+  verifyEmailResendPerUser: WindowPolicy
   /** Failed passwords per account (login, password change). */
   lockout: LockoutPolicy
   /**
@@ -54,6 +58,9 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
     password_reset: { limit: 10, windowSeconds: 900 },
   },
   passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
+  invitationsPerUser: { limit: 10, windowSeconds: 3600 },
+  invitationsPerOrg: { limit: 20, windowSeconds: 3600 },
+  verifyEmailResendPerUser: { limit: 3, windowSeconds: 3600 },
   lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
   twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
 }
@@ -67,6 +74,8 @@ export const accountKey = (email: string) => `login:account:${normalizeEmail(ema
 export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
 export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
 export const emailKey = (action: string, email: string) => `${action}:email:${normalizeEmail(email)}`
+export const userKey = (action: string, userId: string) => `${action}:user:${userId}`
+export const orgKey = (action: string, orgId: string) => `${action}:org:${orgId}`
 
 /**
  * The bucket a client address counts in. IPv6 clients usually hold a whole /64, so they
@@ -125,11 +134,29 @@ const overTheLimit = (retryAfter: number) => tooMany(`Too many requests. Try aga
  * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
  *
  * @example
- * await checkRate(s, `invite:user:${userId}`, { limit: 50, windowSeconds: 3600 })
+ * await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
  */
 export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
   const retryAfter = await hitRate(s, key, policy)
   if (retryAfter !== null) throw overTheLimit(retryAfter)
+}
+
+/**
+ * `checkRate` on several keys at once, in one statement: every key counts the hit, and the
+ * 429 names the longest wait among those over their limit.
+ *
+ * @example
+ * await checkRates(s, [{ key: userKey('invite', userId), policy: perUser }, { key: orgKey('invite', orgId), policy: perOrg }])
+ */
+export async function checkRates(s: Services, limits: { key: string; policy: WindowPolicy }[]): Promise<void> {
+  const hits = await hitWindows(s.db, limits.map(({ key, policy }) => ({ key, windowSeconds: policy.windowSeconds })), s.now)
+  let retryAfter = 0
+  hits.forEach((hit, i) => {
+    const { policy } = limits[i]!
+    if (hit.count > policy.limit)
+      retryAfter = Math.max(retryAfter, secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now))
+  })
+  if (retryAfter) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 }
 
 /**
@@ -160,14 +187,20 @@ export interface Attempt {
  * Follow with `recordFailure` when the secret was wrong, `resetFailures` when it was right.
  *
  * @example
- * const attempt = await checkLimit(s, twoFactorKey(user.id))
+ * const attempt = await checkLimit(s, twoFactorKey(user.id), { userId: user.id })
  * if (!valid) { await recordFailure(s, attempt, { userId: user.id, orgId }); throw invalidCode() }
  * await resetFailures(s, twoFactorKey(user.id))
  */
-export async function checkLimit(s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout): Promise<Attempt> {
+export async function checkLimit(
+  s: Services,
+  key: string,
+  /** Whose secret this is, for the audit row of an attempt refused during a lock. */
+  subject: { userId: string; orgId?: string | null } | { email: string },
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
   const admitted = await admitAttempt(s.db, key, policy, s.now)
   if (admitted) return { key, failures: admitted.count, lockedUntil: admitted.lockedUntil, hardLocked: admitted.count >= policy.hardLimit }
-  return refuseAttempt(s, key, policy)
+  return refuseAttempt(s, key, subject, policy)
 }
 
 /**
@@ -184,12 +217,13 @@ export async function admitClientAttempt(
   action: ClientAction,
   key: string,
   row: ClientAndAttempt,
+  subject: Subject,
   policy: LockoutPolicy = s.config.rateLimits.lockout,
 ): Promise<Attempt> {
   const window = s.config.rateLimits.perIp[action]
   const retryAfter = overLimit(s, { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) }, window)
   if (retryAfter !== null) throw overTheLimit(retryAfter)
-  if (row.failures === null) return refuseAttempt(s, key, policy)
+  if (row.failures === null) return refuseAttempt(s, key, subject, policy)
   return {
     key,
     failures: row.failures,
@@ -199,8 +233,14 @@ export async function admitClientAttempt(
 }
 
 // A locked key: how long for. One more round trip, on the refused path only.
-async function refuseAttempt(s: Services, key: string, policy: LockoutPolicy): Promise<never> {
+/** Whose secret an attempt is at, for the audit row of an attempt refused during a lock. */
+type Subject = { userId: string; orgId?: string | null } | { email: string }
+
+async function refuseAttempt(s: Services, key: string, subject: Subject, policy: LockoutPolicy): Promise<never> {
   const counter = await findCounter(s.db, key)
+  const refused = { type: 'attempt_refused', outcome: 'locked', detail: { counter: key.split(':')[0]! } } as const
+  if ('email' in subject) await recordEventForEmail(s, subject.email, refused)
+  else await recordEvent(s, { ...refused, ...subject })
   if (counter && counter.count >= policy.hardLimit)
     throw tooMany('Too many failed attempts. The account stays locked until its password is reset.', policy.maxLockSeconds)
   // A success may have cleared the lock since the refusal; a retry in 1 s is then honest.

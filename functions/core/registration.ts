@@ -4,6 +4,7 @@ import type { Account } from '../../db/queries/accounts'
 import { isUniqueViolation } from '../../db/errors'
 import { eventStatement } from './audit'
 import { newAccountVerificationMail } from './email-verification'
+import { mailFailure } from './mail'
 import type { Services } from './services'
 import { prepareSession } from './sessions'
 import type { IssuedTokens } from './sessions'
@@ -40,6 +41,6 @@ export async function registerAccount(s: Services, r: Registration): Promise<{ a
     throw error
   }
   // The account exists either way: a mail that fails is logged, and /verify-email/resend sends another.
-  await mail.afterCommit().catch((error) => console.error('verification mail not sent', error))
+  await mail.afterCommit().catch((error) => s.log.error('verification mail not sent', mailFailure(error)))
   return { account: { user: user!, org: { id: ids.orgId, name: r.organizationName }, role: 'owner' }, tokens: session.tokens }
 }

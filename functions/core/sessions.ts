@@ -42,7 +42,7 @@ function issueAccessToken(config: Config, p: { userId: string; sessionId: string
   return signAccessToken(
     config.keys,
     { sub: p.userId, sid: p.sessionId, org: p.orgId, scopes: scopesFor(p.role) },
-    { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds, now },
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtlSeconds, now },
   )
 }
 
@@ -80,6 +80,7 @@ export async function prepareSession(
     expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
     refreshTokenHash: await hashToken(refreshToken),
     refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    maxLiveSessions: config.maxSessionsPerUser,
     ...client,
   })
   const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)
@@ -207,7 +208,7 @@ export async function authenticate<R extends CallerReads>(
   } = {},
 ): Promise<{ claims: VerifiedAccess; principal: Principal; reads?: BatchResponse<R> }> {
   const { reads, authorize = () => {} } = options
-  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, now })
+  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, audience: config.audience, now })
   const passed = (principal: Principal | undefined) => {
     const auth = { claims, principal: checkPrincipal(principal, now) }
     authorize(auth)
@@ -228,4 +229,28 @@ export async function authenticate<R extends CallerReads>(
   // Never seen while a user belongs to one organization for life; correct, at one more trip, if it were.
   if (principal.orgId !== claims.org) return { ...auth, reads: await db.batch(reads!(db, { ...principal })) }
   return { ...auth, reads: results as BatchResponse<R> }
+}
+
+/**
+ * `authenticate`, and with `scope`, the token must carry that scope and the caller's current
+ * role grant it (403 otherwise). Every protected route and the service binding's `verify` go
+ * through here.
+ */
+export async function authorize<R extends CallerReads>(
+  db: RequestDatabase,
+  config: Config,
+  token: string,
+  now: Date,
+  scope?: string,
+  reads?: (db: RequestDatabase, caller: Caller) => R,
+) {
+  return authenticate(db, config, token, now, {
+    reads,
+    // The token's scopes are the role at issue time; the live role (loaded with the session)
+    // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+    authorize: ({ claims, principal }) => {
+      if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
+        throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+    },
+  })
 }

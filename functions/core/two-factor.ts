@@ -25,7 +25,7 @@ import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { checkLimit, failureStatements, limitClient, twoFactorKey } from './rate-limit'
+import { accountKey, checkLimit, failureStatements, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
@@ -69,8 +69,8 @@ async function loadState(s: Services, userId: string): Promise<TotpState> {
  * per-account counter across challenges (rate-limit.ts `checkLimit`): a password holder
  * opening challenge after challenge still meets the lock. 429 while the account is locked.
  */
-function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
-  return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
+export function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
+  return checkLimit(s, twoFactorKey(userId), { userId }, s.config.rateLimits.twoFactorLockout)
 }
 
 /** The user and organization an event is about: every caller already holds both. */
@@ -80,7 +80,7 @@ export interface Owner {
 }
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
-async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
+export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
   // The failure's audit row and the lock it leaves, if any: one batch, one round trip.
   await batch(s.db, [
     eventStatement(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } }),
@@ -92,7 +92,7 @@ async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { use
  * A right code: the account's 2FA failures are forgotten and the events audited, with the
  * caller's `alsoWrite` (a new session), in one batch.
  */
-async function twoFactorSucceeded(
+export async function twoFactorSucceeded(
   s: Services,
   { userId, orgId }: Owner,
   events: Omit<AuthEvent, 'userId' | 'orgId'>[],
@@ -183,11 +183,14 @@ export type DisableProof = { code: string; password?: undefined } | { password: 
  * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
  * session of the user ends: whoever else held one may be why 2FA is being turned off.
  */
-export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string }, proof: DisableProof) {
+export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string; email: string }, proof: DisableProof) {
   const { userId } = caller
   const state = await loadState(s, userId)
   if (!state.enabledAt) throw notEnabled()
-  const attempt = await admitTwoFactorAttempt(s, userId)
+  // A password is a guess at the password, wherever it is typed: it counts on the login's
+  // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
+  const attempt =
+    proof.code !== undefined ? await admitTwoFactorAttempt(s, userId) : await checkLimit(s, accountKey(caller.email), caller)
   let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
   if (proof.code !== undefined) {
     const recovery = normalizeRecoveryCode(proof.code)
@@ -210,6 +213,7 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
     }
   }
   const ended = await disableTotp(s.db, userId, s.now, caller.sessionId)
+  if (proofKind === 'password') await resetFailures(s, attempt.key)
   await twoFactorSucceeded(s, caller, [
     ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
     { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },

@@ -1,8 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import type { RequestDatabase } from '../../db/client'
-import { AuthError, unauthenticated } from '../core/errors'
-import { scopesFor } from '../core/roles'
-import { authenticate } from '../core/sessions'
+import { unauthenticated } from '../core/errors'
+import { authorize } from '../core/sessions'
 import type { Caller, CallerReads } from '../core/sessions'
 import type { AppEnv } from './env'
 
@@ -20,15 +19,7 @@ export function requireAuth(scope?: string, reads?: (db: RequestDatabase, caller
     if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')
     const token = BEARER.exec(header)?.[1]
     if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
-    const { reads: results, ...auth } = await authenticate(c.var.db, c.var.config, token, c.var.now(), {
-      reads: reads && ((db, caller) => reads(db, caller, c)),
-      // The token's scopes are the role at issue time; the live role (loaded with the session)
-      // must still grant it too, so a demotion takes effect at once, not at the next refresh.
-      authorize: ({ claims, principal }) => {
-        if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
-          throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
-      },
-    })
+    const { reads: results, ...auth } = await authorize(c.var.db, c.var.config, token, c.var.now(), scope, reads && ((db, caller) => reads(db, caller, c)))
     c.set('auth', auth)
     if (results) c.set('reads', results)
     await next()

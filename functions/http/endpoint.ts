@@ -19,6 +19,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    */
   reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => R
   body?: B
+  /** The query parameters the handler reads, for the OpenAPI document. */
+  query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
 }
 

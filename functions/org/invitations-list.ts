@@ -1,6 +1,6 @@
 import { countInvitations, listInvitations } from '../../db/queries/invitations'
 import { endpoint } from '../http/endpoint'
-import { pageParams } from '../http/params'
+import { PAGE_QUERY, pageParams } from '../http/params'
 import { invitation, invitationBody, page } from './schemas'
 
 // GET /api/v1/org/invitations
@@ -14,6 +14,7 @@ export const listOrganizationInvitations = endpoint(
       const p = pageParams(c)
       return [listInvitations(db, orgId, p), countInvitations(db, orgId)]
     },
+    query: PAGE_QUERY,
     responses: { 200: { description: 'A page of invitations', schema: page(invitation) } },
   },
   (c, [rows, [total]]) => {

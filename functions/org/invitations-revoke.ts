@@ -12,7 +12,7 @@ export const revokeInvitation = endpoint(
     responses: { 204: { description: 'Revoked' } },
   },
   async (c) => {
-    await revoke(services(c), c.var.auth.principal.orgId, uuidParam(c, 'id', 'Invitation'))
+    await revoke(services(c), c.var.auth.principal, uuidParam(c, 'id', 'Invitation'))
     return c.body(null, 204)
   },
 )

@@ -1,6 +1,6 @@
 import { countMembers, listMembers } from '../../db/queries/organizations'
 import { endpoint } from '../http/endpoint'
-import { pageParams } from '../http/params'
+import { PAGE_QUERY, pageParams } from '../http/params'
 import { member, memberBody, page } from './schemas'
 
 // GET /api/v1/org/members
@@ -14,6 +14,7 @@ export const listOrganizationMembers = endpoint(
       const p = pageParams(c)
       return [listMembers(db, orgId, p), countMembers(db, orgId)]
     },
+    query: PAGE_QUERY,
     responses: { 200: { description: 'A page of members', schema: page(member) } },
   },
   (c, [rows, [total]]) => c.json({ items: rows.map(memberBody), total: total?.n ?? 0, ...pageParams(c) }),

@@ -13,8 +13,15 @@ describe('GET /dev/mail', () => {
     expect(await res.json()).toEqual({ messages: [] })
   })
 
+  it('is served in a preview, whose reviewers read its mail there', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'preview', APP_URL: 'https://pr-7.example.workers.dev' } })
+    const res = await t.get('/dev/mail?to=nobody@example.com')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ messages: [] })
+  })
+
   it.each(['production', 'test', undefined])('is absent when ENVIRONMENT is %s', async (environment) => {
-    const t = await testApp({ env: { ENVIRONMENT: environment } })
+    const t = await testApp({ env: { ENVIRONMENT: environment, APP_URL: 'https://app.example' } })
     const res = await t.get('/dev/mail')
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({
@@ -110,7 +117,7 @@ describe('the http mail transport', () => {
     })
     const owner = await registerOwner(unreachable)
     expect((await unreachable.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, owner.access_token)).status).toBe(502)
-    const unconfigured = await testApp({ env: { ENVIRONMENT: 'production' } })
+    const unconfigured = await testApp({ env: { ENVIRONMENT: 'production', APP_URL: 'https://app.example' } })
     const owner2 = await registerOwner(unconfigured)
     expect((await unconfigured.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, owner2.access_token)).status).toBe(502)
   })
