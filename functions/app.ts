@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
-import type { DatabaseHandle } from '../db/client'
+import type { RequestDatabase } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
 import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
@@ -126,8 +126,8 @@ export const routes: readonly Route[] = [
 ]
 
 export interface AppDependencies {
-  /** How a request reaches the database; tests hand in PGlite. */
-  openDatabase?: (env: Bindings) => DatabaseHandle
+  /** How a request reaches the database; tests point it at their own. */
+  openDatabase?: (env: Bindings) => RequestDatabase
   now?: () => Date
   fetch?: typeof fetch
   /** Where log lines go (default: the console, which Workers Logs collects). */
@@ -135,7 +135,7 @@ export interface AppDependencies {
 }
 
 /** How the Worker reaches its database for one request (or one service-binding call). */
-export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY })
+export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, localRelay: env.DB_WS_PROXY })
 
 export function createApp(deps: AppDependencies = {}) {
   const open = deps.openDatabase ?? openRequestDatabase
@@ -157,9 +157,9 @@ export function createApp(deps: AppDependencies = {}) {
     c.set('fetch', fetcher)
     // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client.
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
-    const { db, close } = open(c.env)
-    c.set('db', db)
-    // Work handed to waitUntil may still use the connection: it closes after that work.
+    // Over HTTP: nothing to open or close per request (db/client.ts).
+    c.set('db', open(c.env))
+    // Work after the response (a mail sent through the provider) is kept alive with waitUntil.
     const pending: Promise<unknown>[] = []
     c.set('afterResponse', (promise) => void pending.push(promise))
     try {
@@ -169,16 +169,15 @@ export function createApp(deps: AppDependencies = {}) {
       // WebSocket's ErrorEvent when it cannot connect: wrap, so onError can answer 503.
       throw error instanceof Error ? error : new Error('non-Error rejection', { cause: error })
     } finally {
-      const closing = Promise.allSettled(pending)
-        .then(() => close())
-        .catch(() => {})
-      // The connection closes after the response is sent; outside a Worker, wait for it.
-      let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
-      try {
-        ctx = c.executionCtx
-      } catch {}
-      if (ctx) ctx.waitUntil(closing)
-      else await closing
+      if (pending.length) {
+        const settled = Promise.allSettled(pending)
+        let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
+        try {
+          ctx = c.executionCtx
+        } catch {}
+        if (ctx) ctx.waitUntil(settled)
+        else await settled
+      }
     }
   })
 

@@ -21,7 +21,7 @@ export interface Bindings {
    */
   ENVIRONMENT?: string
   DATABASE_URL: string
-  /** Development only: `host:port` of the local WebSocket→Postgres relay. */
+  /** Development only: `host:port` of the local relay (scripts/relay.mjs): WebSocket→Postgres and Neon's SQL-over-HTTP endpoint. */
   DB_WS_PROXY?: string
   JWT_ALG?: string
   /** JSON array of JWKs, each with a `kid`: RSA private keys (sign) or public keys (verify only), or `oct` secrets for HS256. */

@@ -1,5 +1,6 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import { insertEvent, insertEventForEmail, listUserEvents } from '../../db/queries/events'
+import type { AuthEventRow, NewAuthEvent } from '../../db/queries/events'
 import type { Database } from '../../db/client'
 import type { Services } from './services'
 
@@ -62,7 +63,17 @@ export async function recordEvent(
   event: AuthEvent,
   db: Database = s.db,
 ): Promise<void> {
-  await insertEvent(db, {
+  await eventStatement(s, event, db)
+}
+
+/** `recordEvent` as a statement, for a batch: the event is written with the change it records, in the same round trip. */
+export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, db: Database = s.db) {
+  return insertEvent(db, eventRow(s, event))
+}
+
+/** The row of an event: the request's time, IP and user agent with it. */
+export function eventRow(s: Pick<Services, 'now' | 'client'>, event: AuthEvent): NewAuthEvent {
+  return {
     createdAt: s.now,
     type: event.type,
     outcome: event.outcome,
@@ -71,7 +82,7 @@ export async function recordEvent(
     ip: s.client.ip ?? null,
     userAgent: s.client.userAgent ?? null,
     detail: event.detail ?? null,
-  })
+  }
 }
 
 /**
@@ -95,10 +106,14 @@ export const EVENTS_PAGE_MAX = 100
 
 /** A page of the user's own events, newest first, and the cursor of the next page (null at the end). */
 export async function listEvents(db: Database, userId: string, page: { limit: number; cursor?: string }) {
-  const rows = await listUserEvents(db, userId, {
-    limit: page.limit + 1,
-    beforeId: page.cursor === undefined ? undefined : Number(page.cursor),
-  })
+  return eventsPage(await selectEventsPage(db, userId, page), page)
+}
+
+/** The statement of `listEvents`, for a batch; `eventsPage` makes the page of its rows. */
+export const selectEventsPage = (db: Database, userId: string, page: { limit: number; cursor?: string }) =>
+  listUserEvents(db, userId, { limit: page.limit + 1, beforeId: page.cursor === undefined ? undefined : Number(page.cursor) })
+
+export function eventsPage(rows: AuthEventRow[], page: { limit: number }) {
   const events = rows.slice(0, page.limit)
   const more = rows.length > page.limit
   return { events, nextCursor: more ? String(events[events.length - 1]!.id) : null }

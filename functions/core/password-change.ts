@@ -2,7 +2,7 @@ import { findAccount, updatePasswordHash } from '../../db/queries/accounts'
 import { voidEmailTokens } from '../../db/queries/email-tokens'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import type { Principal } from '../../db/queries/sessions'
-import type { Database } from '../../db/client'
+import { transaction } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
 import { checkNewPassword } from './password-policy'
@@ -31,8 +31,7 @@ export async function changePassword(s: Services, caller: Principal, currentPass
   }
   await checkNewPassword(s, newPassword, { field: 'new_password', email: account.user.email, fullName: account.user.fullName })
   const newHash = hashPassword(argon2, newPassword)
-  await s.db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
+  await transaction(s.db, async (tx) => {
     await updatePasswordHash(tx, caller.userId, newHash, s.now)
     // A reset link mailed before the change would otherwise undo it.
     await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)

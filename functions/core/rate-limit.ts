@@ -1,7 +1,8 @@
 import { normalizeEmail } from '../../db/queries/accounts'
-import { admitAttempt, findCounter, hitWindow, hitWindows, resetCounter } from '../../db/queries/rate-limits'
-import type { LockoutRule } from '../../db/queries/rate-limits'
-import { recordEvent, recordEventForEmail } from './audit'
+import { batch } from '../../db/client'
+import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
+import type { ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
+import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
 
@@ -107,10 +108,27 @@ const tooMany = (detail: string, retryAfterSeconds: number) =>
  * until its window ends, for callers that refuse quietly (a mail not sent) instead of 429.
  */
 export async function hitRate(s: Services, key: string, policy: WindowPolicy): Promise<number | null> {
-  const hit = await hitWindow(s.db, key, policy.windowSeconds, s.now)
+  return overLimit(s, await hitWindow(s.db, key, policy.windowSeconds, s.now), policy)
+}
+
+function overLimit(s: Services, hit: WindowHit, policy: WindowPolicy): number | null {
   if (hit.count <= policy.limit) return null
   return secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now)
 }
+
+/** The client's per-IP window of `action` as SQL for a larger statement (`hitWindowSql`), with its limit. */
+export function clientWindow(s: Services, action: ClientAction) {
+  const policy = s.config.rateLimits.perIp[action]
+  return { client: hitWindowSql(clientKey(action, s.client.ip), policy.windowSeconds, s.now), limit: policy.limit }
+}
+
+/** Throws 429 as `limitClient` would when the hit that `clientWindow` counted was over the limit. */
+export function checkClientWindow(s: Services, action: ClientAction, hit: WindowHit): void {
+  const retryAfter = overLimit(s, hit, s.config.rateLimits.perIp[action])
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+}
+
+const overTheLimit = (retryAfter: number) => tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 
 /**
  * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
@@ -120,7 +138,7 @@ export async function hitRate(s: Services, key: string, policy: WindowPolicy): P
  */
 export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
   const retryAfter = await hitRate(s, key, policy)
-  if (retryAfter !== null) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
 }
 
 /**
@@ -181,14 +199,44 @@ export async function checkLimit(
   policy: LockoutPolicy = s.config.rateLimits.lockout,
 ): Promise<Attempt> {
   const admitted = await admitAttempt(s.db, key, policy, s.now)
-  if (admitted) {
-    return {
-      key,
-      failures: admitted.count,
-      lockedUntil: admitted.lockedUntil,
-      hardLocked: admitted.count >= policy.hardLimit,
-    }
+  if (admitted) return { key, failures: admitted.count, lockedUntil: admitted.lockedUntil, hardLocked: admitted.count >= policy.hardLimit }
+  return refuseAttempt(s, key, subject, policy)
+}
+
+/**
+ * `limitClient(s, action)` then `checkLimit(s, key)` as one statement, for the first round trip
+ * of a login (batched with the account's lookup); `admitClientAttempt` judges its row.
+ */
+export function clientAttemptStatement(s: Services, action: ClientAction, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout) {
+  return hitWindowThenAdmit(s.db, { clientKey: clientKey(action, s.client.ip), window: s.config.rateLimits.perIp[action], key, rule: policy, now: s.now })
+}
+
+/** The verdict of `clientAttemptStatement`: exactly what `limitClient` then `checkLimit` would have answered. */
+export async function admitClientAttempt(
+  s: Services,
+  action: ClientAction,
+  key: string,
+  row: ClientAndAttempt,
+  subject: Subject,
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
+  const window = s.config.rateLimits.perIp[action]
+  const retryAfter = overLimit(s, { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) }, window)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+  if (row.failures === null) return refuseAttempt(s, key, subject, policy)
+  return {
+    key,
+    failures: row.failures,
+    lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
+    hardLocked: row.failures >= policy.hardLimit,
   }
+}
+
+// A locked key: how long for. One more round trip, on the refused path only.
+/** Whose secret an attempt is at, for the audit row of an attempt refused during a lock. */
+type Subject = { userId: string; orgId?: string | null } | { email: string }
+
+async function refuseAttempt(s: Services, key: string, subject: Subject, policy: LockoutPolicy): Promise<never> {
   const counter = await findCounter(s.db, key)
   const refused = { type: 'attempt_refused', outcome: 'locked', detail: { counter: key.split(':')[0]! } } as const
   if ('email' in subject) await recordEventForEmail(s, subject.email, refused)
@@ -209,8 +257,18 @@ export async function recordFailure(
   attempt: Attempt,
   who: { userId?: string | null; orgId?: string | null } = {},
 ): Promise<void> {
-  if (!attempt.lockedUntil && !attempt.hardLocked) return
-  await recordEvent(s, {
+  const statements = failureStatements(s, attempt, who)
+  if (statements.length) await batch(s.db, [statements[0]!, ...statements.slice(1)])
+}
+
+/** `recordFailure` as statements (none, or the lock's audit row), for the caller's batch. */
+export function failureStatements(s: Services, attempt: Attempt, who: { userId?: string | null; orgId?: string | null } = {}) {
+  if (!attempt.lockedUntil && !attempt.hardLocked) return []
+  return [lockEvent(s, attempt, who)]
+}
+
+function lockEvent(s: Services, attempt: Attempt, who: { userId?: string | null; orgId?: string | null }) {
+  return eventStatement(s, {
     type: 'lock_applied',
     outcome: 'locked',
     userId: who.userId,
@@ -224,7 +282,7 @@ export async function recordFailure(
   })
 }
 
-/** A success: the key's failures and any lock are forgotten. */
+/** A success: the key's failures and any lock are forgotten (`resetCounter` is its statement, for a batch). */
 export async function resetFailures(s: Pick<Services, 'db'>, key: string): Promise<void> {
   await resetCounter(s.db, key)
 }

@@ -1,3 +1,6 @@
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch } from '../../db/client'
+import { resetCounter } from '../../db/queries/rate-limits'
 import { findAccount } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
 import {
@@ -15,18 +18,18 @@ import {
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { recordEvent } from './audit'
+import { eventStatement, } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, checkLimit, limitClient, recordFailure, resetFailures, twoFactorKey } from './rate-limit'
+import { accountKey, checkLimit, failureStatements, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
-import { startSession } from './sessions'
+import { prepareSession, } from './sessions'
 import type { IssuedTokens } from './sessions'
 import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
 
@@ -78,14 +81,28 @@ export interface Owner {
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
 export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
-  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } })
-  await recordFailure(s, attempt, { userId, orgId })
+  // The failure's audit row and the lock it leaves, if any: one batch, one round trip.
+  await batch(s.db, [
+    eventStatement(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } }),
+    ...failureStatements(s, attempt, { userId, orgId }),
+  ])
 }
 
-/** A right code: the account's 2FA failures are forgotten, and the event audited. */
-export async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
-  await resetFailures(s, twoFactorKey(userId))
-  for (const event of events) await recordEvent(s, { ...event, userId, orgId })
+/**
+ * A right code: the account's 2FA failures are forgotten and the events audited, with the
+ * caller's `alsoWrite` (a new session), in one batch.
+ */
+export async function twoFactorSucceeded(
+  s: Services,
+  { userId, orgId }: Owner,
+  events: Omit<AuthEvent, 'userId' | 'orgId'>[],
+  alsoWrite: BatchItem<'pg'>[] = [],
+): Promise<void> {
+  await batch(s.db, [
+    resetCounter(s.db, twoFactorKey(userId)),
+    ...events.map((event) => eventStatement(s, { ...event, userId, orgId })),
+    ...alsoWrite,
+  ])
 }
 
 export async function twoFactorStatus(s: Services, userId: string) {
@@ -205,10 +222,17 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
 
 /** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */
 export async function startTwoFactorChallenge(s: Services, userId: string): Promise<string> {
+  const { sessionToken, statement } = await prepareTwoFactorChallenge(s, userId)
+  await statement
+  return sessionToken
+}
+
+/** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
+export async function prepareTwoFactorChallenge(s: Services, userId: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
-  await insertChallenge(s.db, {
+  const statement = insertChallenge(s.db, {
     tokenHash: await hashToken(sessionToken),
     userId,
     now: s.now,
@@ -216,7 +240,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
     userAgent: s.client.userAgent,
     ip: s.client.ip,
   })
-  return sessionToken
+  return { sessionToken, statement }
 }
 
 /**
@@ -260,10 +284,15 @@ export async function verifyTwoFactorLogin(
     await recordFailedTwoFactorAttempt(s, attempt, owner, 'login')
     throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
   }
-  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
-  await twoFactorSucceeded(s, owner, [
-    ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
-    { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
-  ])
+  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  await twoFactorSucceeded(
+    s,
+    owner,
+    [
+      ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
+      { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
+    ],
+    [...statements],
+  )
   return { account, tokens }
 }

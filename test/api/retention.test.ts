@@ -21,7 +21,7 @@ async function runCron(t: TestApp, env: Record<string, string> = {}) {
   const log = console.log
   console.log = (...args: unknown[]) => void logs.push(args.join(' '))
   try {
-    const scheduled = createScheduled({ openDatabase: database.open, now: t.clock.now })
+    const scheduled = createScheduled({ openDatabase: () => database.db, now: t.clock.now })
     await scheduled({ scheduledTime: t.clock.now().getTime(), cron: '23 * * * *', noRetry() {} }, { ...t.env, ...env }, {
       waitUntil() {},
       passThroughOnException() {},
