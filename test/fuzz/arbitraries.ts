@@ -157,6 +157,7 @@ export const pathParam = (pool: string[]) =>
   fc.oneof(
     fc.uuid(),
     fc.constantFrom(...(pool.length ? pool : ['x'])),
+    fc.constantFrom('%raw:%', '%raw:%zz', '%raw:%ED%A0%80', '%raw:%E0%A4%A', '%raw:%00', '%raw:%2F..%2F'),
     nastyString.filter((s) => s.length > 0),
   )
 
