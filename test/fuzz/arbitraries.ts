@@ -170,5 +170,5 @@ export const queryString = fc
   )
   .map((params) => {
     const entries = Object.entries(params)
-    return entries.length ? `?${entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v)}`).join('&')}` : ''
+    return entries.length ? `?${entries.map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(v.toWellFormed())}`).join('&')}` : ''
   })
