@@ -56,17 +56,22 @@ export function accountStatements(db: Database, input: NewAccount & { orgId: str
       .insert(users)
       .values({
         id: input.userId,
-        email: input.email.trim(),
-        emailNormalized: normalizeEmail(input.email),
-        fullName: input.fullName,
-        passwordHash: input.passwordHash,
-        oauthProvider: input.oauthProvider ?? 'local',
-        isVerified: input.isVerified ?? false,
+        ...userRow(input),
       })
       .returning(),
     db.insert(memberships).values({ userId: input.userId, orgId: input.orgId, role: 'owner' }),
   ] as const
 }
+
+/** The user row of a new account, as both the batched and the transactional paths write it. */
+const userRow = (input: NewAccount) => ({
+  email: input.email.trim(),
+  emailNormalized: normalizeEmail(input.email),
+  fullName: input.fullName,
+  passwordHash: input.passwordHash,
+  oauthProvider: input.oauthProvider ?? 'local',
+  isVerified: input.isVerified ?? false,
+})
 
 export interface NewAccount {
   email: string
@@ -95,14 +100,7 @@ export async function createAccount(
         .returning({ id: organizations.id, name: organizations.name })
       const [user] = await tx
         .insert(users)
-        .values({
-          email: input.email.trim(),
-          emailNormalized: normalizeEmail(input.email),
-          fullName: input.fullName,
-          passwordHash: input.passwordHash,
-          oauthProvider: input.oauthProvider ?? 'local',
-          isVerified: input.isVerified ?? false,
-        })
+        .values(userRow(input))
         .returning()
       await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })
       const account: Account = { user: user!, org: org!, role: 'owner' }

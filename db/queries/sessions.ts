@@ -256,7 +256,7 @@ export async function revokeUserSessions(db: Database, userId: string, now: Date
   return rows.length
 }
 
-export function listLiveSessions(db: Database, userId: string, now: Date) {
+export function listLiveSessions(db: Database, userId: string, now: Date, after?: SQL) {
   return db
     .select({
       id: sessions.id,
@@ -267,7 +267,7 @@ export function listLiveSessions(db: Database, userId: string, now: Date) {
       ip: sessions.ip,
     })
     .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), after))
     .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
 }
 
@@ -284,17 +284,5 @@ export function listLiveSessionsPage(
   const after = page.after
     ? sql`(${sessions.lastUsedAt}, ${sessions.id}) < (${page.after.lastUsedAt.toISOString()}::timestamptz, ${page.after.id}::uuid)`
     : undefined
-  return db
-    .select({
-      id: sessions.id,
-      createdAt: sessions.createdAt,
-      lastUsedAt: sessions.lastUsedAt,
-      expiresAt: sessions.expiresAt,
-      userAgent: sessions.userAgent,
-      ip: sessions.ip,
-    })
-    .from(sessions)
-    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), after))
-    .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
-    .limit(page.limit)
+  return listLiveSessions(db, userId, now, after).limit(page.limit)
 }
