@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
 import type { DatabaseHandle } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
+import { listIdentitiesEndpoint, unlinkIdentityEndpoint } from './auth/identities'
 import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
 import { forgotPassword } from './auth/password-forgot'
@@ -77,6 +78,8 @@ export const routes: readonly Route[] = [
   ['get', '/api/v1/org/invitations', listOrganizationInvitations],
   ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
   ['post', '/api/v1/auth/oauth/callback', oauthCallback],
+  ['get', '/api/v1/auth/identities', listIdentitiesEndpoint],
+  ['delete', '/api/v1/auth/identities/:provider', unlinkIdentityEndpoint],
 
   ['get', '/api/v1/auth/2fa/status', twoFactorStatusEndpoint],
   ['post', '/api/v1/auth/2fa/setup', twoFactorSetup],

@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_LIMITS, NIST_MAX_CONSECUTIVE_FAILURES } from './core/rate-limit'
 import type { ClientAction, RateLimitConfig, WindowPolicy } from './core/rate-limit'
-import { oauthConfig } from './core/oauth'
+import { oauthConfig, onOff } from './core/oauth'
 import type { OAuthConfig } from './core/oauth'
 import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
@@ -55,6 +55,8 @@ export interface Bindings {
   // secret are both set. Every endpoint defaults to the real provider's.
   /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
   OAUTH_REDIRECT_URIS?: string
+  /** `on`: a callback without a PKCE `code_verifier` is refused (default off; recommended). */
+  OAUTH_REQUIRE_PKCE?: string
   /** How long one call to a provider may take, in milliseconds (default 10000). */
   OAUTH_TIMEOUT_MS?: string
   GOOGLE_CLIENT_ID?: string
@@ -75,6 +77,10 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** Seconds since the session's sign-in after which 2FA setup/enable and unlinking need the password (default 0: off; 600 recommended). */
+  TWO_FACTOR_REAUTH_SECONDS?: string
+  /** `on`: GET /dev/mail serves the outbox; only with ENVIRONMENT=development too (set by `npm run dev`). */
+  DEV_MAIL?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
 }
@@ -101,6 +107,10 @@ export interface Config {
   /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
   dataKeys: DataKeys | null
   totpIssuer: string
+  /** 0: off. */
+  twoFactorReauthSeconds: number
+  /** GET /dev/mail is served (ENVIRONMENT=development and DEV_MAIL=on). */
+  devMail: boolean
 }
 
 const DAY = 86_400
@@ -203,7 +213,16 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
+    twoFactorReauthSeconds: wholeSeconds(env.TWO_FACTOR_REAUTH_SECONDS, 'TWO_FACTOR_REAUTH_SECONDS'),
+    devMail: environment(env.ENVIRONMENT) === 'development' && onOff(env.DEV_MAIL, 'DEV_MAIL'),
   }
+}
+
+function wholeSeconds(value: string | undefined, name: string): number {
+  if (value === undefined || value === '') return 0
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of seconds (0: off)`)
+  return n
 }
 
 function mailConfig(env: Bindings): MailConfig {

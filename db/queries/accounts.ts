@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, organizations, users } from '../schema'
@@ -9,8 +9,11 @@ export type User = typeof users.$inferSelect
 /** Emails compare case-insensitively after trimming; this is the form the unique index holds. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
+// The account that holds the address; a contact address (owns_email false) is never found by it.
+const holds = (email: string) => and(eq(users.emailNormalized, normalizeEmail(email)), eq(users.ownsEmail, true))
+
 export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
-  const [user] = await db.select().from(users).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  const [user] = await db.select().from(users).where(holds(email)).limit(1)
   return user
 }
 
@@ -34,7 +37,7 @@ export async function findAccount(db: Database, userId: string): Promise<Account
 }
 
 export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
-  const [row] = await selectAccount(db).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  const [row] = await selectAccount(db).where(holds(email)).limit(1)
   return row
 }
 
@@ -45,12 +48,14 @@ export interface NewAccount {
   organizationName: string
   oauthProvider?: string
   isVerified?: boolean
+  /** False: the email is only a contact address, and does not hold the address (default true). */
+  ownsEmail?: boolean
 }
 
 /**
  * Creates an organization, its owner and the membership in one transaction: all three or
  * nothing. Returns undefined when the email is taken (the unique index decides, so two
- * concurrent registrations cannot both win). `tx` callers can add more rows atomically.
+ * concurrent registrations cannot both win; an account with `ownsEmail: false` never conflicts). `tx` callers can add more rows atomically.
  */
 export async function createAccount(
   db: Database,
@@ -72,6 +77,7 @@ export async function createAccount(
           passwordHash: input.passwordHash,
           oauthProvider: input.oauthProvider ?? 'local',
           isVerified: input.isVerified ?? false,
+          ownsEmail: input.ownsEmail ?? true,
         })
         .returning()
       await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })

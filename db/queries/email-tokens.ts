@@ -39,7 +39,9 @@ export async function findUsableEmailToken(db: Database, tokenHash: string, purp
 
 /**
  * Spends a verification token and marks its user verified, in one statement: of two
- * concurrent uses, only one finds `used_at is null`.
+ * concurrent uses, only one finds `used_at is null`. The user claims the address too (if it
+ * was only a contact address); when another account holds it now, the unique index refuses
+ * the whole statement and the token stays unspent.
  */
 export async function verifyEmailWithToken(db: Database, tokenHash: string, now: Date): Promise<{ id: string; email: string } | undefined> {
   const at = now.toISOString()
@@ -49,7 +51,7 @@ export async function verifyEmailWithToken(db: Database, tokenHash: string, now:
       where token_hash = ${tokenHash} and purpose = 'verify_email' and used_at is null and expires_at > ${at}
       returning user_id
     )
-    update ${users} set is_verified = true, updated_at = ${at}
+    update ${users} set is_verified = true, owns_email = true, updated_at = ${at}
     from spent where ${users.id} = spent.user_id
     returning ${users.id} as id, ${users.email} as email`)
   return rowsOf<{ id: string; email: string }>(result)[0]

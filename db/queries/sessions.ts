@@ -69,6 +69,8 @@ export interface Principal {
   sessionId: string
   sessionRevoked: boolean
   sessionExpiresAt: Date
+  /** When the session signed in (password, OAuth, or a completed 2FA challenge): `auth_time`. */
+  sessionCreatedAt: Date
   userId: string
   email: string
   fullName: string
@@ -88,6 +90,7 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
       sessionId: sessions.id,
       sessionRevoked: sql<boolean>`${sessions.revokedAt} is not null`,
       sessionExpiresAt: sessions.expiresAt,
+      sessionCreatedAt: sessions.createdAt,
       userId: users.id,
       email: users.email,
       fullName: users.fullName,

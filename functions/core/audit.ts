@@ -15,6 +15,10 @@ export type AuthEventType =
   | 'two_factor_code'
   | 'recovery_code_used'
   | 'recovery_codes_regenerated'
+  | 'identity_linked'
+  | 'identity_unlinked'
+  | 'two_factor_reset'
+  | 'email_verified'
 
 /** success; failure (a wrong secret); denied (right secret, refused: inactive account); locked. */
 export type AuthEventOutcome = 'success' | 'failure' | 'denied' | 'locked'

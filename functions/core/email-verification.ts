@@ -1,3 +1,4 @@
+import { isUniqueViolation } from '../../db/errors'
 import { verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { emailLink } from './email-links'
@@ -34,9 +35,19 @@ export async function sendVerificationMail(
 export const invalidEmailToken = () =>
   new AuthError('email_token_invalid', 400, 'The link is invalid, expired or already used.')
 
-/** Spends a verification token; the user behind it is verified. */
+/**
+ * Spends a verification token; the user behind it is verified and holds the address. An
+ * account whose address was only a contact address (from a provider that did not vouch for
+ * it) cannot claim it once another account holds it: 409, and it stays unverified.
+ */
 export async function verifyEmail(s: Services, token: string) {
-  const user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
+  let user: Awaited<ReturnType<typeof verifyEmailWithToken>>
+  try {
+    user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
+  }
   if (!user) throw invalidEmailToken()
   return user
 }

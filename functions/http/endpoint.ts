@@ -10,6 +10,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined> {
   /** `false`: public. `true` (default): a valid bearer token. A string: a token with that scope. */
   auth?: boolean | string
   body?: B
+  /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. */
+  bodyOptional?: boolean
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
 }
 
@@ -35,7 +37,7 @@ export function endpoint<B extends z.ZodMiniType | undefined = undefined>(
   const handlers: MiddlewareHandler<AppEnv>[] = []
   const auth = spec.auth ?? true
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined))
-  if (spec.body) handlers.push(jsonBody(spec.body) as unknown as MiddlewareHandler<AppEnv>)
+  if (spec.body) handlers.push(jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
   handlers.push(handler as unknown as MiddlewareHandler<AppEnv>)
   return { spec: spec as Endpoint['spec'], handlers }
 }

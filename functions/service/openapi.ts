@@ -65,7 +65,7 @@ export function openApiDocument(routes: readonly Route[]) {
         parameters: [...path.matchAll(/:(\w+)/g)].map(([, name]) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
       }),
       ...(spec.body && {
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
+        requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
       }),
       responses,
     }

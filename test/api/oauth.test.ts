@@ -141,7 +141,9 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const claims = googleUser({ email: local.email.toUpperCase() })
-    const res = await googleLogin(t, claims)
+    // The account has a password: linking needs it (issue #13 §2).
+    expect((await googleLogin(t, claims)).status).toBe(409)
+    const res = await googleLogin(t, claims, { password: local.password })
     expect(res.status).toBe(200)
     const body = await res.json()
     expect(body).toMatchObject({ user_id: local.user_id, organization_id: local.organization_id, email: local.email, is_new_user: false })
@@ -499,7 +501,12 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const tid = randomUUID()
     expect((await outlookLogin(t, microsoft(tid, { email: local.email }))).status).toBe(409)
-    const vouched = await outlookLogin(t, microsoft(tid, { email: local.email, xms_edov: true }))
+    const vouched = await t.post(CALLBACK, {
+      provider: 'outlook',
+      code: await idp.authorize(microsoft(tid, { email: local.email, xms_edov: true }), { redirectUri: REDIRECT }),
+      redirect_uri: REDIRECT,
+      password: local.password,
+    })
     expect(await vouched.json()).toMatchObject({ user_id: local.user_id, is_new_user: false })
     const linked = await t.db.select().from(oauthIdentities).where(and(eq(oauthIdentities.userId, local.user_id), eq(oauthIdentities.provider, 'outlook')))
     expect(linked).toHaveLength(1)

@@ -188,3 +188,24 @@ export async function startSilentServer() {
       }),
   }
 }
+
+/** Every provider configured against local servers: `idp` plays Google and Microsoft, `graph` Facebook. */
+export function providerEnv(idp: OidcProvider, graph: { url: string }, redirectUris: string[]) {
+  return {
+    OAUTH_REDIRECT_URIS: JSON.stringify(redirectUris),
+    GOOGLE_CLIENT_ID: CLIENT.id,
+    GOOGLE_CLIENT_SECRET: CLIENT.secret,
+    GOOGLE_TOKEN_URL: `${idp.url}/token`,
+    GOOGLE_JWKS_URL: `${idp.url}/jwks`,
+    GOOGLE_ISSUER: idp.url,
+    FACEBOOK_CLIENT_ID: CLIENT.id,
+    FACEBOOK_CLIENT_SECRET: CLIENT.secret,
+    FACEBOOK_TOKEN_URL: `${graph.url}/oauth/access_token`,
+    FACEBOOK_USERINFO_URL: `${graph.url}/me`,
+    OUTLOOK_CLIENT_ID: CLIENT.id,
+    OUTLOOK_CLIENT_SECRET: CLIENT.secret,
+    OUTLOOK_TOKEN_URL: `${idp.url}/token`,
+    OUTLOOK_JWKS_URL: `${idp.url}/jwks`,
+    OUTLOOK_ISSUER: `${idp.url}/{tenantid}/v2.0`,
+  }
+}
