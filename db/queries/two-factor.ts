@@ -126,7 +126,7 @@ export async function countUnusedRecoveryCodes(db: Database, userId: string): Pr
 export async function disableTotp(db: Database, userId: string, now: Date, keepSession: string): Promise<number> {
   return db.transaction(async (transaction) => {
     const tx = transaction as unknown as Database
-    await tx.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
+    await deleteChallenges(tx, userId)
     await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
     await tx
       .update(users)
@@ -137,6 +137,11 @@ export async function disableTotp(db: Database, userId: string, now: Date, keepS
 }
 
 // ---- the two-step login ----
+
+/** Ends every pending login challenge of the user (their password changed). */
+export async function deleteChallenges(db: Database, userId: string): Promise<void> {
+  await db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
+}
 
 export interface NewChallenge {
   tokenHash: string

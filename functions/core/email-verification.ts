@@ -2,6 +2,7 @@ import { isUniqueViolation } from '../../db/errors'
 import { verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { emailLink } from './email-links'
+import { releaseHeldInvitations } from './invitations'
 import { AuthError } from './errors'
 import { sendMail } from './mail'
 import type { Services } from './services'
@@ -49,5 +50,6 @@ export async function verifyEmail(s: Services, token: string) {
     throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
   }
   if (!user) throw invalidEmailToken()
+  await releaseHeldInvitations(s, user.id)
   return user
 }
