@@ -29,6 +29,7 @@ import { createInvitation } from './org/invitations-create'
 import { listOrganizationInvitations } from './org/invitations-list'
 import { revokeInvitation } from './org/invitations-revoke'
 import { removeOrganizationMember } from './org/member-remove'
+import { resetMemberTwoFactorEndpoint } from './org/member-two-factor-reset'
 import { updateOrganizationMember } from './org/member-update'
 import { listOrganizationMembers } from './org/members-list'
 import { updateOrganization } from './org/update'
@@ -74,6 +75,7 @@ export const routes: readonly Route[] = [
   ['get', '/api/v1/org/members', listOrganizationMembers],
   ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
   ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
+  ['post', '/api/v1/org/members/:user_id/2fa/reset', resetMemberTwoFactorEndpoint],
   ['post', '/api/v1/org/invitations', createInvitation],
   ['get', '/api/v1/org/invitations', listOrganizationInvitations],
   ['delete', '/api/v1/org/invitations/:id', revokeInvitation],

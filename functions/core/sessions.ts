@@ -32,10 +32,21 @@ export interface ClientInfo {
 
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
 
-function issueAccessToken(config: Config, p: { userId: string; sessionId: string; orgId: string; role: Role }, now: Date) {
+function issueAccessToken(
+  config: Config,
+  p: { userId: string; sessionId: string; orgId: string; role: Role; sessionCreatedAt: Date },
+  now: Date,
+) {
   return signAccessToken(
     config.keys,
-    { sub: p.userId, sid: p.sessionId, org: p.orgId, scopes: scopesFor(p.role) },
+    {
+      sub: p.userId,
+      sid: p.sessionId,
+      org: p.orgId,
+      scopes: scopesFor(p.role),
+      // A session opens only at a full sign-in, so its start is the sign-in's time.
+      authTime: Math.floor(p.sessionCreatedAt.getTime() / 1000),
+    },
     { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds, now },
   )
 }
@@ -57,7 +68,7 @@ export async function startSession(
     refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
     ...client,
   })
-  const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)
+  const accessToken = await issueAccessToken(config, { ...account, sessionId, sessionCreatedAt: now }, now)
   return { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
 }
 

@@ -114,7 +114,7 @@ describe('2FA in the audit log', () => {
     const rows = await t.db.select().from(authEvents).where(eq(authEvents.userId, user.user_id)).orderBy(asc(authEvents.id))
     expect(rows.map((r) => [r.type, r.outcome, r.detail])).toEqual([
       ['register', 'success', expect.any(Object)],
-      ['two_factor_enabled', 'success', null],
+      ['two_factor_enabled', 'success', { other_sessions_ended: 0 }],
       ['two_factor_code', 'failure', { via: 'login' }],
       ['recovery_code_used', 'success', { via: 'login' }],
       ['login', 'success', { method: 'recovery_code', session_id: expect.any(String) }],
