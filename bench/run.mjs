@@ -75,7 +75,8 @@ async function main() {
     startWorker({
       name: 'gatehouse',
       dir: ROOT,
-      vars: { ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy },
+      // wrangler.toml says production, which needs an https APP_URL; the bench mails nothing.
+      vars: { ...secrets, ...LIFTED_IP_LIMITS, APP_URL: 'https://bench.gatehouse.invalid', DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy },
     }),
     startWorker({
       name: 'better-auth',

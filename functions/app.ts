@@ -149,8 +149,11 @@ export function createApp(deps: AppDependencies = {}) {
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
 
   // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
+  // ENVIRONMENT=development alone is not enough: it can be left on a reachable deployment,
+  // and /dev/mail holds every reset and invitation link (a Worker cannot see the peer
+  // address, so "loopback only" is not a check it can make).
   const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (c.var.config.environment !== 'development') return notFound(c)
+    if (!c.var.config.devMail) return notFound(c)
     await next()
   }
   app.get('/dev/mail', developmentOnly, ...devMail.handlers)

@@ -39,7 +39,7 @@ export interface Bindings {
   LOCKOUT_HARD_LIMIT?: string
   /** Wrong 2FA codes before the first lock of the account's 2FA (its own counter). */
   LOCKOUT_TWO_FACTOR_AFTER_FAILURES?: string
-  /** Base URL of the web app that mail links point to (default http://localhost:8001). */
+  /** Base URL of the web app that mail links point to (default http://localhost:8001; required, https, in production). */
   APP_URL?: string
   /** `outbox` (mail lands in the database, readable at GET /dev/mail in development) or `http`. */
   MAIL_TRANSPORT?: string
@@ -207,7 +207,7 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
     sessionMaxAgeSeconds: seconds(env.SESSION_MAX_AGE, 90 * DAY, 'SESSION_MAX_AGE'),
     rateLimits: rateLimits(env),
-    appUrl: (env.APP_URL || 'http://localhost:8001').replace(/\/+$/, ''),
+    appUrl: appUrl(env),
     mail: mailConfig(env),
     invitationTtlSeconds: seconds(env.INVITATION_TTL, 7 * DAY, 'INVITATION_TTL'),
     oauth: oauthConfig(env),
@@ -216,6 +216,22 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     twoFactorReauthSeconds: wholeSeconds(env.TWO_FACTOR_REAUTH_SECONDS, 'TWO_FACTOR_REAUTH_SECONDS'),
     devMail: environment(env.ENVIRONMENT) === 'development' && onOff(env.DEV_MAIL, 'DEV_MAIL'),
   }
+}
+
+/**
+ * Where mailed links point. In production it must be set, and https: the default
+ * (localhost) would send every reset and invitation link to the user's own machine.
+ */
+function appUrl(env: Bindings): string {
+  const value = (env.APP_URL || '').trim()
+  if (environment(env.ENVIRONMENT) === 'production') {
+    let url: URL | undefined
+    try {
+      url = new URL(value)
+    } catch {}
+    if (url?.protocol !== 'https:') throw new Error('APP_URL must be an https:// URL in production (mailed links point there)')
+  }
+  return (value || 'http://localhost:8001').replace(/\/+$/, '')
 }
 
 function wholeSeconds(value: string | undefined, name: string): number {

@@ -24,7 +24,7 @@ describe('GET /dev/mail', () => {
   })
 
   it.each(['production', 'test', undefined])('is absent when ENVIRONMENT is %s', async (environment) => {
-    const t = await testApp({ env: { ENVIRONMENT: environment } })
+    const t = await testApp({ env: { ENVIRONMENT: environment, APP_URL: 'https://app.example' } })
     const res = await t.get('/dev/mail')
     expect(res.status).toBe(404)
     expect(await res.json()).toEqual({
@@ -123,7 +123,7 @@ describe('the http mail transport', () => {
     })
     const owner = await verifiedInDatabase(unreachable, await registerOwner(unreachable))
     expect((await unreachable.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, owner.access_token)).status).toBe(502)
-    const unconfigured = await testApp({ env: { ENVIRONMENT: 'production' } })
+    const unconfigured = await testApp({ env: { ENVIRONMENT: 'production', APP_URL: 'https://app.example' } })
     const owner2 = await verifiedInDatabase(unconfigured, await registerOwner(unconfigured))
     expect((await unconfigured.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, owner2.access_token)).status).toBe(502)
   })

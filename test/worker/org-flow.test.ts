@@ -9,7 +9,7 @@ describe('organizations in workerd', () => {
   let production: TestWorker
   beforeAll(async () => {
     dev = await startTestWorker({ ENVIRONMENT: 'development', DEV_MAIL: 'on', APP_URL: 'https://app.example' })
-    production = await startTestWorker({ ENVIRONMENT: 'production' })
+    production = await startTestWorker({ ENVIRONMENT: 'production', APP_URL: 'https://app.example' })
   })
   afterAll(async () => {
     await dev?.stop()
