@@ -50,6 +50,6 @@ export async function verifyEmail(s: Services, token: string) {
     throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
   }
   if (!user) throw invalidEmailToken()
-  await releaseHeldInvitations(s, user.id)
-  return user
+  if (user.hasHeldInvitations) await releaseHeldInvitations(s, user.id)
+  return { id: user.id, email: user.email }
 }

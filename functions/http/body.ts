@@ -21,18 +21,18 @@ export function jsonBody<S extends z.ZodMiniType>(
   return async (c, next) => {
     const declared = Number(c.req.header('Content-Length') ?? 0)
     if (declared > MAX_BODY_BYTES) throw tooLarge()
-    const contentType = c.req.header('Content-Type')
-    // An endpoint that took no body before keeps working without one: it reads as `{}`.
-    const absent = options.optional && contentType === undefined
-    const mediaType = (contentType ?? '').split(';')[0]!.trim()
-    if (!absent && !JSON_MEDIA_TYPE.test(mediaType))
-      throw new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+    const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
     // Content-Length can lie or be absent (chunked): measure what actually arrived.
     const bytes = await c.req.arrayBuffer()
     if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge()
+    // An endpoint that took no body before keeps working without one (with or without a
+    // Content-Type, as clients sent it): an empty body reads as `{}`.
+    const absent = options.optional && bytes.byteLength === 0
+    if (!absent && !JSON_MEDIA_TYPE.test(mediaType))
+      throw new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
     let value: unknown = {}
     try {
-      if (!absent || bytes.byteLength > 0) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
+      if (!absent) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
     } catch {
       throw new AuthError('malformed_json', 400, 'The request body is not valid JSON.')
     }

@@ -36,5 +36,6 @@ describe('migration 0002 (account ownership)', () => {
       await pg.close()
       rmSync(dir, { recursive: true, force: true })
     }
-  })
+    // PGlite's initdb takes seconds, many more on a busy machine.
+  }, 120_000)
 })
