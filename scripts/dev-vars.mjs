@@ -32,7 +32,15 @@ export async function generateDevSecrets() {
 const line = (name, value) => `${name}='${value}'\n`
 
 // The names an existing .dev.vars already sets (dotenv syntax: NAME=..., optional `export`).
-const namesIn = (text) => new Set([...text.matchAll(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=/gm)].map((m) => m[1]))
+const namesIn = (text) => new Set(Object.keys(parseDevVars(text)))
+
+/** NAME=value pairs of a .dev.vars (dotenv: optional `export`, values in single or double quotes or bare). */
+export function parseDevVars(text) {
+  const values = {}
+  for (const m of text.matchAll(/^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(?:'([^']*)'|"([^"]*)"|([^#\r\n]*))/gm))
+    values[m[1]] = m[2] ?? m[3] ?? m[4].trim()
+  return values
+}
 
 /** Creates .dev.vars, or appends what an existing one lacks; returns the names it wrote. */
 export async function ensureDevVars(path = '.dev.vars') {

@@ -57,7 +57,9 @@ const pct = (part, whole) => `${((100 * part) / whole).toFixed(1)}%`
 function summarize(profile, moduleOf, label) {
   const byId = new Map(profile.nodes.map((n) => [n.id, n]))
   const self = new Map()
-  profile.samples.forEach((id, i) => self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)))
+  profile.samples.forEach((id, i) => {
+    self.set(id, (self.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0))
+  })
   const total = [...self.values()].reduce((a, b) => a + b, 0)
   const byFunction = new Map()
   const byModule = new Map()

@@ -27,7 +27,7 @@ export async function passwordLogin(s: Services, email: string, password: string
   const account = await findAccountByEmail(s.db, email)
   const hash = account?.user.passwordHash ?? dummyHash(argon2)
   const ok = verifyPassword(argon2, password, hash)
-  if (!account || !account.user.passwordHash || !ok) {
+  if (!account?.user.passwordHash || !ok) {
     const who = { userId: account?.user.id, orgId: account?.org.id }
     await recordEvent(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'password' } })
     await recordFailure(s, attempt, who)

@@ -23,7 +23,7 @@ export async function requestPasswordReset(s: Services, email: string): Promise<
   // flooded, and the caller learns nothing (the counter runs for unknown addresses too).
   if ((await hitRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)) !== null) return
   const user = await findUserByEmail(s.db, email)
-  if (!user || !user.isActive) return
+  if (!user?.isActive) return
   const link = await emailLink(s, user.id, 'password_reset')
   await sendMail(
     s,

@@ -296,7 +296,7 @@ export async function verifyTwoFactorLogin(
   const { userId } = challenge
   const attempt = await admitTwoFactorAttempt(s, userId)
   const account = await findAccount(s.db, userId)
-  if (!account || !account.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
+  if (!account?.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
   if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
 

@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import * as z from 'zod/mini'
+import type * as z from 'zod/mini'
 import { AuthError, validationFailed } from '../core/errors'
 import type { FieldError } from '../core/errors'
 import type { AppEnv } from './env'

@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import type { BlankInput } from 'hono/types'
 import type * as z from 'zod/mini'
 import { requireAuth } from './auth'
 import { jsonBody } from './body'
@@ -15,7 +16,7 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined> {
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
 }
 
-type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : {}
+type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : BlankInput
 
 export interface Endpoint {
   spec: EndpointSpec<z.ZodMiniType | undefined>

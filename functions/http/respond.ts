@@ -5,6 +5,7 @@ import type { IssuedTokens } from '../core/sessions'
 import type { AppEnv } from './env'
 
 /** The domain services for this request. */
+// biome-ignore lint/suspicious/noExplicitAny: any route's context, whatever its path and validated input
 export const services = (c: Context<AppEnv, any, any>): Services => {
   const ctx = executionContext(c)
   return {

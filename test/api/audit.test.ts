@@ -4,6 +4,7 @@ import { authEvents, users } from '../../db/schema'
 import { hashToken } from '../../functions/core/crypto'
 import { testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
+import { clockAt } from '../support/clock'
 
 const UA = 'AuditTest/1.0'
 const WRONG = 'a wrong password, typed'
@@ -84,7 +85,7 @@ describe('the audit log', () => {
     expect(rows.find((r) => r.type === 'lock_applied')!.detail).toEqual({
       counter: 'login',
       failures: 5,
-      locked_until: '2026-11-22T12:00:30.000Z',
+      locked_until: clockAt(30),
       until_password_reset: false,
     })
     expect(rows.find((r) => r.type === 'refresh_reuse_detected')!.detail).toEqual({
@@ -106,7 +107,7 @@ describe('the audit log', () => {
     expect(rows).toEqual([
       {
         id: expect.any(Number),
-        createdAt: new Date('2026-11-22T12:00:00Z'),
+        createdAt: new Date(clockAt()),
         type: 'login',
         outcome: 'failure',
         userId: null,
@@ -135,15 +136,15 @@ describe('GET /api/v1/auth/events', () => {
     const body = (await all.json()) as { events: Record<string, unknown>[]; next_cursor: string | null }
     expect(body.next_cursor).toBeNull()
     expect(body.events.map((e) => [e.type, e.outcome, e.created_at])).toEqual([
-      ['login', 'success', '2026-11-22T12:03:00.000Z'],
-      ['login', 'failure', '2026-11-22T12:02:00.000Z'],
-      ['login', 'success', '2026-11-22T12:01:00.000Z'],
-      ['register', 'success', '2026-11-22T12:00:00.000Z'],
+      ['login', 'success', clockAt(180)],
+      ['login', 'failure', clockAt(120)],
+      ['login', 'success', clockAt(60)],
+      ['register', 'success', clockAt()],
     ])
     expect(body.events[1]).toEqual({
       type: 'login',
       outcome: 'failure',
-      created_at: '2026-11-22T12:02:00.000Z',
+      created_at: clockAt(120),
       ip: t.ip,
       user_agent: UA,
       organization_id: user.organization_id,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { testApp, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
+import { clockAt } from '../support/clock'
 
 interface Tokens {
   access_token: string
@@ -29,7 +30,7 @@ describe('GET /api/v1/auth/sessions', () => {
 
     const res = await t.get('/api/v1/auth/sessions', laptop.access_token)
     expect(res.status).toBe(200)
-    const at = (minutes: number) => new Date(Date.parse('2026-11-22T12:00:00Z') + minutes * 60_000).toISOString()
+    const at = (minutes: number) => clockAt(minutes * 60)
     const expires = (minutes: number) => new Date(Date.parse(at(minutes)) + 90 * 86_400_000).toISOString()
     expect(await res.json()).toEqual([
       {
@@ -64,7 +65,7 @@ describe('GET /api/v1/auth/sessions', () => {
     expect(refreshed.status).toBe(200)
     const tokens = (await refreshed.json()) as Tokens
     const [session] = (await (await t.get('/api/v1/auth/sessions', tokens.access_token)).json()) as Record<string, string>[]
-    expect(session).toMatchObject({ created_at: '2026-11-22T12:00:00.000Z', last_used_at: '2026-11-22T12:30:00.000Z', expires_at: '2026-11-22T13:00:00.000Z' })
+    expect(session).toMatchObject({ created_at: clockAt(), last_used_at: clockAt(1800), expires_at: clockAt(3600) })
 
     t.clock.advance(1800)
     const late = await t.post('/api/v1/auth/refresh', { refresh_token: tokens.refresh_token })

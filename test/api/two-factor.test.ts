@@ -3,33 +3,10 @@ import { describe, expect, it } from 'vitest'
 import { recoveryCodes, users } from '../../db/schema'
 import { base32Encode } from '../../functions/core/totp'
 import { testApp } from '../support/app'
-import type { TestApp } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
+import { challenge, verify, withTwoFactor, wrongCode } from '../support/two-factor'
 
 const RECOVERY_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/
-
-/** A registered user with 2FA on, set up and enabled through the API with the reference implementation's codes. */
-async function withTwoFactor(t: TestApp) {
-  const user = await t.register()
-  const setup = await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)
-  expect(setup.status).toBe(200)
-  const { secret } = (await setup.json()) as { secret: string }
-  const enable = await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, t.clock.now()) }, user.access_token)
-  expect(enable.status).toBe(200)
-  const { recovery_codes } = (await enable.json()) as { recovery_codes: string[] }
-  // The enabling code's step is spent: move on to a fresh one.
-  t.clock.advance(30)
-  return { ...user, secret, recoveryCodes: recovery_codes, code: () => referenceTotp(secret, t.clock.now()) }
-}
-
-async function challenge(t: TestApp, user: { email: string; password: string }, path = '/api/v1/auth/login') {
-  const res = await t.post(path, { email: user.email, password: user.password })
-  expect(res.status).toBe(200)
-  const body = (await res.json()) as Record<string, any>
-  return (path.startsWith('/v1') ? body.data : body).session_token as string
-}
-
-const verify = (t: TestApp, session_token: string, code: string) => t.post('/api/v1/auth/2fa/verify', { session_token, code })
 
 describe('2FA setup and enable', () => {
   it('stays off until a code from the new secret confirms it', async () => {
@@ -313,34 +290,6 @@ describe('the two-step login', () => {
   })
 })
 
-describe('2FA under concurrent use', () => {
-  it('lets one recovery code complete exactly one of two concurrent logins', async () => {
-    const t = await testApp()
-    const user = await withTwoFactor(t)
-    const [a, b] = [await challenge(t, user), await challenge(t, user)]
-    const code = user.recoveryCodes[0]!
-    const results = await Promise.all([verify(t, a, code), verify(t, b, code)])
-    expect(results.map((r) => r.status).sort()).toEqual([200, 401])
-  })
-
-  it('lets one session_token succeed exactly once under two concurrent verifications', async () => {
-    const t = await testApp()
-    const user = await withTwoFactor(t)
-    const token = await challenge(t, user)
-    const results = await Promise.all([verify(t, token, user.code()), verify(t, token, user.recoveryCodes[0]!)])
-    expect(results.map((r) => r.status).sort()).toEqual([200, 401])
-  })
-
-  it('lets one TOTP code complete exactly one of two concurrent logins', async () => {
-    const t = await testApp()
-    const user = await withTwoFactor(t)
-    const [a, b] = [await challenge(t, user), await challenge(t, user)]
-    const code = user.code()
-    const results = await Promise.all([verify(t, a, code), verify(t, b, code)])
-    expect(results.map((r) => r.status).sort()).toEqual([200, 401])
-  })
-})
-
 describe('changing 2FA needs proof', () => {
   it('replaces the recovery codes for a current TOTP code; the old set stops working', async () => {
     const t = await testApp()
@@ -503,10 +452,6 @@ describe('the /v1 dialect', () => {
     expect(await res.json()).toEqual({ success: false, message: 'Unauthenticated.' })
   })
 })
-
-function wrongCode(right: string): string {
-  return String((Number(right) + 1) % 1_000_000).padStart(6, '0')
-}
 
 function base32Decode(text: string): Uint8Array {
   const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'

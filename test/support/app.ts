@@ -9,6 +9,7 @@ import type { Database, DatabaseHandle } from '../../db/client'
 import * as schema from '../../db/schema'
 import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
+import { TEST_CLOCK_START } from './clock'
 import { uniqueIp } from './ip'
 import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 
@@ -57,8 +58,9 @@ export async function closeTestDatabases() {
   if (db) await (await db).close()
 }
 
+/** The injected clock; it starts at TEST_CLOCK_START (./clock) and moves only when told. */
 export class TestClock {
-  constructor(public current = new Date('2026-11-22T12:00:00Z')) {}
+  constructor(public current = new Date(TEST_CLOCK_START)) {}
   now = () => new Date(this.current)
   advance(seconds: number) {
     this.current = new Date(this.current.getTime() + seconds * 1000)

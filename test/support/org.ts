@@ -58,7 +58,7 @@ export async function inviteAndReadToken(t: TestApp, inviterToken: string, role:
 
 /** A new user in the inviter's organization with `role`, signed in (the login response). */
 export async function addMember(t: TestApp, inviterToken: string, role: Role, fullName = `A ${role}`): Promise<SignedIn> {
-  const { email, token } = await inviteAndReadToken(t, inviterToken, role)
+  const { token } = await inviteAndReadToken(t, inviterToken, role)
   const res = await t.post('/api/v1/auth/invitations/accept', { token, password: 'correct horse battery staple', full_name: fullName })
   if (res.status !== 201) throw new Error(`accept failed: ${res.status} ${await res.text()}`)
   return { ...((await res.json()) as SignedIn), password: 'correct horse battery staple' }
