@@ -22,11 +22,7 @@ export async function requireRecentSignIn(s: Services, caller: RecentCaller, pas
   if (maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000) return
   // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
   if (password === undefined)
-    throw new AuthError(
-      'reauthentication_required',
-      403,
-      'This change needs a recent sign-in: send your current password as `password`, or sign in again.',
-    )
+    throw new AuthError('reauthentication_required', 403, 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
   const who = { userId: caller.userId, orgId: caller.orgId }
   // A guess like a login's, on the same per-account lock: a stolen token cannot brute-force it.
   const attempt = await checkLimit(s, accountKey(caller.email))

@@ -45,7 +45,15 @@ async function signIn(t: TestApp, provider: Provider, who: { id: string; email: 
       provider === 'google'
         ? { sub: who.id, email: who.email, email_verified: who.verified ?? false, name: 'Mallory' }
         : // Microsoft without an `email` claim: the UPN in preferred_username is all there is ("nOAuth").
-          { sub: who.id, tid: TENANT, oid: who.id, iss: `${idp.url}/${TENANT}/v2.0`, preferred_username: who.email, name: 'Mallory', ...(who.verified ? { email: who.email, xms_edov: true } : {}) }
+          {
+            sub: who.id,
+            tid: TENANT,
+            oid: who.id,
+            iss: `${idp.url}/${TENANT}/v2.0`,
+            preferred_username: who.email,
+            name: 'Mallory',
+            ...(who.verified ? { email: who.email, xms_edov: true } : {}),
+          }
     code = await idp.authorize(claims, { redirectUri: REDIRECT })
   }
   return t.post(CALLBACK, { provider, code, redirect_uri: REDIRECT, ...extra })

@@ -10,8 +10,7 @@ import { referenceTotp } from '../support/rfc6238'
 // Turning 2FA on: the owner hears of it, a stolen token alone cannot do it (when the
 // deployment asks), and nobody is locked out for good (issue #13 §3, §4).
 
-const dev = (options: TestAppOptions = {}) =>
-  testApp({ ...options, env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...options.env } })
+const dev = (options: TestAppOptions = {}) => testApp({ ...options, env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...options.env } })
 const PASSWORD = 'correct horse battery staple'
 
 /** The endpoints of 2FA in each dialect, and how each wraps its answer. */

@@ -33,7 +33,9 @@ describe('concurrent requests in workerd', () => {
 
   it('two owners demoting each other at once leave exactly one owner', async () => {
     const aEmail = `a-${Date.now()}@example.com`
-    const a = (await (await call(dev, 'POST', '/api/v1/auth/register', { email: aEmail, password, full_name: 'A', organization_name: 'Two' })).json()) as Record<string, string>
+    const a = (await (
+      await call(dev, 'POST', '/api/v1/auth/register', { email: aEmail, password, full_name: 'A', organization_name: 'Two' })
+    ).json()) as Record<string, string>
     // An inviter's address must be proven, or the invitation is held.
     const verification = (await (await call(dev, 'GET', `/dev/mail?to=${aEmail}`)).json()) as { messages: { text: string }[] }
     const verifyToken = /verify-email\?token=([\w-]+)/.exec(verification.messages[0]!.text)![1]
