@@ -23,15 +23,29 @@ export async function requireRecentSignIn(s: Services, caller: RecentCaller, pas
   // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
   if (password === undefined)
     throw new AuthError('reauthentication_required', 403, 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
-  const who = { userId: caller.userId, orgId: caller.orgId }
-  // A guess like a login's, on the same per-account lock: a stolen token cannot brute-force it.
-  const attempt = await checkLimit(s, accountKey(caller.email))
-  const hash = (await findAccount(s.db, caller.userId))?.user.passwordHash
-  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
-    await recordFailure(s, attempt, who)
+  const hash = (await findAccount(s.db, caller.userId))?.user.passwordHash ?? null
+  if (!(await passwordMatches(s, caller, hash, password)))
     throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
       errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
     })
+}
+
+/**
+ * Checks a password typed to prove who is asking (not to sign in): a guess like a login's,
+ * on the same per-account lock, so a stolen access token cannot brute-force it. A wrong
+ * password is recorded as a failure; the caller decides what to answer.
+ */
+export async function passwordMatches(
+  s: Services,
+  who: { userId: string; orgId: string; email: string },
+  hash: string | null,
+  password: string,
+): Promise<boolean> {
+  const attempt = await checkLimit(s, accountKey(who.email))
+  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
+    await recordFailure(s, attempt, { userId: who.userId, orgId: who.orgId })
+    return false
   }
   await resetFailures(s, attempt.key)
+  return true
 }

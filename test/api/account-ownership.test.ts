@@ -1,13 +1,12 @@
 import { randomUUID } from 'node:crypto'
 import { eq } from 'drizzle-orm'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { oauthIdentities, sessions, users } from '../../db/schema'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
 import { lastMailTo } from '../support/org'
-import { providerEnv, startGraphServer, startOidcProvider } from '../support/oauth'
-import type { OidcProvider } from '../support/oauth'
+import { providerEnv, useOAuthServers } from '../support/oauth'
 
 // Account pre-hijack and its relatives (issue #13 §1, §2): an attacker signs in with a
 // provider that does not vouch for the victim's address, before the victim arrives.
@@ -16,22 +15,13 @@ const CALLBACK = '/api/v1/auth/oauth/callback'
 const REDIRECT = 'https://app.example.com/oauth/callback'
 const PASSWORD = 'correct horse battery staple'
 
-let idp: OidcProvider
-let graph: Awaited<ReturnType<typeof startGraphServer>>
-beforeAll(async () => {
-  idp = await startOidcProvider()
-  graph = await startGraphServer()
-})
-afterAll(async () => {
-  await idp?.stop()
-  await graph?.stop()
-})
+const servers = useOAuthServers()
 
 // oauth2-mock-server stamps its tokens with the real time: the app's clock must agree.
 const app = (env: Partial<Bindings> = {}) =>
   testApp({
     clock: new TestClock(new Date()),
-    env: { ENVIRONMENT: 'development', DEV_MAIL: 'on', APP_URL: 'https://app.example', ...providerEnv(idp, graph, [REDIRECT]), ...env },
+    env: { ENVIRONMENT: 'development', DEV_MAIL: 'on', APP_URL: 'https://app.example', ...providerEnv(servers.idp, servers.graph, [REDIRECT]), ...env },
   })
 
 type Provider = 'google' | 'facebook' | 'outlook'
@@ -39,7 +29,7 @@ type Provider = 'google' | 'facebook' | 'outlook'
 /** A provider sign-in as a browser would finish it; `who` fixes the identity across calls. */
 async function signIn(t: TestApp, provider: Provider, who: { id: string; email: string; verified?: boolean }, extra: object = {}) {
   let code: string
-  if (provider === 'facebook') code = graph.issueCode({ id: who.id, name: 'Mallory', email: who.email }, REDIRECT)
+  if (provider === 'facebook') code = servers.graph.issueCode({ id: who.id, name: 'Mallory', email: who.email }, REDIRECT)
   else {
     const claims =
       provider === 'google'
@@ -49,12 +39,12 @@ async function signIn(t: TestApp, provider: Provider, who: { id: string; email: 
             sub: who.id,
             tid: TENANT,
             oid: who.id,
-            iss: `${idp.url}/${TENANT}/v2.0`,
+            iss: `${servers.idp.url}/${TENANT}/v2.0`,
             preferred_username: who.email,
             name: 'Mallory',
             ...(who.verified ? { email: who.email, xms_edov: true } : {}),
           }
-    code = await idp.authorize(claims, { redirectUri: REDIRECT })
+    code = await servers.idp.authorize(claims, { redirectUri: REDIRECT })
   }
   return t.post(CALLBACK, { provider, code, redirect_uri: REDIRECT, ...extra })
 }
@@ -98,7 +88,8 @@ describe('an address a provider did not vouch for holds nothing (account pre-hij
       expect(await again.json()).toMatchObject({ user_id: foothold.user_id, is_new_user: false })
       const ownerIdentities = await t.db.select().from(oauthIdentities).where(eq(oauthIdentities.userId, owner.user_id))
       expect(ownerIdentities).toEqual([])
-    })
+      // Six argon2 hashes and a provider round trip: slow on a busy two-core machine.
+    }, 90_000)
   }
 
   it('a reset requested for an address only held as a contact address mails no reset link', async () => {

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
-import { codeChallenge, providerEnv, startGraphServer, startOidcProvider } from '../support/oauth'
-import type { OidcProvider } from '../support/oauth'
+import { codeChallenge, providerEnv, useOAuthServers } from '../support/oauth'
 
 // Production guardrails (issue #13 §5): settings that are unsafe on a reachable deployment.
 
@@ -57,40 +56,31 @@ describe('GET /dev/mail', () => {
 
 describe('OAUTH_REQUIRE_PKCE', () => {
   const REDIRECT = 'https://app.example.com/oauth/callback'
-  let idp: OidcProvider
-  let graph: Awaited<ReturnType<typeof startGraphServer>>
-  beforeAll(async () => {
-    idp = await startOidcProvider()
-    graph = await startGraphServer()
-  })
-  afterAll(async () => {
-    await idp?.stop()
-    await graph?.stop()
-  })
+  const servers = useOAuthServers()
   // oauth2-mock-server stamps its tokens with the real time: the app's clock must agree.
-  const app = (env: Partial<Bindings>) => testApp({ clock: new TestClock(new Date()), env: { ...providerEnv(idp, graph, [REDIRECT]), ...env } })
+  const app = (env: Partial<Bindings>) => testApp({ clock: new TestClock(new Date()), env: { ...providerEnv(servers.idp, servers.graph, [REDIRECT]), ...env } })
   const user = () => ({ sub: `google-${randomUUID()}`, email: uniqueEmail('pkce'), email_verified: true, name: 'P' })
 
   it('when on, refuses a callback without code_verifier (422) before the provider hears of the code', async () => {
     const t = await app({ OAUTH_REQUIRE_PKCE: 'on' })
     for (const provider of ['google', 'facebook', 'outlook']) {
-      const code = await idp.authorize(user(), { redirectUri: REDIRECT })
-      const before = idp.tokenRequests.length + graph.requests.length
+      const code = await servers.idp.authorize(user(), { redirectUri: REDIRECT })
+      const before = servers.idp.tokenRequests.length + servers.graph.requests.length
       const res = await t.post('/api/v1/auth/oauth/callback', { provider, code, redirect_uri: REDIRECT })
       expect(res.status).toBe(422)
       expect(await res.json()).toMatchObject({ code: 'validation_failed', errors: [{ field: 'code_verifier', message: 'is required (PKCE) on this server' }] })
-      expect(idp.tokenRequests.length + graph.requests.length).toBe(before)
+      expect(servers.idp.tokenRequests.length + servers.graph.requests.length).toBe(before)
     }
     const verifier = 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk'
-    const code = await idp.authorize(user(), { redirectUri: REDIRECT, codeChallenge: codeChallenge(verifier) })
+    const code = await servers.idp.authorize(user(), { redirectUri: REDIRECT, codeChallenge: codeChallenge(verifier) })
     const res = await t.post('/api/v1/auth/oauth/callback', { provider: 'google', code, redirect_uri: REDIRECT, code_verifier: verifier })
     expect(res.status).toBe(200)
-    expect(idp.tokenRequests.at(-1)).toMatchObject({ code, code_verifier: verifier })
+    expect(servers.idp.tokenRequests.at(-1)).toMatchObject({ code, code_verifier: verifier })
   })
 
   it('is off by default: the contract’s callback without code_verifier still works', async () => {
     const t = await app({})
-    const code = await idp.authorize(user(), { redirectUri: REDIRECT })
+    const code = await servers.idp.authorize(user(), { redirectUri: REDIRECT })
     expect((await t.post('/api/v1/auth/oauth/callback', { provider: 'google', code, redirect_uri: REDIRECT })).status).toBe(200)
   })
 

@@ -5,7 +5,7 @@ import { oauthIdentities, sessions, users } from '../../db/schema'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { CLIENT, closedPort, codeChallenge, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
+import { CLIENT, closedPort, codeChallenge, providerEnv as localProviders, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
 import type { Claims, OidcProvider } from '../support/oauth'
 
 const CALLBACK = '/api/v1/auth/oauth/callback'
@@ -24,25 +24,7 @@ afterAll(async () => {
 })
 
 /** Every provider configured against the local servers; oauth2-mock-server plays Google and Microsoft. */
-function providerEnv(): Partial<Bindings> {
-  return {
-    OAUTH_REDIRECT_URIS: JSON.stringify([REDIRECT, 'http://localhost:5173/callback']),
-    GOOGLE_CLIENT_ID: CLIENT.id,
-    GOOGLE_CLIENT_SECRET: CLIENT.secret,
-    GOOGLE_TOKEN_URL: `${idp.url}/token`,
-    GOOGLE_JWKS_URL: `${idp.url}/jwks`,
-    GOOGLE_ISSUER: idp.url,
-    FACEBOOK_CLIENT_ID: CLIENT.id,
-    FACEBOOK_CLIENT_SECRET: CLIENT.secret,
-    FACEBOOK_TOKEN_URL: `${graph.url}/oauth/access_token`,
-    FACEBOOK_USERINFO_URL: `${graph.url}/me`,
-    OUTLOOK_CLIENT_ID: CLIENT.id,
-    OUTLOOK_CLIENT_SECRET: CLIENT.secret,
-    OUTLOOK_TOKEN_URL: `${idp.url}/token`,
-    OUTLOOK_JWKS_URL: `${idp.url}/jwks`,
-    OUTLOOK_ISSUER: `${idp.url}/{tenantid}/v2.0`,
-  }
-}
+const providerEnv = () => localProviders(idp, graph, [REDIRECT, 'http://localhost:5173/callback'])
 
 // oauth2-mock-server stamps tokens with the real time: the app's clock must agree.
 const app = (env: Partial<Bindings> = {}) => testApp({ clock: new TestClock(new Date()), env: { ...providerEnv(), ...env } })

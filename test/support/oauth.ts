@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import { OAuth2Server } from 'oauth2-mock-server'
+import { afterAll, beforeAll } from 'vitest'
 
 // Real OAuth servers for the OAuth tests, each listening on 127.0.0.1 only and stopped by
 // the test file that started it.
@@ -208,4 +209,18 @@ export function providerEnv(idp: OidcProvider, graph: { url: string }, redirectU
     OUTLOOK_JWKS_URL: `${idp.url}/jwks`,
     OUTLOOK_ISSUER: `${idp.url}/{tenantid}/v2.0`,
   }
+}
+
+/** Both servers for the test file that calls it: started before its tests, stopped after. */
+export function useOAuthServers() {
+  const servers = {} as { idp: OidcProvider; graph: Awaited<ReturnType<typeof startGraphServer>> }
+  beforeAll(async () => {
+    servers.idp = await startOidcProvider()
+    servers.graph = await startGraphServer()
+  })
+  afterAll(async () => {
+    await servers.idp?.stop()
+    await servers.graph?.stop()
+  })
+  return servers
 }

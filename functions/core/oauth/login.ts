@@ -6,8 +6,8 @@ import { sendVerificationMail } from '../email-verification'
 import { AuthError, unauthenticated, validationFailed } from '../errors'
 import { completeLogin } from '../login'
 import type { LoginOutcome } from '../login'
-import { verifyPassword } from '../passwords'
-import { accountKey, checkLimit, limitClient, recordFailure, resetFailures } from '../rate-limit'
+import { limitClient } from '../rate-limit'
+import { passwordMatches } from '../reauthentication'
 import type { Services } from '../services'
 import type { AuthorizationGrant, ProviderIdentity, ProviderName } from '.'
 
@@ -112,7 +112,7 @@ function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, 
   return findOrCreateAccount(s, provider, identity, password, attempt + 1)
 }
 
-/** The account's password, for linking: a guess like any login's, on the same per-account lock. */
+/** The account's password, for linking. */
 async function provePassword(s: Services, account: Account, password: string | undefined): Promise<void> {
   if (password === undefined)
     throw new AuthError(
@@ -120,12 +120,9 @@ async function provePassword(s: Services, account: Account, password: string | u
       409,
       'An account with this email already exists and has a password: send it as `password` to link this sign-in to it.',
     )
-  const who = { userId: account.user.id, orgId: account.org.id }
-  const attempt = await checkLimit(s, accountKey(account.user.email))
-  if (!verifyPassword(await s.argon2(), password, account.user.passwordHash!)) {
-    await recordEvent(s, { type: 'identity_linked', outcome: 'failure', ...who, detail: { reason: 'wrong_password' } })
-    await recordFailure(s, attempt, who)
+  const who = { userId: account.user.id, orgId: account.org.id, email: account.user.email }
+  if (!(await passwordMatches(s, who, account.user.passwordHash, password))) {
+    await recordEvent(s, { type: 'identity_linked', outcome: 'failure', userId: who.userId, orgId: who.orgId, detail: { reason: 'wrong_password' } })
     throw unauthenticated('invalid_credentials', 'The password is incorrect.')
   }
-  await resetFailures(s, attempt.key)
 }
