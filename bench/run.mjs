@@ -59,7 +59,7 @@ async function main() {
   ensurePeerInstalled()
 
   // Measured before any server runs, so nothing else competes for the two cores.
-  step('bundle sizes and startup (wrangler deploy --dry-run --minify; wrangler check startup)')
+  step('bundle sizes and startup (wrangler deploy --dry-run, as configured; wrangler check startup)')
   const bundle = { [gatehouse.label]: await bundleSize(ROOT), [betterAuth.label]: await bundleSize(PEER) }
   const startup = { [gatehouse.label]: await startupTime(ROOT), [betterAuth.label]: await startupTime(PEER) }
 
@@ -75,8 +75,9 @@ async function main() {
     startWorker({
       name: 'gatehouse',
       dir: ROOT,
-      // wrangler.toml says production, which needs an https APP_URL; the bench mails nothing.
-      vars: { ...secrets, ...LIFTED_IP_LIMITS, APP_URL: 'https://bench.gatehouse.invalid', DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy },
+      // wrangler.toml says production, which has no default issuer and needs an https APP_URL:
+      // the bench names its own (it mails nothing).
+      vars: (url) => ({ ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy, JWT_ISSUER: url, APP_URL: 'https://bench.gatehouse.invalid' }),
     }),
     startWorker({
       name: 'better-auth',
@@ -172,3 +173,6 @@ try {
 } finally {
   await stopAll()
 }
+
+// The downstream scenarios (gatehouse/verify, examples/downstream): a process of their own, with workers of their own.
+if (!opts.only && !process.exitCode) execFileSync(process.execPath, [join(ROOT, 'bench/downstream.mjs'), ...process.argv.slice(2)], { stdio: 'inherit' })

@@ -21,9 +21,13 @@ import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
 import { getConfig } from './config'
 import { loadArgon2 } from './core/argon2'
+import { consoleSink } from './core/log'
+import type { LogSink } from './core/log'
 import { devMail } from './dev/mail'
 import type { AppEnv } from './http/env'
+import { cors, securityHeaders } from './http/browser'
 import { notFound, onError } from './http/errors'
+import { observe } from './http/observe'
 import { getOrganization } from './org/get'
 import { createInvitation } from './org/invitations-create'
 import { listOrganizationInvitations } from './org/invitations-list'
@@ -36,7 +40,7 @@ import { updateOrganization } from './org/update'
 import { oauthCallback } from './oauth/callback'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
-import { docsPage, openApiDocument } from './service/openapi'
+import { DOCS_POLICY, docsPage, openApiDocument } from './service/openapi'
 import type { Route } from './service/openapi'
 import { twoFactorDisable, v1TwoFactorDisable } from './two-factor/disable'
 import { twoFactorEnable, v1TwoFactorEnable } from './two-factor/enable'
@@ -111,16 +115,28 @@ export interface AppDependencies {
   openDatabase?: (env: Bindings) => DatabaseHandle
   now?: () => Date
   fetch?: typeof fetch
+  /** Where log lines go (default: the console, which Workers Logs collects). */
+  log?: LogSink
 }
 
+/** How the Worker reaches its database for one request (or one service-binding call). */
+export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY })
+
 export function createApp(deps: AppDependencies = {}) {
-  const open = deps.openDatabase ?? ((env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY }))
+  const open = deps.openDatabase ?? openRequestDatabase
   const app = new Hono<AppEnv>()
   // One function per app, not per request: per-isolate caches (OAuth providers' JWKS) key on it.
   const fetcher: typeof fetch = deps.fetch ?? ((input, init) => fetch(input, init))
 
+  app.use(observe(deps.log ?? consoleSink))
+  app.use(securityHeaders)
   app.use(async (c, next) => {
     c.set('config', await getConfig(c.env))
+    await next()
+  })
+  // Preflights are answered before the database is opened.
+  app.use(cors(routes))
+  app.use(async (c, next) => {
     c.set('now', deps.now ?? (() => new Date()))
     c.set('argon2', loadArgon2)
     c.set('fetch', fetcher)
@@ -159,8 +175,9 @@ export function createApp(deps: AppDependencies = {}) {
   app.get('/dev/mail', developmentOnly, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
-  app.get('/openapi.json', (c) => c.json((document ??= openApiDocument(routes))))
-  app.get('/docs', (c) => c.html(docsPage))
+  // `servers` names the origin the document was fetched from: the deployment describes itself.
+  app.get('/openapi.json', (c) => c.json({ ...(document ??= openApiDocument(routes)), servers: [{ url: new URL(c.req.url).origin }] }))
+  app.get('/docs', (c) => c.html(docsPage, 200, { 'Content-Security-Policy': DOCS_POLICY }))
 
   app.onError(onError)
   app.notFound(notFound)

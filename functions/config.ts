@@ -19,6 +19,8 @@ export interface Bindings {
   /** The kid that signs new tokens; default the first private key in JWT_KEYS. */
   JWT_SIGNING_KID?: string
   JWT_ISSUER?: string
+  /** The `aud` of access tokens, which downstream verifiers check; default JWT_ISSUER. */
+  JWT_AUDIENCE?: string
   ACCESS_TOKEN_TTL?: string
   REFRESH_TOKEN_TTL?: string
   SESSION_MAX_AGE?: string
@@ -83,6 +85,8 @@ export interface Bindings {
   DEV_MAIL?: string
   /** The issuer shown in authenticator apps (the otpauth:// URI); default "Gatehouse". */
   TOTP_ISSUER?: string
+  /** Origins whose pages may call the API (`https://app.example.com`), exact: a JSON array or a comma-separated list. Default none. */
+  CORS_ORIGINS?: string
 }
 
 export interface MailConfig {
@@ -95,6 +99,7 @@ export interface MailConfig {
 export interface Config {
   environment: 'development' | 'production' | 'test'
   issuer: string
+  audience: string
   keys: KeySet
   accessTokenTtlSeconds: number
   refreshTokenTtlSeconds: number
@@ -111,6 +116,8 @@ export interface Config {
   twoFactorReauthSeconds: number
   /** GET /dev/mail is served (ENVIRONMENT=development and DEV_MAIL=on). */
   devMail: boolean
+  /** Exact origins allowed cross-origin access; empty: none. */
+  corsOrigins: readonly string[]
 }
 
 const DAY = 86_400
@@ -189,6 +196,17 @@ function environment(value: string | undefined): Config['environment'] {
   return 'production'
 }
 
+/**
+ * The `iss` of every token. Production has no default: a placeholder there would be signed
+ * into real tokens, and every downstream verifier would have to pin it.
+ */
+function issuer(env: Bindings): string {
+  if (env.JWT_ISSUER) return env.JWT_ISSUER
+  if (environment(env.ENVIRONMENT) === 'production')
+    throw new Error('JWT_ISSUER must be set in production: the public URL of this Worker, the iss of every token')
+  return 'gatehouse'
+}
+
 function totpIssuer(value: string | undefined): string {
   if (value === undefined || value === '') return 'Gatehouse'
   // Key URI format: the issuer is the label's prefix, split from the account at ':'.
@@ -199,9 +217,11 @@ function totpIssuer(value: string | undefined): string {
 /** Parses and checks the configuration; throws (the Worker refuses to serve) when it is unusable. */
 export async function parseConfig(env: Bindings): Promise<Config> {
   if (!env.DATABASE_URL) throw new Error('DATABASE_URL is not set')
+  const iss = issuer(env)
   return {
     environment: environment(env.ENVIRONMENT),
-    issuer: env.JWT_ISSUER || 'gatehouse',
+    issuer: iss,
+    audience: env.JWT_AUDIENCE || iss,
     keys: await loadKeySet(env.JWT_KEYS, env.JWT_ALG || 'RS256', env.JWT_SIGNING_KID),
     accessTokenTtlSeconds: seconds(env.ACCESS_TOKEN_TTL, DAY, 'ACCESS_TOKEN_TTL'),
     refreshTokenTtlSeconds: seconds(env.REFRESH_TOKEN_TTL, 30 * DAY, 'REFRESH_TOKEN_TTL'),
@@ -215,6 +235,35 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
     twoFactorReauthSeconds: wholeSeconds(env.TWO_FACTOR_REAUTH_SECONDS, 'TWO_FACTOR_REAUTH_SECONDS'),
     devMail: environment(env.ENVIRONMENT) === 'development' && onOff(env.DEV_MAIL, 'DEV_MAIL'),
+    corsOrigins: corsOrigins(env.CORS_ORIGINS),
+  }
+}
+
+/**
+ * Exact origins only: a wildcard (`*`, `https://*.example.com`) or a URL with a path would
+ * let pages nobody listed read the API's answers; `null` is what sandboxed and file:// pages send.
+ */
+function corsOrigins(value: string | undefined): string[] {
+  const text = value?.trim() ?? ''
+  if (!text) return []
+  let list: unknown
+  try {
+    list = text.startsWith('[') ? JSON.parse(text) : text.split(',').map((origin) => origin.trim())
+  } catch {
+    throw new Error('CORS_ORIGINS is not valid JSON')
+  }
+  if (!Array.isArray(list) || !list.every(isOrigin))
+    throw new Error('CORS_ORIGINS must list exact origins such as https://app.example.com (no wildcard, path or trailing slash)')
+  return list
+}
+
+function isOrigin(value: unknown): value is string {
+  if (typeof value !== 'string' || value.includes('*')) return false
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value
+  } catch {
+    return false
   }
 }
 

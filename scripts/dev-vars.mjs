@@ -15,15 +15,24 @@ export const DEV_DEFAULTS = {
 
 const base64url = (bytes) => Buffer.from(bytes).toString('base64url')
 
-/** A fresh RSA signing key and data-encryption key, as the Worker reads them. */
-export async function generateDevSecrets() {
+/** A fresh RS256 private JWK (2048 bits), its kid the RFC 7638 thumbprint, as JWT_KEYS holds it. */
+export async function generateSigningKey() {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 })
   const jwk = await exportJWK(privateKey)
-  const kid = await calculateJwkThumbprint(jwk)
-  const dataKey = { kid: `dek-${base64url(crypto.getRandomValues(new Uint8Array(6)))}`, key: base64url(crypto.getRandomValues(new Uint8Array(32))) }
+  return { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: 'RS256', use: 'sig' }
+}
+
+/** A fresh 32-byte key for data encrypted at rest, as DATA_ENCRYPTION_KEYS holds it. */
+export const generateDataKey = () => ({
+  kid: `dek-${base64url(crypto.getRandomValues(new Uint8Array(6)))}`,
+  key: base64url(crypto.getRandomValues(new Uint8Array(32))),
+})
+
+/** A fresh RSA signing key and data-encryption key, as the Worker reads them. */
+export async function generateDevSecrets() {
   return {
-    JWT_KEYS: JSON.stringify([{ ...jwk, kid, alg: 'RS256', use: 'sig' }]),
-    DATA_ENCRYPTION_KEYS: JSON.stringify([dataKey]),
+    JWT_KEYS: JSON.stringify([await generateSigningKey()]),
+    DATA_ENCRYPTION_KEYS: JSON.stringify([generateDataKey()]),
   }
 }
 

@@ -7,6 +7,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { devPort, devRateLimits, STRICT_SETTING } from './dev-options.mjs'
 import { ensureDevVars, parseDevVars } from './dev-vars.mjs'
+import { buildDocsAssets } from './docs-assets.mjs'
 import { migrate } from './migrate.mjs'
 import { startPglite } from './pglite-server.mjs'
 import { startRelay } from './relay.mjs'
@@ -30,6 +31,7 @@ await new Promise((resolve) => {
 
 const written = await ensureDevVars('.dev.vars')
 if (written.length) console.log(`Generated ${written.join(', ')} in .dev.vars`)
+buildDocsAssets()
 // Relaxed per-IP windows go to the Worker as --var; the switch back is read from .dev.vars or the environment.
 const strict = process.env[STRICT_SETTING]
 const limits = devRateLimits({ ...parseDevVars(readFileSync('.dev.vars', 'utf8')), ...(strict !== undefined && { [STRICT_SETTING]: strict }) })

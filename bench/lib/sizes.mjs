@@ -9,13 +9,15 @@ import { WRANGLER, wranglerEnv } from './workers.mjs'
 const run = promisify(execFile)
 
 /**
- * What would be uploaded: `wrangler deploy --dry-run --outdir --minify`, every module
- * (JS and .wasm; not source maps), raw and gzipped.
+ * What `wrangler deploy` uploads: `wrangler deploy --dry-run --outdir` with the Worker's own
+ * configuration (its `minify`; no flag that deploy would not pass), every module, raw and
+ * gzipped (JS and .wasm; not the source maps, uploaded beside it but never run). Static
+ * assets (`[assets]`, e.g. the /docs bundle) are not the script and not counted.
  */
 export async function bundleSize(dir) {
   const out = mkdtempSync(join(tmpdir(), 'gatehouse-bench-bundle-'))
   try {
-    await run(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', out, '--minify'], { cwd: dir, env: wranglerEnv })
+    await run(process.execPath, [WRANGLER, 'deploy', '--dry-run', '--outdir', out], { cwd: dir, env: wranglerEnv })
     const files = readdirSync(out).filter((f) => /\.(m?js|wasm)$/.test(f))
     const modules = files.map((file) => {
       const bytes = readFileSync(join(out, file))

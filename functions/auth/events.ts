@@ -23,6 +23,10 @@ export const listEventsEndpoint = endpoint(
       '`next_cursor` of a page as `cursor` for the next one (null on the last page). The cursor is opaque and stable: ' +
       'events recorded meanwhile do not shift the pages.',
     auth: 'profile:read',
+    query: {
+      limit: { description: 'Events per page', schema: { type: 'integer', minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT } },
+      cursor: { description: 'The `next_cursor` of the previous page', schema: { type: 'string' } },
+    },
     responses: {
       200: { description: 'A page of events', schema: z.object({ events: z.array(event), next_cursor: z.nullable(z.string()) }) },
     },

@@ -2,6 +2,7 @@ import * as z from 'zod/mini'
 import { createAccount } from '../../db/queries/accounts'
 import { sendVerificationMail } from '../core/email-verification'
 import { AuthError } from '../core/errors'
+import { mailFailure } from '../core/mail'
 import { recordEvent } from '../core/audit'
 import { hashPassword } from '../core/passwords'
 import { limitClient } from '../core/rate-limit'
@@ -41,7 +42,7 @@ export const register = endpoint(
       detail: { method: 'password', session_id: tokens.sessionId },
     })
     // The account exists either way: a mail that fails is logged, and /verify-email/resend sends another.
-    await sendVerificationMail(s, account.user, { afterResponse: true }).catch((error) => console.error('verification mail not sent', error))
+    await sendVerificationMail(s, account.user, { afterResponse: true }).catch((error) => s.log.error('verification mail not sent', mailFailure(error)))
     return tokenResponse(c, loginBody(account, tokens), 201)
   },
 )

@@ -1,6 +1,7 @@
 import type Argon2 from '@phi-ag/argon2'
 import type { Database } from '../../db/client'
 import type { Config } from '../config'
+import type { Logger } from './log'
 import type { ClientInfo } from './sessions'
 
 /** What a domain flow may use: nothing from HTTP, everything injectable in tests. */
@@ -11,6 +12,8 @@ export interface Services {
   argon2: () => Promise<Argon2>
   fetch: typeof fetch
   client: ClientInfo
+  /** The request's logger: JSON lines carrying its id. */
+  log: Logger
   /** Work that may finish after the response (a Worker's `ctx.waitUntil`); absent outside a Worker, where it is awaited. */
   waitUntil?: (promise: Promise<unknown>) => void
 }

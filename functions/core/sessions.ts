@@ -47,7 +47,7 @@ function issueAccessToken(
       // A session opens only at a full sign-in, so its start is the sign-in's time.
       authTime: Math.floor(p.sessionCreatedAt.getTime() / 1000),
     },
-    { issuer: config.issuer, ttlSeconds: config.accessTokenTtlSeconds, now },
+    { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtlSeconds, now },
   )
 }
 
@@ -153,7 +153,21 @@ export async function loadPrincipal(db: Database, sessionId: string, userId: str
 
 /** Verifies a bearer token and its session. */
 export async function authenticate(db: Database, config: Config, token: string, now: Date) {
-  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, now })
+  const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, audience: config.audience, now })
   const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
   return { claims, principal }
+}
+
+/**
+ * `authenticate`, and with `scope`, the token must carry that scope and the caller's current
+ * role grant it (403 otherwise). Every protected route and the service binding's `verify` go
+ * through here.
+ */
+export async function authorize(db: Database, config: Config, token: string, now: Date, scope?: string) {
+  const auth = await authenticate(db, config, token, now)
+  // The token's scopes are the role at issue time; the live role (loaded with the session)
+  // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+  if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
+    throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+  return auth
 }

@@ -91,6 +91,8 @@ export interface AccessClaims {
 export interface VerifiedAccess extends AccessClaims {
   /** `auth_time`, or `iat` for a token issued before the claim existed. */
   authTime: number
+  /** Absent on tokens issued before Gatehouse set it. */
+  aud?: string | string[]
   jti: string
   iat: number
   exp: number
@@ -104,18 +106,20 @@ const CLOCK_SKEW_SECONDS = 30
  * Signs an access token.
  *
  * @example
- * const token = await signAccessToken(keys, { sub, sid, org, scopes }, { issuer, ttlSeconds: 86400, now: new Date() })
+ * const token = await signAccessToken(keys, { sub, sid, org, scopes }, { issuer, audience, ttlSeconds: 86400, now: new Date() })
  */
 export async function signAccessToken(
   keys: KeySet,
   claims: AccessClaims,
-  options: { issuer: string; ttlSeconds: number; now: Date },
+  options: { issuer: string; audience?: string; ttlSeconds: number; now: Date },
 ): Promise<string> {
   const iat = Math.floor(options.now.getTime() / 1000)
-  return new SignJWT({ sid: claims.sid, org: claims.org, business_id: claims.org, scopes: claims.scopes, auth_time: claims.authTime })
+  const jwt = new SignJWT({ sid: claims.sid, org: claims.org, business_id: claims.org, scopes: claims.scopes, auth_time: claims.authTime })
     .setProtectedHeader({ alg: keys.alg, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
     .setSubject(claims.sub)
     .setIssuer(options.issuer)
+  if (options.audience !== undefined) jwt.setAudience(options.audience)
+  return jwt
     .setIssuedAt(iat)
     .setExpirationTime(iat + options.ttlSeconds)
     .setJti(crypto.randomUUID())
@@ -129,7 +133,7 @@ export async function signAccessToken(
 export async function verifyAccessToken(
   keys: KeySet,
   token: string,
-  options: { issuer: string; now: Date },
+  options: { issuer: string; audience?: string; now: Date },
 ): Promise<VerifiedAccess> {
   let kid: string | undefined
   try {
@@ -147,7 +151,7 @@ export async function verifyAccessToken(
       currentDate: options.now,
       requiredClaims: ['sub', 'iat', 'exp', 'jti', 'sid', 'org', 'scopes'],
     })
-    const { sub, sid, org, scopes, jti, iat, exp, auth_time } = payload
+    const { sub, sid, org, scopes, jti, iat, exp, aud, auth_time } = payload
     if (
       typeof sid !== 'string' ||
       // Tokens issued before auth_time existed have none; they expire within a day.
@@ -159,7 +163,11 @@ export async function verifyAccessToken(
       throw invalid('The token claims are malformed.')
     // jose checks `nbf`; a token issued in the future is not yet valid either.
     if (iat! > options.now.getTime() / 1000 + CLOCK_SKEW_SECONDS) throw invalid('The token is not yet valid.')
-    return { sub: sub!, sid, org, scopes: scopes as string[], authTime: (auth_time as number | undefined) ?? iat!, jti: jti!, iat: iat!, exp: exp! }
+    // RFC 7519 §4.1.3, checked by hand: jose would refuse a token without `aud`, and tokens
+    // issued before Gatehouse set it carry none; they stay valid until they expire.
+    if (options.audience !== undefined && aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(options.audience))
+      throw invalid('The token is not meant for this audience.')
+    return { sub: sub!, sid, org, scopes: scopes as string[], authTime: (auth_time as number | undefined) ?? iat!, jti: jti!, iat: iat!, exp: exp!, ...(aud !== undefined && { aud }) }
   } catch (error) {
     if (error instanceof AuthError) throw error
     if (error instanceof errors.JWTExpired) throw new AuthError('token_expired', 401, 'The token has expired.')

@@ -1,7 +1,6 @@
 import type { MiddlewareHandler } from 'hono'
-import { AuthError, unauthenticated } from '../core/errors'
-import { scopesFor } from '../core/roles'
-import { authenticate } from '../core/sessions'
+import { unauthenticated } from '../core/errors'
+import { authorize } from '../core/sessions'
 import type { AppEnv } from './env'
 
 const BEARER = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i
@@ -16,12 +15,7 @@ export function requireAuth(scope?: string): MiddlewareHandler<AppEnv> {
     if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')
     const token = BEARER.exec(header)?.[1]
     if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
-    const auth = await authenticate(c.var.db, c.var.config, token, c.var.now())
-    // The token's scopes are the role at issue time; the live role (loaded with the session)
-    // must still grant it too, so a demotion takes effect at once, not at the next refresh.
-    if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
-      throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
-    c.set('auth', auth)
+    c.set('auth', await authorize(c.var.db, c.var.config, token, c.var.now(), scope))
     await next()
   }
 }

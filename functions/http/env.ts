@@ -2,6 +2,7 @@ import type Argon2 from '@phi-ag/argon2'
 import type { Database } from '../../db/client'
 import type { Principal } from '../../db/queries/sessions'
 import type { Bindings, Config } from '../config'
+import type { Logger } from '../core/log'
 import type { ClientInfo } from '../core/sessions'
 import type { VerifiedAccess } from '../core/tokens'
 
@@ -18,5 +19,13 @@ export interface AppEnv {
     client: ClientInfo
     /** Set by `requireAuth`. */
     auth: { claims: VerifiedAccess; principal: Principal }
+    /** CF-Ray, or a generated id; the `X-Request-Id` header of the response. */
+    requestId: string
+    /** Writes JSON lines carrying the request id. */
+    log: Logger
+    /** Who a sign-in just signed in (its response's user and organization), for the log. */
+    subject: { userId: string; orgId: string }
+    /** Set when the response is an error: its code, and what only the log may see. */
+    failure: { code: string; internal?: unknown; error?: Record<string, unknown> }
   }
 }

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { sqlState } from '../../db/errors'
 import { AuthError } from '../core/errors'
+import { errorFields } from '../core/log'
 import type { AppEnv } from './env'
 
 const TITLES: Record<number, string> = {
@@ -30,8 +31,13 @@ function v1Message(error: AuthError): string {
 
 export const isV1 = (c: Context) => c.req.path === '/v1' || c.req.path.startsWith('/v1/')
 
-/** The one place an AuthError becomes a response, in the dialect of the path. */
-export function errorResponse(c: Context, error: AuthError): Response {
+/**
+ * The one place an AuthError becomes a response, in the dialect of the path. A 500 also
+ * carries `request_id`, so the user can quote the line of the log that says what failed.
+ */
+export function errorResponse(c: Context<AppEnv>, error: AuthError): Response {
+  c.set('failure', { ...c.var.failure, code: error.code })
+  const requestId = error.status === 500 ? c.var.requestId : undefined
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' }
   if (error.extra.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.extra.retryAfterSeconds)
   if (isV1(c)) {
@@ -41,6 +47,7 @@ export function errorResponse(c: Context, error: AuthError): Response {
       for (const { field, message } of error.extra.errors) (errors[field] ??= []).push(message)
       body.errors = errors
     }
+    if (requestId) body.request_id = requestId
     return c.json(body, error.status as 400, headers)
   }
   const problem: Record<string, unknown> = {
@@ -51,6 +58,7 @@ export function errorResponse(c: Context, error: AuthError): Response {
     code: error.code,
   }
   if (error.extra.errors) problem.errors = error.extra.errors
+  if (requestId) problem.request_id = requestId
   return new Response(JSON.stringify(problem), {
     status: error.status,
     headers: { ...headers, 'Content-Type': 'application/problem+json' },
@@ -73,31 +81,31 @@ function isDatabaseUnavailable(error: unknown): boolean {
   return false
 }
 
-/** Known errors become their status; anything else is logged and answered with nothing inside. */
+/**
+ * Known errors become their status; anything else is answered with nothing inside. What
+ * went wrong goes on the request's log line (http/observe.ts), never onto the wire.
+ */
 export const onError: ErrorHandler<AppEnv> = (error, c) => {
   if (error instanceof AuthError) {
-    if (error.extra.internal) console.warn(error.code, String(error.extra.internal))
+    if (error.extra.internal !== undefined) c.set('failure', { code: error.code, internal: internalDetail(error.extra.internal) })
     return errorResponse(c, error)
   }
   if (error instanceof HTTPException && error.status < 500) {
     return errorResponse(c, new AuthError('malformed_json', error.status, error.message))
   }
-  if (isDatabaseUnavailable(error)) {
-    console.error('database unavailable', forLog(error))
+  c.set('failure', { code: 'internal_error', error: errorFields(error) })
+  if (isDatabaseUnavailable(error))
     return errorResponse(c, new AuthError('database_unavailable', 503, 'The service is temporarily unavailable.'))
-  }
-  console.error('unhandled error', forLog(error))
   return errorResponse(c, new AuthError('internal_error', 500, 'An unexpected error occurred.'))
 }
 
-// Log the deepest cause: a DrizzleQueryError's own message carries the query's parameters
-// (password hashes, emails), and a wrapped driver event says more than its wrapper.
-function forLog(error: unknown): string {
-  let root = error
-  while (root instanceof Error && root.cause) root = root.cause
-  if (!(root instanceof Error)) return String((root as { message?: unknown })?.message ?? root)
-  const state = sqlState(root)
-  return `${root.stack ?? `${root.name}: ${root.message}`}${state ? ` (SQLSTATE ${state})` : ''}`
+// `internal` is a string, a plain object of statuses and reasons (OAuth, mail), or a
+// library's error (jose): objects go to the log as fields, errors as their name and message
+// (no stack: an expected failure, such as a forged token, is not a bug to trace).
+function internalDetail(internal: unknown) {
+  if (!(internal instanceof Error)) return internal
+  const { name, message } = errorFields(internal)
+  return { name, message }
 }
 
 export const notFound: NotFoundHandler<AppEnv> = (c) =>

@@ -18,6 +18,12 @@ export interface Page {
 
 export const MAX_PAGE_SIZE = 100
 
+/** `pageParams` as the OpenAPI document describes them (EndpointSpec.query). */
+export const PAGE_QUERY = {
+  limit: { description: 'Items per page', schema: { type: 'integer', minimum: 1, maximum: MAX_PAGE_SIZE, default: 50 } },
+  offset: { description: 'Items to skip', schema: { type: 'integer', minimum: 0, maximum: 1_000_000, default: 0 } },
+} as const
+
 /** `?limit=` (1–100, default 50) and `?offset=` (default 0). */
 export function pageParams(c: Context): Page {
   const errors: FieldError[] = []

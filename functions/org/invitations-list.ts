@@ -1,6 +1,6 @@
 import { countInvitations, listInvitations } from '../../db/queries/invitations'
 import { endpoint } from '../http/endpoint'
-import { pageParams } from '../http/params'
+import { PAGE_QUERY, pageParams } from '../http/params'
 import { invitation, invitationBody, page } from './schemas'
 
 // GET /api/v1/org/invitations
@@ -9,6 +9,7 @@ export const listOrganizationInvitations = endpoint(
     summary: 'The organization’s invitations, newest first (owner, admin)',
     description: 'Paginated with `?limit=` (1–100, default 50) and `?offset=`.',
     auth: 'invitations:read',
+    query: PAGE_QUERY,
     responses: { 200: { description: 'A page of invitations', schema: page(invitation) } },
   },
   async (c) => {

@@ -1,6 +1,6 @@
 import { countMembers, listMembers } from '../../db/queries/organizations'
 import { endpoint } from '../http/endpoint'
-import { pageParams } from '../http/params'
+import { PAGE_QUERY, pageParams } from '../http/params'
 import { member, memberBody, page } from './schemas'
 
 // GET /api/v1/org/members
@@ -9,6 +9,7 @@ export const listOrganizationMembers = endpoint(
     summary: 'The organization’s members with their roles',
     description: 'Paginated with `?limit=` (1–100, default 50) and `?offset=`, oldest member first.',
     auth: 'members:read',
+    query: PAGE_QUERY,
     responses: { 200: { description: 'A page of members', schema: page(member) } },
   },
   async (c) => {

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
+import { errorFields } from '../core/log'
 import { endpoint } from '../http/endpoint'
 
 // GET /health: liveness, and whether the database answers.
@@ -17,7 +18,7 @@ export const health = endpoint(
       await c.var.db.execute(sql`select 1`)
       return c.json({ status: 'ok', database: 'ok' }, 200, { 'Cache-Control': 'no-store' })
     } catch (error) {
-      console.error('health: database unreachable', error instanceof Error ? error.message : error)
+      c.var.log.error('health: database unreachable', { code: 'database_unavailable', error: errorFields(error) })
       return c.json({ status: 'degraded', database: 'unreachable' }, 503, { 'Cache-Control': 'no-store' })
     }
   },

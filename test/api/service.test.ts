@@ -38,6 +38,32 @@ describe('service endpoints', () => {
     expect(doc.paths['/v1/me'].get.responses['200'].content['application/json'].schema.properties.data).toBeDefined()
   })
 
+  it('GET /openapi.json is complete enough to generate a client from', async () => {
+    const t = await testApp()
+    // app.request's URL is http://localhost/…: the document names the origin it was fetched from.
+    const doc = await (await t.get('/openapi.json')).json()
+    expect(doc.servers).toEqual([{ url: 'http://localhost' }])
+    const operations = Object.entries(doc.paths as Record<string, Record<string, any>>).flatMap(([path, ops]) =>
+      Object.entries(ops).map(([method, op]) => ({ where: `${method} ${path}`, ...op })),
+    )
+    const ids = operations.map((op) => op.operationId)
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z0-9]+$/.test(id))).toBe(true)
+    expect(new Set(ids).size).toBe(ids.length)
+    for (const op of operations) {
+      for (const [status, response] of Object.entries(op.responses as Record<string, any>)) {
+        if (Number(status) < 400) continue
+        const [type] = Object.keys(response.content ?? {})
+        expect(type, `${op.where} ${status}`).toBe(op.where.includes(' /v1/') ? 'application/json' : 'application/problem+json')
+      }
+      expect(op.responses['500'], op.where).toBeDefined()
+    }
+    const events = operations.find((op) => op.where === 'get /api/v1/auth/events')
+    expect(events.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:limit', 'query:cursor'])
+    const members = operations.find((op) => op.where === 'get /api/v1/org/members')
+    expect(members.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`)).toEqual(['query:limit', 'query:offset'])
+    expect(operations.find((op) => op.where === 'delete /api/v1/org/members/{user_id}').operationId).toBe('deleteOrgMembersByUserId')
+  })
+
   it('GET /docs serves the interactive reference', async () => {
     const t = await testApp()
     const res = await t.get('/docs')
@@ -56,6 +82,8 @@ describe('service endpoints', () => {
       status: 500,
       detail: 'An unexpected error occurred.',
       code: 'internal_error',
+      // The only addition: the id that finds the log line (which has the reason).
+      request_id: res.headers.get('x-request-id'),
     })
   })
 })

@@ -11,6 +11,7 @@ import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
 import { TEST_CLOCK_START } from './clock'
 import { uniqueIp } from './ip'
+import { captureLogs, noteEnvSecrets, noteSecrets } from './logs'
 import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 
 export { uniqueIp }
@@ -118,21 +119,24 @@ export interface TestAppOptions {
 export async function testApp(options: TestAppOptions = {}) {
   const database = await testDatabase()
   const clock = options.clock ?? new TestClock()
-  const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch })
+  const logs = captureLogs()
+  const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch, log: logs.sink })
   const env = await testBindings(options.env)
+  noteEnvSecrets(env as unknown as Record<string, string>)
   const ip = options.ip
   const client = (): Record<string, string> => (ip === null ? {} : { 'CF-Connecting-IP': ip ?? uniqueIp() })
 
-  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> =>
-    app.request(
-      path,
-      {
-        method,
-        headers: { ...client(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
-        body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-      },
-      env,
-    )
+  const request = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<TestResponse> => {
+    const init = {
+      method,
+      headers: { ...client(), ...(body === undefined ? {} : { 'Content-Type': 'application/json' }), ...headers },
+      body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    }
+    const res = await app.request(path, init, env)
+    // Every secret a test sends or receives is looked for in the logs after the file (setup.ts).
+    noteSecrets(init, res.status, await res.clone().text())
+    return res
+  }
   const bearer = (token: string) => ({ Authorization: `Bearer ${token}` })
 
   async function register(fields: Partial<{ email: string; password: string; full_name: string; organization_name: string }> = {}) {
@@ -156,6 +160,8 @@ export async function testApp(options: TestAppOptions = {}) {
     env,
     clock,
     ip,
+    /** Every line this app logged, parsed. */
+    logs: logs.lines,
     db: database.db,
     request,
     bearer,

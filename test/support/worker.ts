@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { unstable_startWorker } from 'wrangler'
 import { generateDevSecrets } from '../../scripts/dev-vars.mjs'
 import { uniqueIp } from './ip'
+import { TEST_ISSUER } from './keys'
 import { startTestPostgres } from './postgres'
 
 export interface TestWorker {
@@ -25,11 +26,16 @@ let secrets: ReturnType<typeof generateDevSecrets> | undefined
  * The real Worker (wrangler.toml, bundled by wrangler, running in workerd) over its own fresh
  * database. `vars` override anything, including the generated secrets.
  */
-export async function startTestWorker(vars: Record<string, string> = {}): Promise<TestWorker> {
+export async function startTestWorker(
+  vars: Record<string, string> = {},
+  options: { /** A dev registry directory, for Workers bound to this one by a service binding. */ registry?: string } = {},
+): Promise<TestWorker> {
   const db = await startTestPostgres()
   try {
     const values: Record<string, string> = {
       ENVIRONMENT: 'test',
+      // wrangler.toml has no issuer (production requires one): tests name their own.
+      JWT_ISSUER: TEST_ISSUER,
       ...(await (secrets ??= generateDevSecrets())),
       DATABASE_URL: db.url,
       DB_WS_PROXY: db.wsProxy,
@@ -48,6 +54,7 @@ export async function startTestWorker(vars: Record<string, string> = {}): Promis
         watch: false,
         persist: false,
         logLevel: 'warn',
+        registry: options.registry,
       },
     })
     try {

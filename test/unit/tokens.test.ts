@@ -118,6 +118,23 @@ describe('access tokens', () => {
     expect(after.jwks.keys.every((k) => !('d' in k))).toBe(true)
   })
 
+  it('carry aud, and are refused by a service whose audience they do not name', async () => {
+    const keys = await rsKeys()
+    const token = await signAccessToken(keys, claims, { issuer, audience: 'https://api.a.test', ttlSeconds: 600, now })
+    const payload = JSON.parse(new TextDecoder().decode(base64url.decode(token.split('.')[1]!)))
+    expect(payload.aud).toBe('https://api.a.test')
+    expect(await verifyAccessToken(keys, token, { issuer, audience: 'https://api.a.test', now })).toMatchObject(claims)
+    expect(await codeOf(verifyAccessToken(keys, token, { issuer, audience: 'https://api.b.test', now }))).toBe('token_invalid')
+  })
+
+  it('issued before aud existed (none in them) stay valid until they expire', async () => {
+    const keys = await rsKeys()
+    const token = await signAccessToken(keys, claims, { issuer, ttlSeconds: 600, now })
+    expect(await verifyAccessToken(keys, token, { issuer, audience: 'https://api.a.test', now })).toMatchObject(claims)
+    const later = new Date(now.getTime() + 601_000)
+    expect(await codeOf(verifyAccessToken(keys, token, { issuer, audience: 'https://api.a.test', now: later }))).toBe('token_expired')
+  })
+
   it('support HS256 with a key of at least 32 bytes, and never publish it', async () => {
     const k = base64url.encode(crypto.getRandomValues(new Uint8Array(32)))
     const keys = await loadKeySet(JSON.stringify([{ kty: 'oct', k, kid: 'hs' }]), 'HS256')

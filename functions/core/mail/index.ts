@@ -1,6 +1,11 @@
+import { AuthError } from '../errors'
 import type { Services } from '../services'
 import { sendThroughHttp } from './http'
 import { sendToOutbox } from './outbox'
+
+/** What the log may say about a failed send: the code and its detail, never the recipient or text. */
+export const mailFailure = (error: unknown) =>
+  error instanceof AuthError ? { code: error.code, internal: String(error.extra.internal) } : { code: 'internal_error', error }
 
 /** A plain-text mail to one recipient. */
 export interface MailMessage {
@@ -26,6 +31,6 @@ export async function sendMail(s: Services, message: MailMessage, options: { aft
   const sending = sendThroughHttp(s.fetch, s.config.mail, clean)
   // The provider's latency must not show in the response time of flows that may not reveal
   // whether an account exists (password/forgot); failures are logged, never answered.
-  if (options.afterResponse && s.waitUntil) s.waitUntil(sending.catch((error) => console.error('mail not sent', error)))
+  if (options.afterResponse && s.waitUntil) s.waitUntil(sending.catch((error) => s.log.error('mail not sent', mailFailure(error))))
   else await sending
 }
