@@ -24,7 +24,7 @@ describe('APP_URL in production', () => {
       const t = await testApp({ env: { ENVIRONMENT: 'production', APP_URL: value } })
       const res = await t.get('/health')
       expect(res.status).toBe(500)
-      expect(await res.json()).toEqual(INTERNAL_ERROR)
+      expect(await res.json()).toEqual({ ...INTERNAL_ERROR, request_id: res.headers.get('x-request-id') })
     })
   }
 
