@@ -1,7 +1,11 @@
 // npm run bench: Gatehouse and a minimal Better Auth Worker side by side, on the same
 // workerd (wrangler dev) and the same throwaway Postgres, driven by autocannon on loopback.
 //   node bench/run.mjs [--duration 5] [--warmup 2] [--rounds 2] [--connections 10]
-//                      [--only login,read] [--profile]
+//                      [--only login,read] [--profile] [--db-rtt 50]
+// --db-rtt MS: the relay then adds MS to every exchange with the database (per Postgres round
+// trip on a WebSocket, per HTTP request to the SQL endpoint, once more per new connection),
+// and each scenario is measured at one connection with and without it: round trips per
+// request = (p50 with − p50 without) / MS, reported per scenario and target (`roundTrips`).
 // Prints markdown tables and writes JSON to bench/results/ (git-ignored).
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -28,6 +32,7 @@ const { values: opts } = parseArgs({
     connections: { type: 'string', default: '10' },
     only: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    'db-rtt': { type: 'string' },
   },
 })
 const settings = {
@@ -37,6 +42,8 @@ const settings = {
   connections: Number(opts.connections),
 }
 const scenarios = opts.only ? opts.only.split(',') : SCENARIOS
+const dbRttMs = opts['db-rtt'] === undefined ? undefined : Number(opts['db-rtt'])
+if (dbRttMs !== undefined && !(dbRttMs > 0)) throw new Error('--db-rtt must be a positive number of milliseconds')
 const PEER = join(ROOT, 'bench/peers/better-auth')
 
 // Every bench request comes from 127.0.0.1, where real traffic comes from many addresses:
@@ -65,7 +72,8 @@ async function main() {
 
   step('Postgres: a throwaway cluster on 127.0.0.1')
   const pg = await startPostgres(['gatehouse', 'better_auth'])
-  const wsProxy = await startRelayProcess(pg.port)
+  const relay = await startRelayProcess(pg.port)
+  const { wsProxy } = relay
   await migrateGatehouse(pg.url('gatehouse'), wsProxy)
   await migrateFolder(pg.url('better_auth'), wsProxy, join(PEER, 'drizzle'))
 
@@ -105,8 +113,10 @@ async function main() {
 
   const results = {}
   for (const scenario of scenarios) {
-    step(`${scenario}: warm-up, then ${settings.rounds} rounds of A B`)
-    const rounds = Object.fromEntries(targets.map((t) => [t.label, []]))
+    // A scenario a target has no endpoint for (sessions, org-members: Gatehouse only) runs on the others.
+    const here = targets.filter((t) => t.scenarios[scenario])
+    step(`${scenario}: warm-up, then ${settings.rounds} rounds of ${here.map((_, i) => 'AB'[i]).join(' ')}`)
+    const rounds = Object.fromEntries(here.map((t) => [t.label, []]))
     const once = async (t, durationSeconds) => {
       const sessionsBefore = pg.sessions(t.database)
       const result = await load(t.url, await t.scenarios[scenario](t.state, t.url, settings.connections), { connections: settings.connections, durationSeconds })
@@ -116,20 +126,47 @@ async function main() {
       result.databaseConnections = pg.sessions(t.database) - sessionsBefore
       return result
     }
-    for (const t of targets) await once(t, settings.warmupSeconds)
+    for (const t of here) await once(t, settings.warmupSeconds)
     for (let round = 0; round < settings.rounds; round++) {
-      for (const t of targets) rounds[t.label].push(await once(t, settings.durationSeconds))
+      for (const t of here) rounds[t.label].push(await once(t, settings.durationSeconds))
     }
-    results[scenario] = Object.fromEntries(targets.map((t) => [t.label, summarize(rounds[t.label], t.endpoints[scenario])]))
-    const [a, b] = targets.map((t) => results[scenario][t.label].requestsPerSecond)
-    results[scenario].ratio = a / b
-    console.log(`  ${targets.map((t) => `${t.label} ${results[scenario][t.label].requestsPerSecond.toFixed(1)} req/s`).join(', ')}`)
+    results[scenario] = Object.fromEntries(here.map((t) => [t.label, summarize(rounds[t.label], t.endpoints[scenario])]))
+    if (here.length === 2) results[scenario].ratio = results[scenario][here[0].label].requestsPerSecond / results[scenario][here[1].label].requestsPerSecond
+    console.log(`  ${here.map((t) => `${t.label} ${results[scenario][t.label].requestsPerSecond.toFixed(1)} req/s`).join(', ')}`)
+  }
+
+  if (dbRttMs !== undefined) {
+    for (const scenario of scenarios) {
+      const here = targets.filter((t) => t.scenarios[scenario])
+      step(`${scenario}: one connection, the database ${dbRttMs} ms away and on loopback`)
+      results[scenario].roundTrips = {}
+      for (const t of here) {
+        const p50 = async () => {
+          const request = await t.scenarios[scenario](t.state, t.url, 1)
+          // A second of warm-up first: connections the Worker keeps are opened, as in production.
+          await load(t.url, request, { connections: 1, durationSeconds: 1 })
+          const run = await load(t.url, await t.scenarios[scenario](t.state, t.url, 1), { connections: 1, durationSeconds: settings.durationSeconds })
+          if (run.failed) throw new Error(`${scenario} / ${t.label}: ${run.failed} failed (${run.failure})`)
+          return run.p50
+        }
+        const loopback = await p50()
+        await relay.setDelay(dbRttMs)
+        let delayed
+        try {
+          delayed = await p50()
+        } finally {
+          await relay.setDelay(0)
+        }
+        results[scenario].roundTrips[t.label] = { p50: loopback, p50Delayed: delayed, dbRttMs, roundTrips: (delayed - loopback) / dbRttMs }
+        console.log(`  ${t.label}: p50 ${loopback} ms → ${delayed} ms: ${((delayed - loopback) / dbRttMs).toFixed(2)} round trips`)
+      }
+    }
   }
 
   const report = {
     date: new Date().toISOString(),
     machine: { cpus: availableParallelism(), node: process.version, postgres: pg.version },
-    settings,
+    settings: { ...settings, dbRttMs },
     targets: targets.map((t) => t.label),
     scenarios: results,
     passwordHash,

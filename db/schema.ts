@@ -220,3 +220,49 @@ export const mailOutbox = pgTable('mail_outbox', {
   text: text('text').notNull(),
   createdAt: createdAt(),
 })
+
+// WebAuthn credentials (passkeys). The public key is kept as a JWK, ready for Web Crypto;
+// a credential id belongs to one user only (WebAuthn §7.1 step 22: refuse one seen before).
+export const passkeys = pgTable(
+  'passkeys',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    // base64url of the raw credential id, as the browser's JSON forms carry it.
+    credentialId: text('credential_id').notNull(),
+    publicKey: jsonb('public_key').$type<JsonWebKey>().notNull(),
+    // COSE algorithm identifier: -7 ES256, -257 RS256, -8 EdDSA.
+    algorithm: integer('algorithm').notNull(),
+    // WebAuthn §6.1.1: 0 when the authenticator keeps no counter (synced passkeys).
+    signCount: bigint('sign_count', { mode: 'number' }).notNull().default(0),
+    transports: jsonb('transports').$type<string[]>().notNull().default([]),
+    backupEligible: boolean('backup_eligible').notNull().default(false),
+    name: text('name').notNull(),
+    createdAt: createdAt(),
+    lastUsedAt: at('last_used_at'),
+  },
+  (t) => [uniqueIndex('passkeys_credential_id_key').on(t.credentialId), index('passkeys_user_id_idx').on(t.userId)],
+)
+
+export const webauthnCeremonies = ['registration', 'login', 'second_factor'] as const
+
+// One row per challenge handed to a browser: stored as a hash, deleted by the one request
+// that uses it, and bound to its ceremony and (when known) its user.
+export const webauthnChallenges = pgTable(
+  'webauthn_challenges',
+  {
+    challengeHash: text('challenge_hash').primaryKey(),
+    ceremony: text('ceremony', { enum: webauthnCeremonies }).notNull(),
+    // Null for a sign-in that names no account (discoverable credentials), or one that
+    // named an unknown email: then `user_bound` holds and no credential can match.
+    userId: uuid('user_id').references(() => users.id, { onDelete: 'cascade' }),
+    userBound: boolean('user_bound').notNull(),
+    // A second factor: the hash of the 2FA session_token the challenge was issued for.
+    sessionTokenHash: text('session_token_hash'),
+    createdAt: createdAt(),
+    expiresAt: at('expires_at').notNull(),
+  },
+  (t) => [index('webauthn_challenges_expires_at_idx').on(t.expiresAt)],
+)

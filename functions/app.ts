@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
-import type { DatabaseHandle } from '../db/client'
+import type { RequestDatabase } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
 import { listIdentitiesEndpoint, unlinkIdentityEndpoint } from './auth/identities'
 import { acceptInvitation } from './auth/invitation-accept'
@@ -19,7 +19,7 @@ import { register } from './auth/register'
 import { revokeSessionEndpoint } from './auth/session-revoke'
 import { listSessions } from './auth/sessions-list'
 import type { Bindings } from './config'
-import { getConfig } from './config'
+import { getConfig, isOutboxReadable } from './config'
 import { loadArgon2 } from './core/argon2'
 import { consoleSink } from './core/log'
 import type { LogSink } from './core/log'
@@ -38,6 +38,14 @@ import { updateOrganizationMember } from './org/member-update'
 import { listOrganizationMembers } from './org/members-list'
 import { updateOrganization } from './org/update'
 import { oauthCallback } from './oauth/callback'
+import { deletePasskeyEndpoint } from './passkeys/delete'
+import { listPasskeysEndpoint } from './passkeys/list'
+import { passkeyLoginEndpoint, v1PasskeyLogin } from './passkeys/login'
+import { passkeyLoginOptions, v1PasskeyLoginOptions } from './passkeys/login-options'
+import { passkeyRegistration } from './passkeys/registration'
+import { passkeyRegistrationOptions } from './passkeys/registration-options'
+import { twoFactorPasskeyOptions, v1TwoFactorPasskeyOptions } from './passkeys/two-factor-options'
+import { renamePasskeyEndpoint } from './passkeys/update'
 import { health } from './service/health'
 import { jwks } from './service/jwks'
 import { DOCS_POLICY, docsPage, openApiDocument } from './service/openapi'
@@ -93,6 +101,15 @@ export const routes: readonly Route[] = [
   ['post', '/api/v1/auth/2fa/verify', twoFactorVerify],
   ['post', '/api/v1/auth/2fa/recovery-codes', twoFactorRecoveryCodes],
   ['post', '/api/v1/auth/2fa/disable', twoFactorDisable],
+  ['post', '/api/v1/auth/2fa/passkey-options', twoFactorPasskeyOptions],
+
+  ['post', '/api/v1/auth/passkeys/registration/options', passkeyRegistrationOptions],
+  ['post', '/api/v1/auth/passkeys/registration', passkeyRegistration],
+  ['get', '/api/v1/auth/passkeys', listPasskeysEndpoint],
+  ['patch', '/api/v1/auth/passkeys/:id', renamePasskeyEndpoint],
+  ['delete', '/api/v1/auth/passkeys/:id', deletePasskeyEndpoint],
+  ['post', '/api/v1/auth/passkeys/login/options', passkeyLoginOptions],
+  ['post', '/api/v1/auth/passkeys/login', passkeyLoginEndpoint],
 
   ['post', '/v1/login', v1LoginEndpoint],
   ['post', '/v1/refresh', v1Refresh],
@@ -105,14 +122,17 @@ export const routes: readonly Route[] = [
   ['post', '/v1/2fa/verify', v1TwoFactorVerify],
   ['post', '/v1/2fa/recovery-codes', v1TwoFactorRecoveryCodes],
   ['post', '/v1/2fa/disable', v1TwoFactorDisable],
+  ['post', '/v1/2fa/passkey-options', v1TwoFactorPasskeyOptions],
+  ['post', '/v1/passkeys/login/options', v1PasskeyLoginOptions],
+  ['post', '/v1/passkeys/login', v1PasskeyLogin],
 
   ['get', '/health', health],
   ['get', '/.well-known/jwks.json', jwks],
 ]
 
 export interface AppDependencies {
-  /** How a request reaches the database; tests hand in PGlite. */
-  openDatabase?: (env: Bindings) => DatabaseHandle
+  /** How a request reaches the database; tests point it at their own. */
+  openDatabase?: (env: Bindings) => RequestDatabase
   now?: () => Date
   fetch?: typeof fetch
   /** Where log lines go (default: the console, which Workers Logs collects). */
@@ -120,7 +140,7 @@ export interface AppDependencies {
 }
 
 /** How the Worker reaches its database for one request (or one service-binding call). */
-export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, wsProxy: env.DB_WS_PROXY })
+export const openRequestDatabase = (env: Bindings) => openDatabase({ url: env.DATABASE_URL, localRelay: env.DB_WS_PROXY })
 
 export function createApp(deps: AppDependencies = {}) {
   const open = deps.openDatabase ?? openRequestDatabase
@@ -142,8 +162,11 @@ export function createApp(deps: AppDependencies = {}) {
     c.set('fetch', fetcher)
     // CF-Connecting-IP is set by Cloudflare's edge and cannot be forged by the client.
     c.set('client', { ip: c.req.header('CF-Connecting-IP') ?? null, userAgent: c.req.header('User-Agent')?.slice(0, 512) ?? null })
-    const { db, close } = open(c.env)
-    c.set('db', db)
+    // Over HTTP: nothing to open or close per request (db/client.ts).
+    c.set('db', open(c.env))
+    // Work after the response (a mail sent through the provider) is kept alive with waitUntil.
+    const pending: Promise<unknown>[] = []
+    c.set('afterResponse', (promise) => void pending.push(promise))
     try {
       await next()
     } catch (error) {
@@ -151,28 +174,30 @@ export function createApp(deps: AppDependencies = {}) {
       // WebSocket's ErrorEvent when it cannot connect: wrap, so onError can answer 503.
       throw error instanceof Error ? error : new Error('non-Error rejection', { cause: error })
     } finally {
-      const closing = close().catch(() => {})
-      // The connection closes after the response is sent; outside a Worker, wait for it.
-      let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
-      try {
-        ctx = c.executionCtx
-      } catch {}
-      if (ctx) ctx.waitUntil(closing)
-      else await closing
+      if (pending.length) {
+        const settled = Promise.allSettled(pending)
+        let ctx: { waitUntil(promise: Promise<unknown>): void } | undefined
+        try {
+          ctx = c.executionCtx
+        } catch {}
+        if (ctx) ctx.waitUntil(settled)
+        else await settled
+      }
     }
   })
 
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
 
   // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
-  // ENVIRONMENT=development alone is not enough: it can be left on a reachable deployment,
-  // and /dev/mail holds every reset and invitation link (a Worker cannot see the peer
-  // address, so "loopback only" is not a check it can make).
-  const developmentOnly: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (!c.var.config.devMail) return notFound(c)
+  // The outbox is also read in a preview, whose reviewers need the mails it keeps. The
+  // environment alone is not enough: it can be left on a reachable deployment, and /dev/mail
+  // holds every reset and invitation link (a Worker cannot see the peer address, so
+  // "loopback only" is not a check it can make): DEV_MAIL=on too (config.devMail).
+  const outboxReadable: MiddlewareHandler<AppEnv> = async (c, next) => {
+    if (!isOutboxReadable(c.var.config.environment) || !c.var.config.devMail) return notFound(c)
     await next()
   }
-  app.get('/dev/mail', developmentOnly, ...devMail.handlers)
+  app.get('/dev/mail', outboxReadable, ...devMail.handlers)
 
   let document: ReturnType<typeof openApiDocument> | undefined
   // `servers` names the origin the document was fetched from: the deployment describes itself.

@@ -91,7 +91,22 @@ const vars = [
 ]
 wrangler = spawn(
   process.execPath,
-  ['node_modules/wrangler/bin/wrangler.js', 'dev', '--port', String(PORT), '--ip', '127.0.0.1', ...vars.flatMap((v) => ['--var', v])],
+  [
+    'node_modules/wrangler/bin/wrangler.js',
+    'dev',
+    '--port',
+    String(PORT),
+    '--ip',
+    '127.0.0.1',
+    // GET /__scheduled runs the Cron Trigger's handler (retention); wrangler dev never fires crons itself.
+    '--test-scheduled',
+    ...vars.flatMap((v) => ['--var', v]),
+  ],
   { stdio: 'inherit' },
 )
 wrangler.on('exit', (code) => stop(code ?? 0))
+
+// The retention purge, as the Cron Trigger runs it in production: a minute after start, then hourly.
+const runCron = () => fetch(`http://127.0.0.1:${PORT}/__scheduled?cron=23+*+*+*+*`).then((r) => r.text()).catch(() => {})
+setTimeout(runCron, 60_000).unref()
+setInterval(runCron, 3_600_000).unref()

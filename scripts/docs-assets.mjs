@@ -1,7 +1,8 @@
 // The /docs page's Scalar bundle, copied from node_modules (`@scalar/api-reference`, pinned
 // in package.json) into assets/docs/scalar.js, which Workers static assets serve from our own
 // origin (`[assets]` in wrangler.toml; never part of the Worker's script bundle). Generated,
-// not committed (4.7 MB): `npm install` runs this (postinstall), and so do `npm run dev`,
+// not committed (4.7 MB): `npm install` runs this (prepare, which a packed tarball installed
+// downstream does not run), and so do `npm run dev`,
 // `npm run deploy` and `npm run test:browser`. Idempotent; fails only when asked to be strict.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
@@ -31,5 +32,6 @@ export function buildDocsAssets({ strict = false } = {}) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const version = buildDocsAssets({ strict: process.argv.includes('--strict') })
-  if (version) console.log(`assets/docs/scalar.js: @scalar/api-reference ${version}`)
+  // stderr: `npm pack --json` runs this (prepare) and its stdout must stay JSON.
+  if (version) console.error(`assets/docs/scalar.js: @scalar/api-reference ${version}`)
 }

@@ -10,7 +10,8 @@ const cleanups = []
  * the children it spawned (wrangler starts workerd).
  */
 export function start(name, command, args, options = {}) {
-  const child = spawn(command, args, { ...options, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  const { stdin = 'ignore', ...spawnOptions } = options
+  const child = spawn(command, args, { ...spawnOptions, detached: true, stdio: [stdin, 'pipe', 'pipe'] })
   const entry = { name, child, output: '' }
   const keep = (chunk) => {
     entry.output = (entry.output + chunk).slice(-20_000)

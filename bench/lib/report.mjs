@@ -15,18 +15,29 @@ function table(rows) {
 export function printReport(report) {
   const [a, b] = report.targets
   const rows = [['scenario', `${a} req/s`, 'p50 ms', 'p99 ms', 'db conn/req', `${b} req/s`, 'p50 ms', 'p99 ms', 'db conn/req', 'ours/theirs']]
+  const none = { requestsPerSecond: NaN, p50: NaN, p99: NaN, databaseConnectionsPerRequest: NaN }
   for (const [name, s] of Object.entries(report.scenarios)) {
-    const [x, y] = [s[a], s[b]]
+    const [x, y] = [s[a] ?? none, s[b] ?? none]
     rows.push([
       name,
       fixed(x.requestsPerSecond), fixed(x.p50, 0), fixed(x.p99, 0), fixed(x.databaseConnectionsPerRequest, 2),
       fixed(y.requestsPerSecond), fixed(y.p50, 0), fixed(y.p99, 0), fixed(y.databaseConnectionsPerRequest, 2),
-      `${fixed(s.ratio, 2)}×`,
+      s.ratio === undefined ? '–' : `${fixed(s.ratio, 2)}×`,
     ])
   }
   console.log(`\n${table(rows)}\n`)
+  const ms = report.settings.dbRttMs
+  if (ms !== undefined) {
+    const trips = [['scenario', `${a} p50 ms`, `+${ms} ms`, 'round trips', `${b} p50 ms`, `+${ms} ms`, 'round trips', `p50 ours/theirs at +${ms}`]]
+    for (const [name, s] of Object.entries(report.scenarios)) {
+      const [x, y] = [s.roundTrips?.[a], s.roundTrips?.[b]]
+      const cells = (r) => (r ? [fixed(r.p50, 0), fixed(r.p50Delayed, 0), fixed(r.roundTrips, 2)] : ['–', '–', '–'])
+      trips.push([name, ...cells(x), ...cells(y), x && y ? fixed(x.p50Delayed / y.p50Delayed, 2) : '–'])
+    }
+    console.log(`Database round trips per request, one connection (p50 with ${ms} ms added per exchange − p50 on loopback) / ${ms}:\n\n${table(trips)}\n`)
+  }
   const failures = Object.entries(report.scenarios).flatMap(([name, s]) =>
-    report.targets.filter((t) => s[t].failed > 0).map((t) => `${name} / ${t}: ${s[t].failed} failed (${s[t].failure})`))
+    report.targets.filter((t) => s[t]?.failed > 0).map((t) => `${name} / ${t}: ${s[t].failed} failed (${s[t].failure})`))
   if (failures.length) console.log(`Failed requests (not counted in req/s):\n  ${failures.join('\n  ')}\n`)
 
   const h = report.passwordHash

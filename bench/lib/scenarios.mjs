@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 
 /** The order of the report; each target maps these to its nearest endpoint. */
-export const SCENARIOS = ['login', 'read', 'refresh', 'jwks', 'register']
+export const SCENARIOS = ['login', 'read', 'refresh', 'jwks', 'register', 'sessions', 'org-members']
 
 const PASSWORD = 'correct horse battery staple'
 const JSON_HEADERS = { 'content-type': 'application/json' }
@@ -67,6 +67,8 @@ export const gatehouse = {
     refresh: 'POST /api/v1/auth/refresh (single-use, rotated)',
     jwks: 'GET /.well-known/jwks.json',
     register: 'POST /api/v1/auth/register',
+    sessions: 'GET /api/v1/auth/sessions',
+    'org-members': 'GET /api/v1/org/members',
   },
   scenarios: {
     login: (s) => ({
@@ -76,6 +78,8 @@ export const gatehouse = {
       setupRequest: rotating(s.emails, (email) => ({ email, password: PASSWORD })),
     }),
     read: (s) => ({ method: 'GET', path: '/api/v1/auth/me', headers: { authorization: `Bearer ${s.accessToken}` } }),
+    sessions: (s) => ({ method: 'GET', path: '/api/v1/auth/sessions', headers: { authorization: `Bearer ${s.accessToken}` } }),
+    'org-members': (s) => ({ method: 'GET', path: '/api/v1/org/members', headers: { authorization: `Bearer ${s.accessToken}` } }),
     // Refresh tokens are single-use. Each connection starts from a login of its own; every
     // answer hands back the rotated token, which the next request spends. (autocannon
     // clears a connection's context between requests, so the live tokens wait in one queue:

@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, organizations, users } from '../schema'
@@ -37,8 +38,38 @@ export async function findAccount(db: Database, userId: string): Promise<Account
 }
 
 export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
-  const [row] = await selectAccount(db).where(holds(email)).limit(1)
+  const [row] = await selectAccountByEmail(db, email)
   return row
+}
+
+/** `findAccountByEmail` as a statement, for a batch: at most one row. */
+export const selectAccountByEmail = (db: Database, email: string) =>
+  selectAccount(db).where(holds(email)).limit(1)
+
+/**
+ * An organization, its owner (returned) and the membership, as statements for the caller's
+ * batch, with ids chosen by the caller. In a batch they are all written or none: a taken
+ * email fails the batch with a unique violation (the index decides, so two concurrent
+ * registrations cannot both win).
+ */
+export function accountStatements(db: Database, input: NewAccount & { orgId: string; userId: string }) {
+  return [
+    db.insert(organizations).values({ id: input.orgId, name: input.organizationName }),
+    db
+      .insert(users)
+      .values({
+        id: input.userId,
+        email: input.email.trim(),
+        emailNormalized: normalizeEmail(input.email),
+        fullName: input.fullName,
+        passwordHash: input.passwordHash,
+        oauthProvider: input.oauthProvider ?? 'local',
+        isVerified: input.isVerified ?? false,
+        ownsEmail: input.ownsEmail ?? true,
+      })
+      .returning(),
+    db.insert(memberships).values({ userId: input.userId, orgId: input.orgId, role: 'owner' }),
+  ] as const
 }
 
 export interface NewAccount {
@@ -63,7 +94,7 @@ export async function createAccount(
   within?: (tx: Database, account: Account) => Promise<void>,
 ): Promise<Account | undefined> {
   try {
-    return await db.transaction(async (tx) => {
+    return await transaction(db, async (tx) => {
       const [org] = await tx
         .insert(organizations)
         .values({ name: input.organizationName })
@@ -82,7 +113,7 @@ export async function createAccount(
         .returning()
       await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })
       const account: Account = { user: user!, org: org!, role: 'owner' }
-      await within?.(tx as unknown as Database, account)
+      await within?.(tx, account)
       return account
     })
   } catch (error) {
@@ -95,6 +126,6 @@ export async function updateFullName(db: Database, userId: string, fullName: str
   await db.update(users).set({ fullName, updatedAt: now }).where(eq(users.id, userId))
 }
 
-export async function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
-  await db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId))
+export function updatePasswordHash(db: Database, userId: string, passwordHash: string, now: Date) {
+  return db.update(users).set({ passwordHash, updatedAt: now }).where(eq(users.id, userId))
 }

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
 import { emailTokens, invitations, users } from '../schema'
@@ -10,28 +11,38 @@ const usable = (purpose: EmailTokenPurpose, now: Date) =>
 
 /** Spends every still-usable token of `purpose` the user has: the links in their mailbox stop working. */
 export async function voidEmailTokens(db: Database, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
-  await db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
+  await voidEmailTokensStatement(db, userId, purpose, now)
 }
 
-/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
-export async function issueEmailToken(
-  db: Database,
-  t: { userId: string; purpose: EmailTokenPurpose; tokenHash: string; now: Date; expiresAt: Date },
-): Promise<void> {
-  await db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
-    await voidEmailTokens(tx, t.userId, t.purpose, t.now)
-    await tx
-      .insert(emailTokens)
-      .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
-  })
+const voidEmailTokensStatement = (db: Database, userId: string, purpose: EmailTokenPurpose, now: Date) =>
+  db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
+
+export interface NewEmailToken {
+  userId: string
+  purpose: EmailTokenPurpose
+  tokenHash: string
+  now: Date
+  expiresAt: Date
+}
+
+/** Stores a token's hash (a statement, for a batch); `issueEmailToken` also voids the earlier ones. */
+export function insertEmailToken(db: Database, t: NewEmailToken) {
+  return db
+    .insert(emailTokens)
+    .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
+}
+
+/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. One round trip. */
+export async function issueEmailToken(db: Database, t: NewEmailToken): Promise<void> {
+  await batch(db, [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)])
 }
 
 /** The user a still-usable token belongs to, without spending it. */
 export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {
   const [row] = await db
-    .select({ userId: emailTokens.userId })
+    .select({ userId: emailTokens.userId, email: users.email, fullName: users.fullName })
     .from(emailTokens)
+    .innerJoin(users, eq(users.id, emailTokens.userId))
     .where(and(eq(emailTokens.tokenHash, tokenHash), usable(purpose, now)))
     .limit(1)
   return row
@@ -74,7 +85,7 @@ export async function resetPasswordWithToken(
   r: { tokenHash: string; passwordHash: string; now: Date },
   within: (tx: Database, userId: string) => Promise<void>,
 ): Promise<string | undefined> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     const [spent] = await tx
       .update(emailTokens)
       .set({ usedAt: r.now })
@@ -86,8 +97,8 @@ export async function resetPasswordWithToken(
       .set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now })
       .where(eq(users.id, spent.userId))
     // Any other reset link still in a mailbox dies with this one.
-    await voidEmailTokens(tx as unknown as Database, spent.userId, 'password_reset', r.now)
-    await within(tx as unknown as Database, spent.userId)
+    await voidEmailTokens(tx, spent.userId, 'password_reset', r.now)
+    await within(tx, spent.userId)
     return spent.userId
   })
 }

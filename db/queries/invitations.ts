@@ -1,4 +1,5 @@
 import { and, count, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { invitations, memberships, organizations, users } from '../schema'
@@ -22,13 +23,14 @@ export interface NewInvitation {
 
 /** Inserts an invitation; earlier pending ones for the same email in the organization are revoked, so only the newest link works. */
 export async function createInvitation(db: Database, i: NewInvitation): Promise<Invitation> {
-  return db.transaction(async (tx) => {
-    const emailNormalized = normalizeEmail(i.email)
-    await tx
+  const emailNormalized = normalizeEmail(i.email)
+  // One batch, one round trip: nothing between the two statements depends on the first.
+  const [, [row]] = await batch(db, [
+    db
       .update(invitations)
       .set({ revokedAt: i.now })
-      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now)))
-    const [row] = await tx
+      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now))),
+    db
       .insert(invitations)
       .values({
         orgId: i.orgId,
@@ -41,9 +43,9 @@ export async function createInvitation(db: Database, i: NewInvitation): Promise<
         createdAt: i.now,
         expiresAt: i.expiresAt,
       })
-      .returning()
-    return row!
-  })
+      .returning(),
+  ])
+  return row!
 }
 
 const pending = (now: Date) =>
@@ -54,7 +56,7 @@ export async function deleteInvitation(db: Database, id: string): Promise<void> 
   await db.delete(invitations).where(eq(invitations.id, id))
 }
 
-export async function listInvitations(db: Database, orgId: string, page: { limit: number; offset: number }): Promise<Invitation[]> {
+export function listInvitations(db: Database, orgId: string, page: { limit: number; offset: number }) {
   return db
     .select()
     .from(invitations)
@@ -64,9 +66,9 @@ export async function listInvitations(db: Database, orgId: string, page: { limit
     .offset(page.offset)
 }
 
-export async function countInvitations(db: Database, orgId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(invitations).where(eq(invitations.orgId, orgId))
-  return row?.n ?? 0
+/** One row, `{ n }`: the organization's invitation count. */
+export function countInvitations(db: Database, orgId: string) {
+  return db.select({ n: count() }).from(invitations).where(eq(invitations.orgId, orgId))
 }
 
 export async function findInvitation(db: Database, orgId: string, id: string): Promise<Invitation | undefined> {
@@ -168,7 +170,7 @@ export async function acceptInvitation(
   a: { tokenHash: string; fullName: string; passwordHash: string; now: Date },
 ): Promise<AcceptResult> {
   try {
-    return await db.transaction(async (tx): Promise<AcceptResult> => {
+    return await transaction(db, async (tx): Promise<AcceptResult> => {
       const [invitation] = await tx
         .update(invitations)
         .set({ acceptedAt: a.now })

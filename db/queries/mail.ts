@@ -8,8 +8,8 @@ export type OutboxMail = typeof mailOutbox.$inferSelect
  * `created_at` is the database's clock, not the request's: the outbox is read newest first,
  * and two mails of one frozen test clock must still come out in the order they were sent.
  */
-export async function insertOutboxMail(db: Database, mail: { to: string; subject: string; text: string }) {
-  await db.insert(mailOutbox).values({ to: mail.to, subject: mail.subject, text: mail.text })
+export function insertOutboxMail(db: Database, mail: { to: string; subject: string; text: string }) {
+  return db.insert(mailOutbox).values({ to: mail.to, subject: mail.subject, text: mail.text })
 }
 
 /** Newest first; `to` narrows to one recipient. */

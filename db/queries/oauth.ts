@@ -1,6 +1,6 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../client'
-import { memberships, oauthIdentities, organizations, users } from '../schema'
+import { memberships, oauthIdentities, organizations, passkeys, users } from '../schema'
 import type { Account } from './accounts'
 
 export interface Identity {
@@ -61,7 +61,8 @@ export async function unlinkIdentity(db: Database, userId: string, provider: str
         eq(oauthIdentities.userId, userId),
         eq(oauthIdentities.provider, provider),
         sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} is not null)
-          or exists (select 1 from ${oauthIdentities} other where other.user_id = ${userId} and other.provider <> ${provider}))`,
+          or exists (select 1 from ${oauthIdentities} other where other.user_id = ${userId} and other.provider <> ${provider})
+          or exists (select 1 from ${passkeys} where ${passkeys.userId} = ${userId}))`,
       ),
     )
     .returning({ provider: oauthIdentities.provider })

@@ -1,4 +1,5 @@
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
+import { transaction } from '../client'
 import type { Database } from '../client'
 import { memberships, organizations, users } from '../schema'
 import type { Role } from '../schema'
@@ -6,9 +7,12 @@ import type { Role } from '../schema'
 export type Organization = typeof organizations.$inferSelect
 
 export async function findOrganization(db: Database, orgId: string): Promise<Organization | undefined> {
-  const [org] = await db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1)
+  const [org] = await selectOrganization(db, orgId)
   return org
 }
+
+/** `findOrganization` as a statement, for a batch: at most one row. */
+export const selectOrganization = (db: Database, orgId: string) => db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1)
 
 export async function renameOrganization(db: Database, orgId: string, name: string): Promise<Organization | undefined> {
   const [org] = await db.update(organizations).set({ name }).where(eq(organizations.id, orgId)).returning()
@@ -36,7 +40,7 @@ const memberColumns = {
 }
 
 /** Every query below is scoped by `orgId`: a user of another organization is simply not found. */
-export async function listMembers(db: Database, orgId: string, page?: { limit: number; offset: number }): Promise<Member[]> {
+export function listMembers(db: Database, orgId: string, page?: { limit: number; offset: number }) {
   const query = db
     .select(memberColumns)
     .from(memberships)
@@ -46,9 +50,9 @@ export async function listMembers(db: Database, orgId: string, page?: { limit: n
   return page ? query.limit(page.limit).offset(page.offset) : query
 }
 
-export async function countMembers(db: Database, orgId: string): Promise<number> {
-  const [row] = await db.select({ n: count() }).from(memberships).where(eq(memberships.orgId, orgId))
-  return row?.n ?? 0
+/** One row, `{ n }`: the organization's member count. */
+export function countMembers(db: Database, orgId: string) {
+  return db.select({ n: count() }).from(memberships).where(eq(memberships.orgId, orgId))
 }
 
 export async function findMember(db: Database, orgId: string, userId: string): Promise<Member | undefined> {
@@ -67,9 +71,9 @@ export async function findMember(db: Database, orgId: string, userId: string): P
  * both see the other as "another owner" and leave the organization without one.
  */
 export async function withOrganizationLocked<T>(db: Database, orgId: string, fn: (tx: Database) => Promise<T>): Promise<T> {
-  return db.transaction(async (tx) => {
+  return transaction(db, async (tx) => {
     await tx.execute(sql`select id from ${organizations} where id = ${orgId} for update`)
-    return fn(tx as unknown as Database)
+    return fn(tx)
   })
 }
 

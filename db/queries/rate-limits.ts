@@ -20,7 +20,7 @@ export interface WindowHit {
  * a new one at `now`. Returns the count including this hit.
  */
 export async function hitWindow(db: Database, key: string, windowSeconds: number, now: Date): Promise<WindowHit> {
-  const expired = sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
+  const expired = windowExpired(windowSeconds, now)
   const [row] = await db
     .insert(rateLimits)
     .values({ key, count: 1, windowStartedAt: now })
@@ -33,6 +33,30 @@ export async function hitWindow(db: Database, key: string, windowSeconds: number
     })
     .returning({ count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
   return row!
+}
+
+/**
+ * `hitWindow` for several keys in one statement (one round trip), each with its own window.
+ * Returns the hits in the order of `keys`.
+ */
+export async function hitWindows(db: Database, keys: { key: string; windowSeconds: number }[], now: Date): Promise<WindowHit[]> {
+  const windowOf = sql`case ${rateLimits.key} ${sql.join(
+    keys.map(({ key, windowSeconds }) => sql`when ${key} then ${windowSeconds}::float8`),
+    sql` `,
+  )} end`
+  const expired = sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowOf})`
+  const rows = await db
+    .insert(rateLimits)
+    .values(keys.map(({ key }) => ({ key, count: 1, windowStartedAt: now })))
+    .onConflictDoUpdate({
+      target: rateLimits.key,
+      set: {
+        count: sql`case when ${expired} then 1 else ${rateLimits.count} + 1 end`,
+        windowStartedAt: sql`case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end`,
+      },
+    })
+    .returning({ key: rateLimits.key, count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
+  return keys.map(({ key }) => rows.find((row) => row.key === key)!)
 }
 
 export interface LockoutRule {
@@ -59,12 +83,18 @@ export interface AdmittedAttempt {
  * same statement, `base * 2^(count - lockAfter)` seconds capped at `maxLockSeconds`; a
  * success deletes the row (`resetCounter`), so an admitted attempt that succeeds leaves no lock.
  */
+const lockAfter = (rule: LockoutRule, now: Date) => (count: SQL) =>
+  sql`case when ${count} >= ${rule.lockAfterFailures}::int then ${secondsAfter(
+    now,
+    sql`least(${rule.baseLockSeconds}::float8 * power(2, (${count} - ${rule.lockAfterFailures}::int)::float8), ${rule.maxLockSeconds}::float8)`,
+  )} end`
+// NIST 800-63B §5.2.2: past the hard limit nothing is admitted until a success resets it.
+const admissible = (rule: LockoutRule, now: Date) =>
+  sql`${rateLimits.count} < ${rule.hardLimit}::int and (${rateLimits.lockedUntil} is null or ${rateLimits.lockedUntil} <= ${at(now)})`
+const windowExpired = (windowSeconds: number, now: Date) => sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
+
 export async function admitAttempt(db: Database, key: string, rule: LockoutRule, now: Date): Promise<AdmittedAttempt | undefined> {
-  const lockFor = (count: SQL) =>
-    sql`case when ${count} >= ${rule.lockAfterFailures}::int then ${secondsAfter(
-      now,
-      sql`least(${rule.baseLockSeconds}::float8 * power(2, (${count} - ${rule.lockAfterFailures}::int)::float8), ${rule.maxLockSeconds}::float8)`,
-    )} end`
+  const lockFor = lockAfter(rule, now)
   const next = sql`${rateLimits.count} + 1`
   const [row] = await db
     .insert(rateLimits)
@@ -73,7 +103,7 @@ export async function admitAttempt(db: Database, key: string, rule: LockoutRule,
       target: rateLimits.key,
       set: { count: next, windowStartedAt: now, lockedUntil: lockFor(next) },
       // NIST 800-63B §5.2.2: past the hard limit nothing is admitted until a success resets it.
-      setWhere: sql`${rateLimits.count} < ${rule.hardLimit}::int and (${rateLimits.lockedUntil} is null or ${rateLimits.lockedUntil} <= ${at(now)})`,
+      setWhere: admissible(rule, now),
     })
     .returning({ count: rateLimits.count, lockedUntil: rateLimits.lockedUntil })
   return row
@@ -84,6 +114,54 @@ export async function findCounter(db: Database, key: string) {
   return row
 }
 
-export async function resetCounter(db: Database, key: string): Promise<void> {
-  await db.delete(rateLimits).where(eq(rateLimits.key, key))
+export function resetCounter(db: Database, key: string) {
+  return db.delete(rateLimits).where(eq(rateLimits.key, key))
+}
+
+/**
+ * `hitWindow` as SQL for a CTE of a larger statement (`with client as (...)`): its row is
+ * `count, window_started_at` after the hit.
+ */
+export function hitWindowSql(key: string, windowSeconds: number, now: Date) {
+  const expired = windowExpired(windowSeconds, now)
+  return sql`
+      insert into ${rateLimits} (key, count, window_started_at) values (${key}, 1, ${at(now)})
+      on conflict (key) do update set
+        count = case when ${expired} then 1 else ${rateLimits.count} + 1 end,
+        window_started_at = case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end
+      returning count, window_started_at`
+}
+
+/** One row: the client's window after this hit, and the account's attempt if it was admitted. */
+export interface ClientAndAttempt {
+  client_count: number
+  client_window_started_ms: number
+  /** Null when the attempt was not admitted (the client over its limit, or the key locked). */
+  failures: number | null
+  locked_until_ms: number | null
+}
+
+/**
+ * `hitWindow` on the client's key and `admitAttempt` on the account's, in one statement: the
+ * attempt is admitted (and counted) only when the client is still under its limit, exactly
+ * as if the two ran one after the other and the first had refused. Both upserts lock and
+ * re-read their row, so concurrent requests are counted exactly.
+ */
+export function hitWindowThenAdmit(
+  db: Database,
+  c: { clientKey: string; window: { limit: number; windowSeconds: number }; key: string; rule: LockoutRule; now: Date },
+) {
+  const { now, rule } = c
+  const lockFor = lockAfter(rule, now)
+  return db.execute(sql`
+    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)}), admitted as (
+      insert into ${rateLimits} (key, count, window_started_at, locked_until)
+      select ${c.key}, 1, ${at(now)}, ${lockFor(sql`1`)} from client where client.count <= ${c.window.limit}::int
+      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
+      where ${admissible(rule, now)}
+      returning count, locked_until
+    )
+    select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
+      admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms
+    from client left join admitted on true`)
 }

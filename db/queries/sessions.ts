@@ -1,5 +1,6 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm'
-import type { Database } from '../client'
+import type { SQL } from 'drizzle-orm'
+import type { Database, Statements } from '../client'
 import { rowsOf } from '../client'
 import { memberships, organizations, refreshTokens, sessions, users } from '../schema'
 import type { Role } from '../schema'
@@ -12,16 +13,67 @@ export interface NewSession {
   refreshExpiresAt: Date
   userAgent?: string | null
   ip?: string | null
+  /** Live sessions a user may hold: the least recently used beyond it are revoked by the same statement. */
+  maxLiveSessions?: number
 }
 
-/** Inserts a session and its first refresh token in one statement (a CTE): never one without the other. */
+/**
+ * A session (its id chosen by the caller) and its first refresh token, as statements for a
+ * batch. With `maxLiveSessions`, a first statement revokes the user's least recently used live
+ * sessions beyond it (run before the insert, so `maxLiveSessions - 1` older ones stay).
+ */
+export function sessionStatements(db: Database, s: NewSession & { id: string }): Statements {
+  const cap = s.maxLiveSessions
+    ? [
+        db.execute(sql`
+          update ${sessions} set revoked_at = ${s.now.toISOString()}
+          where id in (
+            select id from ${sessions}
+            where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
+            order by last_used_at desc, created_at desc, id desc
+            offset ${s.maxLiveSessions - 1}
+          )`),
+      ]
+    : []
+  return [
+    ...cap,
+    db.insert(sessions).values({
+      id: s.id,
+      userId: s.userId,
+      createdAt: s.now,
+      lastUsedAt: s.now,
+      expiresAt: s.expiresAt,
+      userAgent: s.userAgent ?? null,
+      ip: s.ip ?? null,
+    }),
+    db.insert(refreshTokens).values({ tokenHash: s.refreshTokenHash, sessionId: s.id, createdAt: s.now, expiresAt: s.refreshExpiresAt }),
+  ] as unknown as Statements
+}
+
+/**
+ * Inserts a session and its first refresh token in one statement (a CTE): never one without
+ * the other. With `maxLiveSessions`, the same statement revokes the user's least recently
+ * used live sessions beyond it (the statement's snapshot does not hold the new session, so
+ * `maxLiveSessions - 1` older ones stay).
+ */
 export async function insertSession(db: Database, s: NewSession): Promise<string> {
+  const cap = s.maxLiveSessions
+    ? sql`, capped as (
+      update ${sessions} set revoked_at = ${s.now.toISOString()}
+      where id in (
+        select id from ${sessions}
+        where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
+        order by last_used_at desc, created_at desc, id desc
+        offset ${s.maxLiveSessions - 1}
+      )
+    )`
+    : sql``
   const result = await db.execute(sql`
     with session as (
       insert into ${sessions} (user_id, created_at, last_used_at, expires_at, user_agent, ip)
       values (${s.userId}, ${s.now.toISOString()}, ${s.now.toISOString()}, ${s.expiresAt.toISOString()}, ${s.userAgent ?? null}, ${s.ip ?? null})
       returning id
-    )
+    )${cap}
     insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
     select ${s.refreshTokenHash}, id, ${s.now.toISOString()}, ${s.refreshExpiresAt.toISOString()} from session
     returning session_id as id`)
@@ -55,13 +107,64 @@ export async function rotateRefreshToken(
   return rowsOf<{ session_id: string }>(result)[0]?.session_id
 }
 
-/** The session a spent refresh token belonged to, for reuse detection. */
-export async function sessionOfSpentRefreshToken(db: Database, hash: string): Promise<string | undefined> {
+/** The session a spent refresh token belonged to, and its owner, for reuse detection. */
+export async function sessionOfSpentRefreshToken(db: Database, hash: string) {
   const [row] = await db
-    .select({ sessionId: refreshTokens.sessionId })
+    .select({ sessionId: refreshTokens.sessionId, userId: sessions.userId, orgId: memberships.orgId })
     .from(refreshTokens)
+    .innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId))
+    .leftJoin(memberships, eq(memberships.userId, sessions.userId))
     .where(and(eq(refreshTokens.tokenHash, hash), sql`${refreshTokens.usedAt} is not null`))
-  return row?.sessionId
+    .limit(1)
+  return row
+}
+
+/** `rotateRefreshToken`'s answer when the client's window and the caller come back with it. */
+export interface Rotation {
+  client_count: number
+  client_window_started_ms: number
+  /** Null when nothing was rotated (the client over its limit, or the token unusable). */
+  session_id: string | null
+  principal:
+    | (Omit<Principal, 'sessionExpiresAt' | 'sessionCreatedAt' | 'createdAt'> & { sessionExpiresAt: string; sessionCreatedAt: string; createdAt: string })
+    | null
+}
+
+/**
+ * A refresh in one statement: the client's per-IP window is hit (`hitWindowSql`), and only
+ * under its limit is the token rotated (as `rotateRefreshToken`); the session's principal
+ * comes back with it, read in the same statement. Of two concurrent uses of one token,
+ * exactly one finds `used_at is null`.
+ */
+export function rotateRefreshTokenForClient(
+  db: Database,
+  r: { client: SQL; limit: number; oldHash: string; newHash: string; now: Date; expiresAt: Date },
+) {
+  const now = r.now.toISOString()
+  return db.execute(sql`
+    with client as (${r.client}), spent as (
+      update ${refreshTokens} set used_at = ${now}
+      where token_hash = ${r.oldHash} and used_at is null and expires_at > ${now}
+        and (select count from client) <= ${r.limit}::int
+      returning session_id
+    ), touched as (
+      update ${sessions} set last_used_at = ${now} from spent where ${sessions.id} = spent.session_id
+    ), issued as (
+      insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
+      select ${r.newHash}, session_id, ${now}, ${r.expiresAt.toISOString()} from spent
+      returning session_id
+    )
+    select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
+      issued.session_id,
+      (select json_build_object(
+          'sessionId', s.id, 'sessionRevoked', s.revoked_at is not null, 'sessionExpiresAt', s.expires_at, 'sessionCreatedAt', s.created_at,
+          'userId', u.id, 'email', u.email, 'fullName', u.full_name, 'isActive', u.is_active, 'isVerified', u.is_verified,
+          'oauthProvider', u.oauth_provider, 'twoFactorEnabled', u.totp_enabled_at is not null, 'createdAt', u.created_at,
+          'orgId', o.id, 'orgName', o.name, 'role', m.role)
+        from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
+          join ${organizations} o on o.id = m.org_id
+        where s.id = issued.session_id limit 1) as principal
+    from client left join issued on true`)
 }
 
 /** Everything a request needs to know about the caller, in one query. */
@@ -84,8 +187,9 @@ export interface Principal {
   role: Role
 }
 
-export async function findPrincipal(db: Database, sessionId: string, userId?: string): Promise<Principal | undefined> {
-  const [row] = await db
+/** The caller's principal as a statement, to run alone or in a batch with the request's reads; at most one row. */
+export function selectPrincipal(db: Database, sessionId: string, userId?: string) {
+  return db
     .select({
       sessionId: sessions.id,
       sessionRevoked: sql<boolean>`${sessions.revokedAt} is not null`,
@@ -109,8 +213,16 @@ export async function findPrincipal(db: Database, sessionId: string, userId?: st
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
     .where(and(eq(sessions.id, sessionId), userId ? eq(sessions.userId, userId) : undefined))
     .limit(1)
+}
+
+export async function findPrincipal(db: Database, sessionId: string, userId?: string): Promise<Principal | undefined> {
+  const [row]: Principal[] = await selectPrincipal(db, sessionId, userId)
   return row
 }
+
+/** Revokes a session (a statement, for a batch). */
+export const revokeSessionStatement = (db: Database, sessionId: string, now: Date) =>
+  db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt)))
 
 export async function revokeSession(db: Database, sessionId: string, now: Date, userId?: string): Promise<boolean> {
   const rows = await db
@@ -120,6 +232,24 @@ export async function revokeSession(db: Database, sessionId: string, now: Date, 
     .returning({ id: sessions.id })
   return rows.length > 0
 }
+
+/** `revokeSession` as SQL for `changeWithEvent`: the revoked session's id, if it was live and the user's. */
+export const revokeSessionSql = (db: Database, sessionId: string, now: Date, userId: string) =>
+  db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.id, sessionId), isNull(sessions.revokedAt), eq(sessions.userId, userId)))
+    .returning({ id: sessions.id })
+    .getSQL()
+
+/** `revokeUserSessions` as SQL for `changeWithEvent`: the ids of the sessions it ended. */
+export const revokeUserSessionsSql = (db: Database, userId: string, now: Date) =>
+  db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt)))
+    .returning({ id: sessions.id })
+    .getSQL()
 
 /** Ends every live session of a user, except `keep` when given. */
 export async function revokeUserSessions(db: Database, userId: string, now: Date, keep?: string): Promise<number> {
@@ -131,7 +261,7 @@ export async function revokeUserSessions(db: Database, userId: string, now: Date
   return rows.length
 }
 
-export async function listLiveSessions(db: Database, userId: string, now: Date) {
+export function listLiveSessions(db: Database, userId: string, now: Date) {
   return db
     .select({
       id: sessions.id,
@@ -143,5 +273,33 @@ export async function listLiveSessions(db: Database, userId: string, now: Date) 
     })
     .from(sessions)
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now)))
-    .orderBy(sql`${sessions.lastUsedAt} desc`)
+    .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
+}
+
+/**
+ * A page of `listLiveSessions`, in the same order, after the session the cursor names
+ * (its `last_used_at` and id).
+ */
+export function listLiveSessionsPage(
+  db: Database,
+  userId: string,
+  now: Date,
+  page: { limit: number; after?: { lastUsedAt: Date; id: string } },
+) {
+  const after = page.after
+    ? sql`(${sessions.lastUsedAt}, ${sessions.id}) < (${page.after.lastUsedAt.toISOString()}::timestamptz, ${page.after.id}::uuid)`
+    : undefined
+  return db
+    .select({
+      id: sessions.id,
+      createdAt: sessions.createdAt,
+      lastUsedAt: sessions.lastUsedAt,
+      expiresAt: sessions.expiresAt,
+      userAgent: sessions.userAgent,
+      ip: sessions.ip,
+    })
+    .from(sessions)
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), gt(sessions.expiresAt, now), after))
+    .orderBy(sql`${sessions.lastUsedAt} desc, ${sessions.id} desc`)
+    .limit(page.limit)
 }

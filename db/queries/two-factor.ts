@@ -1,7 +1,8 @@
-import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import { and, count, eq, gt, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm'
+import { batch, transaction } from '../client'
 import type { Database } from '../client'
+import { recoveryCodes, sessions, twoFactorChallenges, users } from '../schema'
 import { revokeUserSessions } from './sessions'
-import { recoveryCodes, twoFactorChallenges, users } from '../schema'
 
 export interface TotpState {
   secret: string | null
@@ -59,8 +60,8 @@ class Rollback extends Error {}
 /** Runs `work` in a transaction that commits only if it returns true. */
 async function allOrNothing(db: Database, work: (tx: Database) => Promise<boolean>): Promise<boolean> {
   try {
-    return await db.transaction(async (tx) => {
-      if (!(await work(tx as unknown as Database))) throw new Rollback()
+    return await transaction(db, async (tx) => {
+      if (!(await work(tx))) throw new Rollback()
       return true
     })
   } catch (error) {
@@ -100,9 +101,12 @@ export async function enableTotp(
   return enabled ? ended : null
 }
 
-/** Replaces the user's recovery codes: the old set stops working in the same transaction. */
+/** Replaces the user's recovery codes: the old set stops working in the same transaction (one batch, one round trip). */
 export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date): Promise<void> {
-  await db.transaction((tx) => insertRecoveryCodes(tx as unknown as Database, userId, hashes, now))
+  await batch(db, [
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now }))),
+  ])
 }
 
 /** Spends a recovery code. Of two concurrent uses, exactly one finds `used_at is null`. */
@@ -130,16 +134,27 @@ export async function countUnusedRecoveryCodes(db: Database, userId: string): Pr
  * alive. Returns how many sessions ended.
  */
 export async function disableTotp(db: Database, userId: string, now: Date, keepSession?: string): Promise<number> {
-  return db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
-    await deleteChallenges(tx, userId)
-    await tx.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
-    await tx
+  // One batch (one transaction, one round trip), in the lock order above.
+  const [, , , ended] = await batch(db, [
+    db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId)),
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    db
       .update(users)
       .set({ totpSecret: null, totpKeyId: null, totpEnabledAt: null, totpLastStep: null, updatedAt: now })
-      .where(eq(users.id, userId))
-    return revokeUserSessions(tx, userId, now, keepSession)
-  })
+      .where(eq(users.id, userId)),
+    db
+      .update(sessions)
+      .set({ revokedAt: now })
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          keepSession === undefined ? undefined : ne(sessions.id, keepSession),
+        ),
+      )
+      .returning({ id: sessions.id }),
+  ])
+  return ended.length
 }
 
 // ---- the two-step login ----
@@ -158,8 +173,8 @@ export interface NewChallenge {
   ip?: string | null
 }
 
-export async function insertChallenge(db: Database, c: NewChallenge): Promise<void> {
-  await db.insert(twoFactorChallenges).values({
+export function insertChallenge(db: Database, c: NewChallenge) {
+  return db.insert(twoFactorChallenges).values({
     tokenHash: c.tokenHash,
     userId: c.userId,
     createdAt: c.now,

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
-import { EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, listEvents } from '../core/audit'
+import type { Context } from 'hono'
+import { EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, eventsPage, selectEventsPage } from '../core/audit'
 import { validationFailed } from '../core/errors'
 import type { FieldError } from '../core/errors'
 import { endpoint } from '../http/endpoint'
@@ -14,6 +15,18 @@ const event = z.object({
   detail: z.nullable(z.record(z.string(), z.unknown())),
 })
 
+function pageOf(c: Context) {
+  const errors: FieldError[] = []
+  const limitParam = c.req.query('limit')
+  const cursor = c.req.query('cursor')
+  const limit = limitParam === undefined ? EVENTS_PAGE_DEFAULT : Number(limitParam)
+  if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > EVENTS_PAGE_MAX)
+    errors.push({ field: 'limit', message: `must be a whole number from 1 to ${EVENTS_PAGE_MAX}` })
+  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) errors.push({ field: 'cursor', message: 'is not a cursor from this API' })
+  if (errors.length) throw validationFailed(errors)
+  return { limit, cursor }
+}
+
 // GET /api/v1/auth/events?limit=&cursor=
 export const listEventsEndpoint = endpoint(
   {
@@ -23,6 +36,8 @@ export const listEventsEndpoint = endpoint(
       '`next_cursor` of a page as `cursor` for the next one (null on the last page). The cursor is opaque and stable: ' +
       'events recorded meanwhile do not shift the pages.',
     auth: 'profile:read',
+    // With the session check, in its round trip.
+    reads: (db, { userId }, c) => [selectEventsPage(db, userId, pageOf(c))],
     query: {
       limit: { description: 'Events per page', schema: { type: 'integer', minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT } },
       cursor: { description: 'The `next_cursor` of the previous page', schema: { type: 'string' } },
@@ -31,16 +46,8 @@ export const listEventsEndpoint = endpoint(
       200: { description: 'A page of events', schema: z.object({ events: z.array(event), next_cursor: z.nullable(z.string()) }) },
     },
   },
-  async (c) => {
-    const errors: FieldError[] = []
-    const limitParam = c.req.query('limit')
-    const cursor = c.req.query('cursor')
-    const limit = limitParam === undefined ? EVENTS_PAGE_DEFAULT : Number(limitParam)
-    if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > EVENTS_PAGE_MAX)
-      errors.push({ field: 'limit', message: `must be a whole number from 1 to ${EVENTS_PAGE_MAX}` })
-    if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) errors.push({ field: 'cursor', message: 'is not a cursor from this API' })
-    if (errors.length) throw validationFailed(errors)
-    const page = await listEvents(c.var.db, c.var.auth.principal.userId, { limit, cursor })
+  (c, [rows]) => {
+    const page = eventsPage(rows, pageOf(c))
     return c.json(
       {
         events: page.events.map((e) => ({

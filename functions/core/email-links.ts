@@ -1,5 +1,5 @@
 import { issueEmailToken } from '../../db/queries/email-tokens'
-import type { EmailTokenPurpose } from '../../db/queries/email-tokens'
+import type { EmailTokenPurpose, NewEmailToken } from '../../db/queries/email-tokens'
 import { hashToken, randomToken } from './crypto'
 import type { Services } from './services'
 
@@ -17,9 +17,18 @@ const PAGES: Record<EmailTokenPurpose, { path: string; ttlSeconds: number }> = {
  * app's page for that purpose (`${APP_URL}/verify-email?token=...`).
  */
 export async function emailLink(s: Services, userId: string, purpose: EmailTokenPurpose) {
+  const { token, url } = await newEmailLink(s, userId, purpose)
+  await issueEmailToken(s.db, token)
+  return url
+}
+
+/** A link and its token's row, not yet stored: for a user whose row is written in the same batch (no earlier links to void). */
+export async function newEmailLink(s: Services, userId: string, purpose: EmailTokenPurpose) {
   const token = randomToken()
   const { path, ttlSeconds } = PAGES[purpose]
   const expiresAt = new Date(s.now.getTime() + ttlSeconds * 1000)
-  await issueEmailToken(s.db, { userId, purpose, tokenHash: await hashToken(token), now: s.now, expiresAt })
-  return { url: `${s.config.appUrl}${path}?token=${encodeURIComponent(token)}`, expiresAt }
+  return {
+    token: { userId, purpose, tokenHash: await hashToken(token), now: s.now, expiresAt } satisfies NewEmailToken,
+    url: { url: `${s.config.appUrl}${path}?token=${encodeURIComponent(token)}`, expiresAt },
+  }
 }

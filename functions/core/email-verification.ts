@@ -1,10 +1,11 @@
 import { isUniqueViolation } from '../../db/errors'
-import { verifyEmailWithToken } from '../../db/queries/email-tokens'
+import { insertEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
-import { emailLink } from './email-links'
+import { emailLink, newEmailLink } from './email-links'
 import { releaseHeldInvitations } from './invitations'
 import { AuthError } from './errors'
-import { sendMail } from './mail'
+import { mailWithWrite, sendMail } from './mail'
+import type { MailMessage } from './mail'
 import type { Services } from './services'
 
 /** Mails a verification link to the user's address; earlier links stop working. */
@@ -14,9 +15,21 @@ export async function sendVerificationMail(
   options: { afterResponse?: boolean } = {},
 ): Promise<void> {
   const link = await emailLink(s, user.id, 'verify_email')
-  await sendMail(
-    s,
-    {
+  await sendMail(s, verificationMessage(user, link), options)
+}
+
+/**
+ * The verification mail of an account being created: its token and (outbox) mail rows as
+ * statements of the account's own batch, and what to send once that is committed.
+ */
+export async function newAccountVerificationMail(s: Services, user: { id: string; email: string; fullName: string }) {
+  const { token, url } = await newEmailLink(s, user.id, 'verify_email')
+  const mail = mailWithWrite(s, verificationMessage(user, url))
+  return { statements: [insertEmailToken(s.db, token), ...mail.statements] as const, afterCommit: mail.afterCommit }
+}
+
+function verificationMessage(user: { email: string; fullName: string }, link: { url: string; expiresAt: Date }): MailMessage {
+  return {
       to: user.email,
       subject: 'Confirm your email address',
       text: [
@@ -28,9 +41,7 @@ export async function sendVerificationMail(
         `The link works once and expires on ${link.expiresAt.toISOString()}.`,
         'If you did not create an account, ignore this mail.',
       ].join('\n'),
-    },
-    options,
-  )
+  }
 }
 
 export const invalidEmailToken = () =>

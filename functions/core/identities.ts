@@ -9,7 +9,7 @@ export const linkedIdentities = (s: Services, userId: string) => listIdentities(
 
 /**
  * Unlinks the caller's identities of one provider: that provider no longer signs into this
- * account. Refused (409) when it is the last way to sign in: no password and no other provider.
+ * account. Refused (409) when it is the last way to sign in: no password, no other provider and no passkey.
  */
 export async function unlink(s: Services, caller: RecentCaller, provider: string, password: string | undefined): Promise<void> {
   await requireRecentSignIn(s, caller, password)
@@ -19,7 +19,7 @@ export async function unlink(s: Services, caller: RecentCaller, provider: string
     throw new AuthError(
       'last_sign_in_method',
       409,
-      'This is the only way to sign in to the account: set a password (through password reset) or link another provider first.',
+      'This is the only way to sign in to the account: set a password (through password reset), link another provider or add a passkey first.',
     )
   }
   await recordEvent(s, { type: 'identity_unlinked', outcome: 'success', userId: caller.userId, orgId: caller.orgId, detail: { provider } })

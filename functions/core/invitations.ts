@@ -12,11 +12,13 @@ import {
 import type { Invitation } from '../../db/queries/invitations'
 import { roles } from '../../db/schema'
 import type { Role } from '../../db/schema'
+import { recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
 import { completeLogin } from './login'
 import type { LoginOutcome } from './login'
 import { sendMail } from './mail'
+import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -60,13 +62,21 @@ export async function invite(
     expiresAt: expiry(s),
     held: !actor.isVerified,
   })
-  if (invitation.held) return invitation
-  try {
-    await mailInvitation(s, invitation, token, actor.orgName)
-  } catch (error) {
-    await deleteInvitation(s.db, invitation.id)
-    throw error
+  if (!invitation.held) {
+    try {
+      await mailInvitation(s, invitation, token, actor.orgName)
+    } catch (error) {
+      await deleteInvitation(s.db, invitation.id)
+      throw error
+    }
   }
+  await recordEvent(s, {
+    type: 'invitation_created',
+    outcome: 'success',
+    userId: actor.userId,
+    orgId: actor.orgId,
+    detail: { invitation_id: invitation.id, role: invitation.role, ...(invitation.held ? { held: true } : {}) },
+  })
   return invitation
 }
 
@@ -117,10 +127,14 @@ export async function releaseHeldInvitations(s: Services, inviterId: string): Pr
  * Revoking needs the right to grant the invitation's role: an admin cannot undo an owner's
  * invitation of another owner.
  */
-export async function revoke(s: Services, actor: { orgId: string; role: Role }, id: string): Promise<void> {
+export async function revoke(s: Services, actor: { userId: string; orgId: string; role: Role }, id: string): Promise<void> {
+  const { orgId } = actor
   const grantable = roles.filter((role) => canGrant(actor.role, role))
-  if (await revokeInvitation(s.db, actor.orgId, id, grantable, s.now)) return
-  const invitation = await findInvitation(s.db, actor.orgId, id)
+  if (await revokeInvitation(s.db, orgId, id, grantable, s.now)) {
+    await recordEvent(s, { type: 'invitation_revoked', outcome: 'success', userId: actor.userId, orgId, detail: { invitation_id: id } })
+    return
+  }
+  const invitation = await findInvitation(s.db, orgId, id)
   if (!invitation) throw notFound('Invitation')
   if (!canGrant(actor.role, invitation.role))
     throw new AuthError('forbidden', 403, 'You cannot revoke an invitation to a role above your own.')
@@ -140,10 +154,18 @@ export async function acceptAndLogin(s: Services, input: { token: string; passwo
   const invitation = await findInvitationByToken(s.db, tokenHash)
   if (!invitation || invitationStatus(invitation, s.now) !== 'pending') throw invalidInvitation()
   if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
+  await checkNewPassword(s, input.password, { field: 'password', email: invitation.email, fullName: input.fullName })
   const passwordHash = hashPassword(await s.argon2(), input.password)
   const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
   // Also a held invitation, or one whose inviter has lost the right to grant its role.
   if (result.kind === 'invalid') throw invalidInvitation()
   if (result.kind === 'email_taken') throw emailTaken()
+  await recordEvent(s, {
+    type: 'invitation_accepted',
+    outcome: 'success',
+    userId: result.account.user.id,
+    orgId: result.account.org.id,
+    detail: { invitation_id: invitation.id, role: invitation.role },
+  })
   return completeLogin(s, result.account)
 }

@@ -11,8 +11,10 @@ import {
 import type { Member, Organization } from '../../db/queries/organizations'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import type { Role } from '../../db/schema'
+import { recordEvent } from './audit'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { canGrant } from './roles'
+import type { Services } from './services'
 
 /** Who is acting: ids come from the verified session, never from the request. */
 export interface Actor {
@@ -58,22 +60,29 @@ const isLastOwner = async (tx: Database, orgId: string, target: Member) =>
  * route, since routes check the live role too (http/auth.ts).
  */
 export async function updateMember(
-  db: Database,
+  s: Services,
   actor: Actor,
   targetUserId: string,
   changes: { role?: Role; isActive?: boolean },
-  now: Date,
 ): Promise<Member> {
-  return withOrganizationLocked(db, actor.orgId, async (tx) => {
+  const { now } = s
+  return withOrganizationLocked(s.db, actor.orgId, async (tx) => {
+    // Audited in the change's own transaction: a change and its record commit together.
+    const audit = (type: 'member_role_changed' | 'member_deactivated' | 'member_reactivated', detail: Record<string, string | number>) =>
+      recordEvent(s, { type, outcome: 'success', ...actor, detail: { target_user_id: target.userId, ...detail } }, tx)
     const { me, target } = await authorize(tx, actor, targetUserId)
     if (changes.role !== undefined && target.userId === me.userId) throw forbidden('You cannot change your own role.')
     if (changes.role && !canGrant(me.role, changes.role)) throw forbidden('You cannot grant a role above your own.')
     const losesOwner = (changes.role !== undefined && changes.role !== 'owner') || changes.isActive === false
     if (losesOwner && (await isLastOwner(tx, actor.orgId, target))) throw lastOwner()
-    if (changes.role && changes.role !== target.role) await setMemberRole(tx, actor.orgId, target.userId, changes.role)
+    if (changes.role && changes.role !== target.role) {
+      await setMemberRole(tx, actor.orgId, target.userId, changes.role)
+      await audit('member_role_changed', { from: target.role, to: changes.role })
+    }
     if (changes.isActive !== undefined && changes.isActive !== target.isActive) {
       await setUserActive(tx, target.userId, changes.isActive, now)
-      if (!changes.isActive) await revokeUserSessions(tx, target.userId, now)
+      if (changes.isActive) await audit('member_reactivated', {})
+      else await audit('member_deactivated', { sessions_ended: await revokeUserSessions(tx, target.userId, now) })
     }
     return (await findMember(tx, actor.orgId, target.userId))!
   })
@@ -84,10 +93,11 @@ export async function updateMember(
  * never log in again and would hold their email forever; the user is deleted instead (their
  * sessions and tokens go with them), which frees the email for a new invitation.
  */
-export async function removeMember(db: Database, actor: Actor, targetUserId: string): Promise<void> {
-  await withOrganizationLocked(db, actor.orgId, async (tx) => {
+export async function removeMember(s: Services, actor: Actor, targetUserId: string): Promise<void> {
+  await withOrganizationLocked(s.db, actor.orgId, async (tx) => {
     const { target } = await authorize(tx, actor, targetUserId)
     if (await isLastOwner(tx, actor.orgId, target)) throw lastOwner()
     await deleteUser(tx, target.userId)
+    await recordEvent(s, { type: 'member_removed', outcome: 'success', ...actor, detail: { target_user_id: target.userId, role: target.role } }, tx)
   })
 }

@@ -3,10 +3,11 @@ import { voidEmailTokens } from '../../db/queries/email-tokens'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import { deleteChallenges } from '../../db/queries/two-factor'
 import type { Principal } from '../../db/queries/sessions'
-import type { Database } from '../../db/client'
+import { transaction } from '../../db/client'
 import { recordEvent } from './audit'
 import { unauthenticated } from './errors'
-import { dummyHash, hashPassword, verifyPassword } from './passwords'
+import { checkNewPassword } from './password-policy'
+import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
 import type { Services } from './services'
 
@@ -19,19 +20,19 @@ import type { Services } from './services'
  */
 export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
   const who = { userId: caller.userId, orgId: caller.orgId }
-  const attempt = await checkLimit(s, accountKey(caller.email))
+  const attempt = await checkLimit(s, accountKey(caller.email), who)
   const argon2 = await s.argon2()
   const account = await findAccount(s.db, caller.userId)
   // An OAuth-only account has no current password to prove; it still costs one hash.
-  const hash = account?.user.passwordHash ?? dummyHash(argon2)
+  const hash = account?.user.passwordHash ?? DUMMY_HASH
   if (!verifyPassword(argon2, currentPassword, hash) || !account?.user.passwordHash) {
     await recordEvent(s, { type: 'password_changed', outcome: 'failure', ...who, detail: { reason: 'wrong_current_password' } })
     await recordFailure(s, attempt, who)
     throw unauthenticated('invalid_credentials', 'The current password is incorrect.')
   }
+  await checkNewPassword(s, newPassword, { field: 'new_password', email: account.user.email, fullName: account.user.fullName })
   const newHash = hashPassword(argon2, newPassword)
-  await s.db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
+  await transaction(s.db, async (tx) => {
     await updatePasswordHash(tx, caller.userId, newHash, s.now)
     // A reset link mailed before the change would otherwise undo it.
     await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)

@@ -8,40 +8,44 @@ import { hashToken } from './crypto'
 import { emailLink } from './email-links'
 import { invalidEmailToken } from './email-verification'
 import { sendMail } from './mail'
+import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { accountKey, emailKey, hitRate, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Services } from './services'
 
 /**
  * Mails a reset link when the email belongs to an active account, and does nothing
- * otherwise; the caller answers 202 either way. The provider call runs after the response
- * (`afterResponse`), so its latency does not tell an existing account from an unknown one.
+ * otherwise; the caller answers 202 either way. Past the limits, everything that depends on
+ * whether the account exists (the lookup, the token, the mail) runs after the response where
+ * the runtime allows it (`waitUntil`), so the answer takes the same time for any address.
  */
 export async function requestPasswordReset(s: Services, email: string): Promise<void> {
   await limitClient(s, 'password_reset')
   // Over the per-address limit the answer stays 202 and no mail goes out: a mailbox cannot be
   // flooded, and the caller learns nothing (the counter runs for unknown addresses too).
   if ((await hitRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)) !== null) return
+  const mailing = mailResetLink(s, email)
+  if (s.waitUntil) s.waitUntil(mailing.catch((error) => console.error('password reset mail not sent', error)))
+  else await mailing
+}
+
+async function mailResetLink(s: Services, email: string): Promise<void> {
   const user = await findUserByEmail(s.db, email)
   if (!user?.isActive) return
   const link = await emailLink(s, user.id, 'password_reset')
-  await sendMail(
-    s,
-    {
-      to: user.email,
-      subject: 'Reset your password',
-      text: [
-        `Hello ${user.fullName},`,
-        '',
-        'Someone asked to reset the password of your account. To choose a new one, open this link:',
-        link.url,
-        '',
-        `The link works once and expires on ${link.expiresAt.toISOString()}.`,
-        'If you did not ask for this, ignore this mail: your password stays as it is.',
-      ].join('\n'),
-    },
-    { afterResponse: true },
-  )
+  await sendMail(s, {
+    to: user.email,
+    subject: 'Reset your password',
+    text: [
+      `Hello ${user.fullName},`,
+      '',
+      'Someone asked to reset the password of your account. To choose a new one, open this link:',
+      link.url,
+      '',
+      `The link works once and expires on ${link.expiresAt.toISOString()}.`,
+      'If you did not ask for this, ignore this mail: your password stays as it is.',
+    ].join('\n'),
+  })
 }
 
 /**
@@ -56,7 +60,9 @@ export async function requestPasswordReset(s: Services, email: string): Promise<
 export async function resetPassword(s: Services, token: string, password: string): Promise<void> {
   await limitClient(s, 'password_reset')
   const tokenHash = await hashToken(token)
-  if (!(await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now))) throw invalidEmailToken()
+  const owner = await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now)
+  if (!owner) throw invalidEmailToken()
+  await checkNewPassword(s, password, { field: 'password', email: owner.email, fullName: owner.fullName })
   const passwordHash = hashPassword(await s.argon2(), password)
   let ended = 0
   const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {

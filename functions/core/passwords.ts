@@ -1,6 +1,5 @@
 import { Argon2Type, Argon2Version } from '@phi-ag/argon2'
 import type Argon2 from '@phi-ag/argon2'
-import { randomToken } from './crypto'
 
 /**
  * OWASP Password Storage Cheat Sheet, argon2id minimum: m=19 MiB, t=2, p=1.
@@ -40,14 +39,12 @@ export function needsRehash(encoded: string): boolean {
   )
 }
 
-const dummies = new WeakMap<Argon2, string>()
-
 /**
- * A hash of a random password with today's parameters. Verifying an unknown email's login
- * against it costs the same time as a real account's, so timing does not reveal accounts.
+ * The hash of a random password nobody kept, made once with today's parameters (the salt and
+ * the hash are not secrets: no password verifies against it). Verifying an unknown email's
+ * login against it costs the same time as a real account's, so timing does not reveal
+ * accounts; and it is a constant, so the first unknown-email login of an isolate does not
+ * pay a second argon2 run to make it. Replace it whenever PASSWORD_HASH_PARAMS change (a test
+ * holds them equal).
  */
-export function dummyHash(argon2: Argon2): string {
-  let hash = dummies.get(argon2)
-  if (!hash) dummies.set(argon2, (hash = hashPassword(argon2, randomToken())))
-  return hash
-}
+export const DUMMY_HASH = '$argon2id$v=19$m=19456,t=2,p=1$wwC56tI/Bgn0JSJx2sapUg$3AE0531SHcOB5V57oJtEMeAvHnsqF0xehu42kO/7CKs'

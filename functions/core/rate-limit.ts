@@ -1,7 +1,8 @@
 import { normalizeEmail } from '../../db/queries/accounts'
-import { admitAttempt, findCounter, hitWindow, resetCounter } from '../../db/queries/rate-limits'
-import type { LockoutRule } from '../../db/queries/rate-limits'
-import { recordEvent } from './audit'
+import { batch } from '../../db/client'
+import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
+import type { ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
+import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
 
@@ -30,6 +31,11 @@ export interface RateLimitConfig {
   perIp: Record<ClientAction, WindowPolicy>
   /** Password-reset mails asked for one address: a mailbox must not be flooded. */
   passwordForgotPerEmail: WindowPolicy
+  /** Invitations sent by one user, and by everyone in one organization: each is a mail to any address. */
+  invitationsPerUser: WindowPolicy
+  invitationsPerOrg: WindowPolicy
+  /** Verification mails one user may ask for again. */
+  verifyEmailResendPerUser: WindowPolicy
   /** Failed passwords per account (login, password change). */
   lockout: LockoutPolicy
   /**
@@ -52,6 +58,9 @@ export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
     password_reset: { limit: 10, windowSeconds: 900 },
   },
   passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
+  invitationsPerUser: { limit: 10, windowSeconds: 3600 },
+  invitationsPerOrg: { limit: 20, windowSeconds: 3600 },
+  verifyEmailResendPerUser: { limit: 3, windowSeconds: 3600 },
   lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
   twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
 }
@@ -65,6 +74,8 @@ export const accountKey = (email: string) => `login:account:${normalizeEmail(ema
 export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
 export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
 export const emailKey = (action: string, email: string) => `${action}:email:${normalizeEmail(email)}`
+export const userKey = (action: string, userId: string) => `${action}:user:${userId}`
+export const orgKey = (action: string, orgId: string) => `${action}:org:${orgId}`
 
 /**
  * The bucket a client address counts in. IPv6 clients usually hold a whole /64, so they
@@ -97,20 +108,55 @@ const tooMany = (detail: string, retryAfterSeconds: number) =>
  * until its window ends, for callers that refuse quietly (a mail not sent) instead of 429.
  */
 export async function hitRate(s: Services, key: string, policy: WindowPolicy): Promise<number | null> {
-  const hit = await hitWindow(s.db, key, policy.windowSeconds, s.now)
+  return overLimit(s, await hitWindow(s.db, key, policy.windowSeconds, s.now), policy)
+}
+
+function overLimit(s: Services, hit: WindowHit, policy: WindowPolicy): number | null {
   if (hit.count <= policy.limit) return null
   return secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now)
 }
+
+/** The client's per-IP window of `action` as SQL for a larger statement (`hitWindowSql`), with its limit. */
+export function clientWindow(s: Services, action: ClientAction) {
+  const policy = s.config.rateLimits.perIp[action]
+  return { client: hitWindowSql(clientKey(action, s.client.ip), policy.windowSeconds, s.now), limit: policy.limit }
+}
+
+/** Throws 429 as `limitClient` would when the hit that `clientWindow` counted was over the limit. */
+export function checkClientWindow(s: Services, action: ClientAction, hit: WindowHit): void {
+  const retryAfter = overLimit(s, hit, s.config.rateLimits.perIp[action])
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+}
+
+const overTheLimit = (retryAfter: number) => tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 
 /**
  * Counts one hit on a windowed key; throws 429 with Retry-After once it is over the limit.
  *
  * @example
- * await checkRate(s, `invite:user:${userId}`, { limit: 50, windowSeconds: 3600 })
+ * await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
  */
 export async function checkRate(s: Services, key: string, policy: WindowPolicy): Promise<void> {
   const retryAfter = await hitRate(s, key, policy)
-  if (retryAfter !== null) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+}
+
+/**
+ * `checkRate` on several keys at once, in one statement: every key counts the hit, and the
+ * 429 names the longest wait among those over their limit.
+ *
+ * @example
+ * await checkRates(s, [{ key: userKey('invite', userId), policy: perUser }, { key: orgKey('invite', orgId), policy: perOrg }])
+ */
+export async function checkRates(s: Services, limits: { key: string; policy: WindowPolicy }[]): Promise<void> {
+  const hits = await hitWindows(s.db, limits.map(({ key, policy }) => ({ key, windowSeconds: policy.windowSeconds })), s.now)
+  let retryAfter = 0
+  hits.forEach((hit, i) => {
+    const { policy } = limits[i]!
+    if (hit.count > policy.limit)
+      retryAfter = Math.max(retryAfter, secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now))
+  })
+  if (retryAfter) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 }
 
 /**
@@ -141,21 +187,60 @@ export interface Attempt {
  * Follow with `recordFailure` when the secret was wrong, `resetFailures` when it was right.
  *
  * @example
- * const attempt = await checkLimit(s, twoFactorKey(user.id))
+ * const attempt = await checkLimit(s, twoFactorKey(user.id), { userId: user.id })
  * if (!valid) { await recordFailure(s, attempt, { userId: user.id, orgId }); throw invalidCode() }
  * await resetFailures(s, twoFactorKey(user.id))
  */
-export async function checkLimit(s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout): Promise<Attempt> {
+export async function checkLimit(
+  s: Services,
+  key: string,
+  /** Whose secret this is, for the audit row of an attempt refused during a lock. */
+  subject: { userId: string; orgId?: string | null } | { email: string },
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
   const admitted = await admitAttempt(s.db, key, policy, s.now)
-  if (admitted) {
-    return {
-      key,
-      failures: admitted.count,
-      lockedUntil: admitted.lockedUntil,
-      hardLocked: admitted.count >= policy.hardLimit,
-    }
+  if (admitted) return { key, failures: admitted.count, lockedUntil: admitted.lockedUntil, hardLocked: admitted.count >= policy.hardLimit }
+  return refuseAttempt(s, key, subject, policy)
+}
+
+/**
+ * `limitClient(s, action)` then `checkLimit(s, key)` as one statement, for the first round trip
+ * of a login (batched with the account's lookup); `admitClientAttempt` judges its row.
+ */
+export function clientAttemptStatement(s: Services, action: ClientAction, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout) {
+  return hitWindowThenAdmit(s.db, { clientKey: clientKey(action, s.client.ip), window: s.config.rateLimits.perIp[action], key, rule: policy, now: s.now })
+}
+
+/** The verdict of `clientAttemptStatement`: exactly what `limitClient` then `checkLimit` would have answered. */
+export async function admitClientAttempt(
+  s: Services,
+  action: ClientAction,
+  key: string,
+  row: ClientAndAttempt,
+  subject: Subject,
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
+  const window = s.config.rateLimits.perIp[action]
+  const retryAfter = overLimit(s, { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) }, window)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+  if (row.failures === null) return refuseAttempt(s, key, subject, policy)
+  return {
+    key,
+    failures: row.failures,
+    lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
+    hardLocked: row.failures >= policy.hardLimit,
   }
+}
+
+// A locked key: how long for. One more round trip, on the refused path only.
+/** Whose secret an attempt is at, for the audit row of an attempt refused during a lock. */
+type Subject = { userId: string; orgId?: string | null } | { email: string }
+
+async function refuseAttempt(s: Services, key: string, subject: Subject, policy: LockoutPolicy): Promise<never> {
   const counter = await findCounter(s.db, key)
+  const refused = { type: 'attempt_refused', outcome: 'locked', detail: { counter: key.split(':')[0]! } } as const
+  if ('email' in subject) await recordEventForEmail(s, subject.email, refused)
+  else await recordEvent(s, { ...refused, ...subject })
   if (counter && counter.count >= policy.hardLimit)
     throw tooMany('Too many failed attempts. The account stays locked until its password is reset.', policy.maxLockSeconds)
   // A success may have cleared the lock since the refusal; a retry in 1 s is then honest.
@@ -172,8 +257,18 @@ export async function recordFailure(
   attempt: Attempt,
   who: { userId?: string | null; orgId?: string | null } = {},
 ): Promise<void> {
-  if (!attempt.lockedUntil && !attempt.hardLocked) return
-  await recordEvent(s, {
+  const statements = failureStatements(s, attempt, who)
+  if (statements.length) await batch(s.db, [statements[0]!, ...statements.slice(1)])
+}
+
+/** `recordFailure` as statements (none, or the lock's audit row), for the caller's batch. */
+export function failureStatements(s: Services, attempt: Attempt, who: { userId?: string | null; orgId?: string | null } = {}) {
+  if (!attempt.lockedUntil && !attempt.hardLocked) return []
+  return [lockEvent(s, attempt, who)]
+}
+
+function lockEvent(s: Services, attempt: Attempt, who: { userId?: string | null; orgId?: string | null }) {
+  return eventStatement(s, {
     type: 'lock_applied',
     outcome: 'locked',
     userId: who.userId,
@@ -187,7 +282,7 @@ export async function recordFailure(
   })
 }
 
-/** A success: the key's failures and any lock are forgotten. */
+/** A success: the key's failures and any lock are forgotten (`resetCounter` is its statement, for a batch). */
 export async function resetFailures(s: Pick<Services, 'db'>, key: string): Promise<void> {
   await resetCounter(s.db, key)
 }

@@ -41,7 +41,7 @@ export async function passwordMatches(
   hash: string | null,
   password: string,
 ): Promise<boolean> {
-  const attempt = await checkLimit(s, accountKey(who.email))
+  const attempt = await checkLimit(s, accountKey(who.email), { userId: who.userId, orgId: who.orgId })
   if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
     await recordFailure(s, attempt, { userId: who.userId, orgId: who.orgId })
     return false

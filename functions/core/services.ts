@@ -1,12 +1,13 @@
 import type Argon2 from '@phi-ag/argon2'
-import type { Database } from '../../db/client'
+import type { RequestDatabase } from '../../db/client'
 import type { Config } from '../config'
 import type { Logger } from './log'
 import type { ClientInfo } from './sessions'
 
 /** What a domain flow may use: nothing from HTTP, everything injectable in tests. */
 export interface Services {
-  db: Database
+  /** One statement is one round trip; `db.batch([...])` is several in one (db/client.ts). */
+  db: RequestDatabase
   config: Config
   now: Date
   argon2: () => Promise<Argon2>

@@ -1,22 +1,28 @@
-import type { Database } from '../../db/client'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
+import { batch, rowsOf } from '../../db/client'
+import type { Database, RequestDatabase } from '../../db/client'
 import type { Role } from '../../db/schema'
 import {
   findPrincipal,
-  insertSession,
-  revokeSession,
-  revokeUserSessions,
-  rotateRefreshToken,
+  sessionStatements,
+  revokeSessionSql,
+  revokeSessionStatement,
+  revokeUserSessionsSql,
+  rotateRefreshTokenForClient,
+  selectPrincipal,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
-import type { Principal } from '../../db/queries/sessions'
+import type { Principal, Rotation } from '../../db/queries/sessions'
 import type { Config } from '../config'
-import { recordEvent } from './audit'
+import { eventRow, eventStatement } from './audit'
+import { changeWithEvent } from '../../db/queries/events'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
-import { limitClient } from './rate-limit'
+import { checkClientWindow, clientWindow } from './rate-limit'
 import type { Services } from './services'
 import { scopesFor } from './roles'
 import { signAccessToken, verifyAccessToken } from './tokens'
+import type { VerifiedAccess } from './tokens'
 
 export interface IssuedTokens {
   accessToken: string
@@ -59,17 +65,38 @@ export async function startSession(
   now: Date,
   client: ClientInfo = {},
 ): Promise<IssuedTokens> {
+  const { tokens, statements } = await prepareSession(db, config, account, now, client)
+  await batch(db, statements)
+  return tokens
+}
+
+/**
+ * A new session's tokens, and the statements that store it, for the caller to write in its
+ * own batch (with the account, the audit row...): the id is chosen here, so the access token
+ * is signed before the round trip instead of after it.
+ */
+export async function prepareSession(
+  db: Database,
+  config: Config,
+  account: { userId: string; orgId: string; role: Role },
+  now: Date,
+  client: ClientInfo = {},
+) {
   const refreshToken = randomToken()
-  const sessionId = await insertSession(db, {
+  const sessionId = crypto.randomUUID()
+  const statements = sessionStatements(db, {
+    id: sessionId,
     userId: account.userId,
     now,
     expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
     refreshTokenHash: await hashToken(refreshToken),
     refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    maxLiveSessions: config.maxSessionsPerUser,
     ...client,
   })
   const accessToken = await issueAccessToken(config, { ...account, sessionId, sessionCreatedAt: now }, now)
-  return { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
+  const tokens: IssuedTokens = { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
+  return { tokens, statements }
 }
 
 /**
@@ -80,32 +107,45 @@ export async function startSession(
  */
 export async function refreshSession(s: Services, refreshToken: string): Promise<IssuedTokens & { principal: Principal }> {
   const { db, config, now } = s
-  await limitClient(s, 'refresh')
   const oldHash = await hashToken(refreshToken)
   const next = randomToken()
-  const sessionId = await rotateRefreshToken(db, {
-    oldHash,
-    newHash: await hashToken(next),
-    now,
-    expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
-  })
+  // One round trip: the per-IP window, the rotation (only under the limit) and the principal.
+  const [rotation] = rowsOf<Rotation>(
+    await rotateRefreshTokenForClient(db, {
+      ...clientWindow(s, 'refresh'),
+      oldHash,
+      newHash: await hashToken(next),
+      now,
+      expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
+    }),
+  )
+  checkClientWindow(s, 'refresh', { count: rotation!.client_count, windowStartedAt: new Date(rotation!.client_window_started_ms) })
+  const sessionId = rotation!.session_id
   if (!sessionId) {
-    const stolenFrom = await sessionOfSpentRefreshToken(db, oldHash)
-    if (stolenFrom) {
-      await revokeSession(db, stolenFrom, now)
-      const owner = await findPrincipal(db, stolenFrom)
-      await recordEvent(s, {
-        type: 'refresh_reuse_detected',
-        outcome: 'failure',
-        userId: owner?.userId,
-        orgId: owner?.orgId,
-        detail: { session_id: stolenFrom, session_revoked: true },
-      })
+    // The failure path may take more trips: was the token spent already (copied)?
+    const stolen = await sessionOfSpentRefreshToken(db, oldHash)
+    if (stolen) {
+      await batch(db, [
+        revokeSessionStatement(db, stolen.sessionId, now),
+        eventStatement(s, {
+          type: 'refresh_reuse_detected',
+          outcome: 'failure',
+          userId: stolen.userId,
+          orgId: stolen.orgId,
+          detail: { session_id: stolen.sessionId, session_revoked: true },
+        }),
+      ])
       throw unauthenticated('refresh_token_reused', 'The refresh token was already used; the session has been ended.')
     }
     throw unauthenticated('refresh_token_invalid', 'The refresh token is invalid or expired.')
   }
-  const principal = await loadPrincipal(db, sessionId, undefined, now)
+  const read = rotation!.principal
+  const principal = checkPrincipal(
+    read
+      ? { ...read, sessionExpiresAt: new Date(read.sessionExpiresAt), sessionCreatedAt: new Date(read.sessionCreatedAt), createdAt: new Date(read.createdAt) }
+      : undefined,
+    now,
+  )
   const accessToken = await issueAccessToken(config, principal, now)
   return { accessToken, refreshToken: next, expiresIn: config.accessTokenTtlSeconds, sessionId, principal }
 }
@@ -114,27 +154,24 @@ export type RevokeReason = 'logout' | 'revoked' | 'logout_all'
 
 /** Ends one of the caller's own sessions; 404 when it is not theirs or already ended. */
 export async function endSession(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>, sessionId: string, reason: RevokeReason) {
-  if (!(await revokeSession(s.db, sessionId, s.now, owner.userId))) throw notFound('Session')
-  await recordEvent(s, {
-    type: 'session_revoked',
-    outcome: 'success',
-    userId: owner.userId,
-    orgId: owner.orgId,
-    detail: { session_id: sessionId, reason },
-  })
+  // The revocation and its audit row in one statement (the row only if a session ended).
+  const ended = await changeWithEvent(
+    s.db,
+    revokeSessionSql(s.db, sessionId, s.now, owner.userId),
+    eventRow(s, { type: 'session_revoked', outcome: 'success', userId: owner.userId, orgId: owner.orgId, detail: { session_id: sessionId, reason } }),
+    { only: 'if-changed' },
+  )
+  if (!ended) throw notFound('Session')
 }
 
 /** Ends every live session of the caller, the current one included. */
 export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId' | 'orgId'>): Promise<number> {
-  const ended = await revokeUserSessions(s.db, owner.userId, s.now)
-  await recordEvent(s, {
-    type: 'session_revoked',
-    outcome: 'success',
-    userId: owner.userId,
-    orgId: owner.orgId,
-    detail: { reason: 'logout_all', sessions: ended },
-  })
-  return ended
+  return changeWithEvent(
+    s.db,
+    revokeUserSessionsSql(s.db, owner.userId, s.now),
+    eventRow(s, { type: 'session_revoked', outcome: 'success', userId: owner.userId, orgId: owner.orgId, detail: { reason: 'logout_all' } }),
+    { countAs: 'sessions' },
+  )
 }
 
 /**
@@ -142,7 +179,11 @@ export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId
  * inactive account 403, a user no longer in an organization 401.
  */
 export async function loadPrincipal(db: Database, sessionId: string, userId: string | undefined, now: Date) {
-  const principal = await findPrincipal(db, sessionId, userId)
+  return checkPrincipal(await findPrincipal(db, sessionId, userId), now)
+}
+
+/** `loadPrincipal`'s verdict on a principal already read (alone, or in a batch with the request's reads). */
+export function checkPrincipal(principal: Principal | undefined, now: Date): Principal {
   if (!principal) throw unauthenticated('session_revoked', 'The session has ended.')
   // Before the revocation check: deactivation also ends the sessions, and the contract
   // wants a deactivated user's tokens to say 403 (inactive), not 401.
@@ -151,11 +192,56 @@ export async function loadPrincipal(db: Database, sessionId: string, userId: str
   return principal
 }
 
-/** Verifies a bearer token and its session. */
-export async function authenticate(db: Database, config: Config, token: string, now: Date) {
+/** Who a verified access token says the caller is; its session is not checked yet. */
+export interface Caller {
+  userId: string
+  orgId: string
+  sessionId: string
+}
+
+/** The statements an endpoint reads about its caller, in the same round trip as the session check. */
+export type CallerReads = readonly [BatchItem<'pg'>, ...BatchItem<'pg'>[]]
+
+/**
+ * Verifies a bearer token (no database) and its session (one round trip). `reads` are the
+ * endpoint's own queries about the caller: they go in the same batch as the session check
+ * and are answered only if it passes, so an authenticated read costs one round trip in all.
+ * They are keyed on the token's signed claims; should the live organization differ, they
+ * are read again for it.
+ */
+export async function authenticate<R extends CallerReads>(
+  db: RequestDatabase,
+  config: Config,
+  token: string,
+  now: Date,
+  options: {
+    reads?: (db: RequestDatabase, caller: Caller) => R
+    /** Throws when the caller may not do this (a scope): judged before any error of `reads`. */
+    authorize?: (auth: { claims: VerifiedAccess; principal: Principal }) => void
+  } = {},
+): Promise<{ claims: VerifiedAccess; principal: Principal; reads?: BatchResponse<R> }> {
+  const { reads, authorize = () => {} } = options
   const claims = await verifyAccessToken(config.keys, token, { issuer: config.issuer, audience: config.audience, now })
-  const principal = await loadPrincipal(db, claims.sid, claims.sub, now)
-  return { claims, principal }
+  const passed = (principal: Principal | undefined) => {
+    const auth = { claims, principal: checkPrincipal(principal, now) }
+    authorize(auth)
+    return auth
+  }
+  let statements: R | undefined
+  try {
+    statements = reads?.(db, { userId: claims.sub, orgId: claims.org, sessionId: claims.sid })
+  } catch (error) {
+    // A bad query parameter: the caller still hears about their session and scope first.
+    passed(await findPrincipal(db, claims.sid, claims.sub))
+    throw error
+  }
+  if (!statements) return passed(await findPrincipal(db, claims.sid, claims.sub))
+  const [principals, ...results] = await db.batch([selectPrincipal(db, claims.sid, claims.sub), ...statements])
+  const auth = passed(principals[0])
+  const { principal } = auth
+  // Never seen while a user belongs to one organization for life; correct, at one more trip, if it were.
+  if (principal.orgId !== claims.org) return { ...auth, reads: await db.batch(reads!(db, { ...principal })) }
+  return { ...auth, reads: results as BatchResponse<R> }
 }
 
 /**
@@ -163,11 +249,21 @@ export async function authenticate(db: Database, config: Config, token: string, 
  * role grant it (403 otherwise). Every protected route and the service binding's `verify` go
  * through here.
  */
-export async function authorize(db: Database, config: Config, token: string, now: Date, scope?: string) {
-  const auth = await authenticate(db, config, token, now)
-  // The token's scopes are the role at issue time; the live role (loaded with the session)
-  // must still grant it too, so a demotion takes effect at once, not at the next refresh.
-  if (scope && !(auth.claims.scopes.includes(scope) && scopesFor(auth.principal.role).includes(scope)))
-    throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
-  return auth
+export async function authorize<R extends CallerReads>(
+  db: RequestDatabase,
+  config: Config,
+  token: string,
+  now: Date,
+  scope?: string,
+  reads?: (db: RequestDatabase, caller: Caller) => R,
+) {
+  return authenticate(db, config, token, now, {
+    reads,
+    // The token's scopes are the role at issue time; the live role (loaded with the session)
+    // must still grant it too, so a demotion takes effect at once, not at the next refresh.
+    authorize: ({ claims, principal }) => {
+      if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
+        throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+    },
+  })
 }

@@ -1,3 +1,6 @@
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch } from '../../db/client'
+import { resetCounter } from '../../db/queries/rate-limits'
 import { findAccount } from '../../db/queries/accounts'
 import { findMember } from '../../db/queries/organizations'
 import type { Role } from '../../db/schema'
@@ -17,21 +20,21 @@ import {
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { recordEvent } from './audit'
+import { eventStatement, } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { checkLimit, limitClient, recordFailure, resetFailures, twoFactorKey } from './rate-limit'
+import { accountKey, checkLimit, failureStatements, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { sendMail } from './mail'
 import { requireRecentSignIn } from './reauthentication'
 import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
-import { startSession } from './sessions'
+import { prepareSession, } from './sessions'
 import type { IssuedTokens } from './sessions'
 import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
 
@@ -71,8 +74,8 @@ async function loadState(s: Services, userId: string): Promise<TotpState> {
  * per-account counter across challenges (rate-limit.ts `checkLimit`): a password holder
  * opening challenge after challenge still meets the lock. 429 while the account is locked.
  */
-function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
-  return checkLimit(s, twoFactorKey(userId), s.config.rateLimits.twoFactorLockout)
+export function admitTwoFactorAttempt(s: Services, userId: string): Promise<Attempt> {
+  return checkLimit(s, twoFactorKey(userId), { userId }, s.config.rateLimits.twoFactorLockout)
 }
 
 /** The user and organization an event is about: every caller already holds both. */
@@ -82,15 +85,29 @@ export interface Owner {
 }
 
 /** A wrong code: audited, and the lock it leaves (if any) applied. */
-async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
-  await recordEvent(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } })
-  await recordFailure(s, attempt, { userId, orgId })
+export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt, { userId, orgId }: Owner, via: string): Promise<void> {
+  // The failure's audit row and the lock it leaves, if any: one batch, one round trip.
+  await batch(s.db, [
+    eventStatement(s, { type: 'two_factor_code', outcome: 'failure', userId, orgId, detail: { via } }),
+    ...failureStatements(s, attempt, { userId, orgId }),
+  ])
 }
 
-/** A right code: the account's 2FA failures are forgotten, and the event audited. */
-async function twoFactorSucceeded(s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]): Promise<void> {
-  await resetFailures(s, twoFactorKey(userId))
-  for (const event of events) await recordEvent(s, { ...event, userId, orgId })
+/**
+ * A right code: the account's 2FA failures are forgotten and the events audited, with the
+ * caller's `alsoWrite` (a new session), in one batch.
+ */
+export async function twoFactorSucceeded(
+  s: Services,
+  { userId, orgId }: Owner,
+  events: Omit<AuthEvent, 'userId' | 'orgId'>[],
+  alsoWrite: BatchItem<'pg'>[] = [],
+): Promise<void> {
+  await batch(s.db, [
+    resetCounter(s.db, twoFactorKey(userId)),
+    ...events.map((event) => eventStatement(s, { ...event, userId, orgId })),
+    ...alsoWrite,
+  ])
 }
 
 export async function twoFactorStatus(s: Services, userId: string) {
@@ -208,7 +225,10 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
   const { userId } = caller
   const state = await loadState(s, userId)
   if (!state.enabledAt) throw notEnabled()
-  const attempt = await admitTwoFactorAttempt(s, userId)
+  // A password is a guess at the password, wherever it is typed: it counts on the login's
+  // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
+  const attempt =
+    proof.code !== undefined ? await admitTwoFactorAttempt(s, userId) : await checkLimit(s, accountKey(caller.email), caller)
   let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
   if (proof.code !== undefined) {
     const recovery = normalizeRecoveryCode(proof.code)
@@ -231,6 +251,7 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
     }
   }
   const ended = await disableTotp(s.db, userId, s.now, caller.sessionId)
+  if (proofKind === 'password') await resetFailures(s, attempt.key)
   await twoFactorSucceeded(s, caller, [
     ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
     { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
@@ -253,23 +274,26 @@ export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: R
   const state = await loadState(s, target.userId)
   if (!state.enabledAt) throw notEnabled()
   const ended = await disableTotp(s.db, target.userId, s.now)
-  await resetFailures(s, twoFactorKey(target.userId))
-  await recordEvent(s, {
-    type: 'two_factor_reset',
-    outcome: 'success',
-    userId: target.userId,
-    orgId: actor.orgId,
-    detail: { by: actor.userId, sessions_ended: ended },
-  })
+  // The member's 2FA counter and the audit row (naming the owner) in one batch.
+  await twoFactorSucceeded(s, { userId: target.userId, orgId: actor.orgId }, [
+    { type: 'two_factor_reset', outcome: 'success', detail: { by: actor.userId, sessions_ended: ended } },
+  ])
   await tellOwner(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
 }
 
 /** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */
 export async function startTwoFactorChallenge(s: Services, userId: string): Promise<string> {
+  const { sessionToken, statement } = await prepareTwoFactorChallenge(s, userId)
+  await statement
+  return sessionToken
+}
+
+/** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
+export async function prepareTwoFactorChallenge(s: Services, userId: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
-  await insertChallenge(s.db, {
+  const statement = insertChallenge(s.db, {
     tokenHash: await hashToken(sessionToken),
     userId,
     now: s.now,
@@ -277,7 +301,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
     userAgent: s.client.userAgent,
     ip: s.client.ip,
   })
-  return sessionToken
+  return { sessionToken, statement }
 }
 
 /**
@@ -321,10 +345,15 @@ export async function verifyTwoFactorLogin(
     await recordFailedTwoFactorAttempt(s, attempt, owner, 'login')
     throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
   }
-  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
-  await twoFactorSucceeded(s, owner, [
-    ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
-    { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
-  ])
+  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  await twoFactorSucceeded(
+    s,
+    owner,
+    [
+      ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
+      { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
+    ],
+    [...statements],
+  )
   return { account, tokens }
 }

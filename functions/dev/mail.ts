@@ -2,11 +2,11 @@ import * as z from 'zod/mini'
 import { listOutboxMail } from '../../db/queries/mail'
 import { endpoint } from '../http/endpoint'
 
-// GET /dev/mail (development only: registered behind `developmentOnly` in app.ts)
+// GET /dev/mail (development and previews only: registered behind `outboxReadable` in app.ts)
 export const devMail = endpoint(
   {
     summary: 'Mail sent through the development outbox, newest first',
-    description: 'Served only when ENVIRONMENT is development. `?to=` narrows to one recipient.',
+    description: 'Served only when ENVIRONMENT is development or preview. `?to=` narrows to one recipient.',
     auth: false,
     responses: {
       200: {

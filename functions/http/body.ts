@@ -7,6 +7,9 @@ import type { AppEnv } from './env'
 /** Bodies are small JSON objects; anything bigger is refused before it is parsed. */
 export const MAX_BODY_BYTES = 16 * 1024
 
+/** No schema of ours nests more than a few levels; deeper input is refused before any walk recurses. */
+export const MAX_BODY_DEPTH = 32
+
 const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
 
 /**
@@ -22,14 +25,16 @@ export function jsonBody<S extends z.ZodMiniType>(
     const declared = Number(c.req.header('Content-Length') ?? 0)
     if (declared > MAX_BODY_BYTES) throw tooLarge()
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
-    // Content-Length can lie or be absent (chunked): measure what actually arrived.
-    const bytes = await c.req.arrayBuffer()
-    if (bytes.byteLength > MAX_BODY_BYTES) throw tooLarge()
+    const unsupported = () =>
+      new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+    const json = JSON_MEDIA_TYPE.test(mediaType)
+    if (!json && !options.optional) throw unsupported()
+    // Content-Length can lie or be absent (chunked): what actually arrives is read bounded.
+    const bytes = await readBounded(c.req.raw.body, MAX_BODY_BYTES)
     // An endpoint that took no body before keeps working without one (with or without a
     // Content-Type, as clients sent it): an empty body reads as `{}`.
     const absent = options.optional && bytes.byteLength === 0
-    if (!absent && !JSON_MEDIA_TYPE.test(mediaType))
-      throw new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+    if (!absent && !json) throw unsupported()
     let value: unknown = {}
     try {
       if (!absent) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
@@ -50,23 +55,69 @@ export function jsonBody<S extends z.ZodMiniType>(
 const tooLarge = () => new AuthError('payload_too_large', 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
 
 /**
- * Null bytes end C strings (and Postgres refuses them in text); lone surrogates cannot be
- * encoded as UTF-8. Both are refused everywhere, before any schema sees them.
+ * The body, counted as it streams in: Content-Length can lie or be absent (chunked), and
+ * reading a 100 MB body whole before measuring it would fill a 128 MB isolate. Reading stops
+ * at the first chunk past the limit.
  */
-function unsafeStrings(value: unknown, path: string[] = []): FieldError[] {
-  if (typeof value === 'string') {
-    if (value.includes('\0')) return [{ field: path.join('.'), message: 'must not contain null bytes' }]
-    if (!value.isWellFormed()) return [{ field: path.join('.'), message: 'must be valid Unicode' }]
-    return []
+async function readBounded(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Uint8Array> {
+  if (!body) return new Uint8Array()
+  const reader = body.getReader()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for (;;) {
+    const { done, value } = await reader.read()
+    if (done) break
+    size += value.byteLength
+    if (size > limit) {
+      reader.cancel().catch(() => {})
+      throw tooLarge()
+    }
+    chunks.push(value)
   }
-  if (typeof value === 'object' && value !== null)
-    return Object.entries(value).flatMap(([key, v]) => unsafeStrings(v, [...path, key]))
-  return []
+  if (chunks.length === 1) return chunks[0]!
+  const bytes = new Uint8Array(size)
+  let offset = 0
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset)
+    offset += chunk.byteLength
+  }
+  return bytes
+}
+
+/**
+ * Null bytes end C strings (and Postgres refuses them in text); lone surrogates cannot be
+ * encoded as UTF-8. Both are refused everywhere, before any schema sees them, and so is
+ * nesting deeper than MAX_BODY_DEPTH. The walk keeps its own stack: 16 KB of `[` is 16,000
+ * levels, deeper than the call stack goes.
+ */
+function unsafeStrings(root: object): FieldError[] {
+  const errors: FieldError[] = []
+  const stack: { value: unknown; path: string[] }[] = [{ value: root, path: [] }]
+  while (stack.length) {
+    const { value, path } = stack.pop()!
+    if (typeof value === 'string') {
+      if (value.includes('\0')) errors.push({ field: path.join('.'), message: 'must not contain null bytes' })
+      else if (!value.isWellFormed()) errors.push({ field: path.join('.'), message: 'must be valid Unicode' })
+    } else if (typeof value === 'object' && value !== null) {
+      if (path.length >= MAX_BODY_DEPTH) {
+        errors.push({ field: path.join('.'), message: `is nested more than ${MAX_BODY_DEPTH} deep` })
+        continue
+      }
+      // Pushed in reverse so fields are reported in the order they were sent.
+      const entries = Object.entries(value)
+      for (let i = entries.length - 1; i >= 0; i--) stack.push({ value: entries[i]![1], path: [...path, entries[i]![0]] })
+    }
+  }
+  return errors
 }
 
 function fieldErrors(error: z.core.$ZodError, input: object): FieldError[] {
   return error.issues.map((issue) => {
-    const value = issue.path.reduce<unknown>((v, key) => (v as Record<PropertyKey, unknown> | undefined)?.[key], input)
+    // Own properties only: a missing `__proto__` or `constructor` must not find Object.prototype's.
+    const value = issue.path.reduce<unknown>(
+      (v, key) => (typeof v === 'object' && v !== null && Object.hasOwn(v, key) ? (v as Record<PropertyKey, unknown>)[key] : undefined),
+      input,
+    )
     return { field: issue.path.join('.'), message: describe(issue, value) }
   })
 }

@@ -1,5 +1,5 @@
 import type Argon2 from '@phi-ag/argon2'
-import type { Database } from '../../db/client'
+import type { RequestDatabase } from '../../db/client'
 import type { Principal } from '../../db/queries/sessions'
 import type { Bindings, Config } from '../config'
 import type { Logger } from '../core/log'
@@ -11,14 +11,18 @@ export interface AppEnv {
   Bindings: Bindings
   Variables: {
     config: Config
-    db: Database
+    db: RequestDatabase
     now: () => Date
     argon2: () => Promise<Argon2>
     /** Injectable so a whole OAuth flow runs against a local server in tests. */
     fetch: typeof fetch
     client: ClientInfo
+    /** Keeps the request's database open until `promise` settles (work after the response). */
+    afterResponse: (promise: Promise<unknown>) => void
     /** Set by `requireAuth`. */
     auth: { claims: VerifiedAccess; principal: Principal }
+    /** The results of an endpoint's `reads`, set by `requireAuth`; typed for the handler by `endpoint`. */
+    reads: unknown
     /** CF-Ray, or a generated id; the `X-Request-Id` header of the response. */
     requestId: string
     /** Writes JSON lines carrying the request id. */

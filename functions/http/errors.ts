@@ -43,7 +43,8 @@ export function errorResponse(c: Context<AppEnv>, error: AuthError): Response {
   if (isV1(c)) {
     const body: Record<string, unknown> = { success: false, message: v1Message(error) }
     if (error.extra.errors) {
-      const errors: Record<string, string[]> = {}
+      // No prototype: a field named `__proto__` or `constructor` is a key like any other.
+      const errors: Record<string, string[]> = Object.create(null)
       for (const { field, message } of error.extra.errors) (errors[field] ??= []).push(message)
       body.errors = errors
     }

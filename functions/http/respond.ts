@@ -16,7 +16,12 @@ export const services = (c: Context<AppEnv, any, any>): Services => {
     fetch: c.var.fetch,
     client: c.var.client,
     log: c.var.log,
-    waitUntil: ctx && ((promise) => ctx.waitUntil(promise)),
+    waitUntil:
+      ctx &&
+      ((promise) => {
+        c.var.afterResponse(promise)
+        ctx.waitUntil(promise)
+      }),
   }
 }
 

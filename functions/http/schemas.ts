@@ -1,4 +1,5 @@
 import * as z from 'zod/mini'
+import { isCommonPassword } from '../core/password-policy'
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../core/passwords'
 
 // Request fields shared by several endpoints, and the shapes of the common responses.
@@ -7,11 +8,13 @@ export const email = z
   .string()
   .check(z.trim(), z.maxLength(254, 'must be at most 254 characters'), z.email('must be an email address'))
 
+/** A password being set: long enough, and not one of the most common (core/password-policy.ts). */
 export const password = z
   .string()
   .check(
     z.minLength(PASSWORD_MIN_LENGTH, `must be at least ${PASSWORD_MIN_LENGTH} characters`),
     z.maxLength(PASSWORD_MAX_LENGTH, `must be at most ${PASSWORD_MAX_LENGTH} characters`),
+    z.refine((value) => !isCommonPassword(value), 'is too common'),
   )
 
 /** A password being checked, not set: any non-empty string up to the maximum. */

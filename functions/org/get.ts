@@ -1,4 +1,5 @@
-import { loadOrganization } from '../core/organizations'
+import { selectOrganization } from '../../db/queries/organizations'
+import { notFound } from '../core/errors'
 import { endpoint } from '../http/endpoint'
 import { organization, organizationBody } from './schemas'
 
@@ -7,7 +8,12 @@ export const getOrganization = endpoint(
   {
     summary: 'The caller’s organization',
     auth: 'org:read',
+    // With the session check, in its round trip.
+    reads: (db, { orgId }) => [selectOrganization(db, orgId)],
     responses: { 200: { description: 'The organization', schema: organization } },
   },
-  async (c) => c.json(organizationBody(await loadOrganization(c.var.db, c.var.auth.principal.orgId))),
+  (c, [[org]]) => {
+    if (!org) throw notFound('Organization')
+    return c.json(organizationBody(org))
+  },
 )

@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
 import { invite } from '../core/invitations'
+import { checkRates, orgKey, userKey } from '../core/rate-limit'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 import { email } from '../http/schemas'
@@ -16,10 +17,19 @@ export const createInvitation = endpoint(
       'goes out and it cannot be accepted until the inviter verifies their address; then its mail is sent.',
     auth: 'invitations:write',
     body: z.object({ email, role }),
-    responses: { 201: { description: 'The invitation (its token is only in the mail)', schema: invitation } },
+    responses: {
+      201: { description: 'The invitation (its token is only in the mail)', schema: invitation },
+      429: { description: 'Too many invitations from this user or organization (Retry-After)' },
+    },
   },
   async (c) => {
     const s = services(c)
+    const { userId, orgId } = c.var.auth.principal
+    // Each invitation is a mail to any address with a subject the inviter chose: bounded.
+    await checkRates(s, [
+      { key: userKey('invite', userId), policy: s.config.rateLimits.invitationsPerUser },
+      { key: orgKey('invite', orgId), policy: s.config.rateLimits.invitationsPerOrg },
+    ])
     const created = await invite(s, c.var.auth.principal, c.req.valid('json'))
     return c.json(invitationBody(created, s.now), 201)
   },

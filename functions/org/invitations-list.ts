@@ -9,14 +9,16 @@ export const listOrganizationInvitations = endpoint(
     summary: 'The organization’s invitations, newest first (owner, admin)',
     description: 'Paginated with `?limit=` (1–100, default 50) and `?offset=`.',
     auth: 'invitations:read',
+    // With the session check, in its round trip.
+    reads: (db, { orgId }, c) => {
+      const p = pageParams(c)
+      return [listInvitations(db, orgId, p), countInvitations(db, orgId)]
+    },
     query: PAGE_QUERY,
     responses: { 200: { description: 'A page of invitations', schema: page(invitation) } },
   },
-  async (c) => {
-    const { orgId } = c.var.auth.principal
-    const p = pageParams(c)
+  (c, [rows, [total]]) => {
     const now = c.var.now()
-    const [rows, total] = await Promise.all([listInvitations(c.var.db, orgId, p), countInvitations(c.var.db, orgId)])
-    return c.json({ items: rows.map((i) => invitationBody(i, now)), total, ...p })
+    return c.json({ items: rows.map((i) => invitationBody(i, now)), total: total?.n ?? 0, ...pageParams(c) })
   },
 )

@@ -1,6 +1,7 @@
 import { removeMember } from '../core/organizations'
 import { endpoint } from '../http/endpoint'
 import { uuidParam } from '../http/params'
+import { services } from '../http/respond'
 
 // DELETE /api/v1/org/members/:user_id
 export const removeOrganizationMember = endpoint(
@@ -14,7 +15,7 @@ export const removeOrganizationMember = endpoint(
   },
   async (c) => {
     const { userId, orgId } = c.var.auth.principal
-    await removeMember(c.var.db, { userId, orgId }, uuidParam(c, 'user_id', 'Member'))
+    await removeMember(services(c), { userId, orgId }, uuidParam(c, 'user_id', 'Member'))
     return c.body(null, 204)
   },
 )

@@ -2,6 +2,7 @@ import * as z from 'zod/mini'
 import { updateMember } from '../core/organizations'
 import { endpoint } from '../http/endpoint'
 import { uuidParam } from '../http/params'
+import { services } from '../http/respond'
 import { member, memberBody, role } from './schemas'
 
 // PATCH /api/v1/org/members/:user_id
@@ -20,13 +21,10 @@ export const updateOrganizationMember = endpoint(
   async (c) => {
     const body = c.req.valid('json')
     const { userId, orgId } = c.var.auth.principal
-    const updated = await updateMember(
-      c.var.db,
-      { userId, orgId },
-      uuidParam(c, 'user_id', 'Member'),
-      { role: body.role, isActive: body.is_active },
-      c.var.now(),
-    )
+    const updated = await updateMember(services(c), { userId, orgId }, uuidParam(c, 'user_id', 'Member'), {
+      role: body.role,
+      isActive: body.is_active,
+    })
     return c.json(memberBody(updated))
   },
 )

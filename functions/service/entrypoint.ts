@@ -26,12 +26,7 @@ export function gatehouseService(app: FetchHandler) {
      */
     async verify(token: string, scope?: string): Promise<VerifyResult> {
       const config = await getConfig(this.env)
-      const { db, close } = openRequestDatabase(this.env)
-      try {
-        return await verifyForService(db, config, token, new Date(), scope)
-      } finally {
-        this.ctx.waitUntil(close().catch(() => {}))
-      }
+      return verifyForService(openRequestDatabase(this.env), config, token, new Date(), scope)
     }
   }
 }

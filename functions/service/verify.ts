@@ -1,4 +1,4 @@
-import type { Database } from '../../db/client'
+import type { RequestDatabase } from '../../db/client'
 import type { VerifyError, VerifyResult } from '../../verify/src/index'
 import type { Config } from '../config'
 import { AuthError } from '../core/errors'
@@ -20,7 +20,7 @@ const REASONS: Partial<Record<ErrorCode, VerifyError>> = {
  * protected route (signature, claims, live session, live role), as a value instead of a
  * response. A failure the caller cannot cause (the database down) still throws.
  */
-export async function verifyForService(db: Database, config: Config, token: string, now: Date, scope?: string): Promise<VerifyResult> {
+export async function verifyForService(db: RequestDatabase, config: Config, token: string, now: Date, scope?: string): Promise<VerifyResult> {
   try {
     const { claims } = await authorize(db, config, String(token), now, scope)
     return { ok: true, claims: { ...claims, business_id: claims.org, iss: config.issuer } }

@@ -9,6 +9,7 @@ export const v1People = endpoint(
   {
     summary: 'The people of the caller’s business (the /v1 dialect)',
     auth: 'members:read',
+    reads: (db, { orgId }) => [listMembers(db, orgId)],
     responses: {
       200: {
         description: 'Every user of the business',
@@ -18,8 +19,7 @@ export const v1People = endpoint(
       },
     },
   },
-  async (c) => {
-    const people = await listMembers(c.var.db, c.var.auth.principal.orgId)
+  (c, [people]) => {
     return ok(
       c,
       people.map((m) => ({ id: m.userId, name: m.fullName, email: m.email, role: m.role, is_active: m.isActive })),

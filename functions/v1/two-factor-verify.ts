@@ -1,7 +1,6 @@
-import { verifyTwoFactorLogin } from '../core/two-factor'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
-import { verifyBody } from '../two-factor/verify'
+import { completeTwoFactor, verifyBody } from '../two-factor/verify'
 import { ok, v1Login } from './envelope'
 import { v1LoginResult } from './schemas'
 
@@ -14,8 +13,7 @@ export const v1TwoFactorVerify = endpoint(
     responses: { 200: { description: 'Signed in', schema: v1LoginResult }, 429: { description: 'Too many wrong codes' } },
   },
   async (c) => {
-    const { session_token, code } = c.req.valid('json')
-    const { account, tokens } = await verifyTwoFactorLogin(services(c), session_token, code)
+    const { account, tokens } = await completeTwoFactor(services(c), c.req.valid('json'))
     const { user } = account
     return ok(c, v1Login({ id: user.id, name: user.fullName, email: user.email }, tokens))
   },

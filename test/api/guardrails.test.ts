@@ -49,6 +49,12 @@ describe('GET /dev/mail', () => {
     expect((await mailbox({ ENVIRONMENT: 'development', DEV_MAIL: 'on' })).status).toBe(200)
   })
 
+  it("is served in a preview only with DEV_MAIL=on too (the previews' vars set it)", async () => {
+    const preview = { ENVIRONMENT: 'preview', APP_URL: 'https://pr-7.example.workers.dev', JWT_ISSUER: 'https://pr-7.example.workers.dev' }
+    expect((await mailbox({ ...preview, DEV_MAIL: undefined })).status).toBe(404)
+    expect((await mailbox({ ...preview, DEV_MAIL: 'on' })).status).toBe(200)
+  })
+
   it('is never served in production, whatever DEV_MAIL says', async () => {
     expect((await mailbox({ ENVIRONMENT: 'production', APP_URL: 'https://app.example', DEV_MAIL: 'on', MAIL_TRANSPORT: 'outbox' })).status).toBe(404)
   })

@@ -23,6 +23,13 @@ describe('GET /dev/mail', () => {
     expect(await res.json()).toEqual({ messages: [] })
   })
 
+  it('is served in a preview, whose reviewers read its mail there', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'preview', APP_URL: 'https://pr-7.example.workers.dev' } })
+    const res = await t.get('/dev/mail?to=nobody@example.com')
+    expect(res.status).toBe(200)
+    expect(await res.json()).toEqual({ messages: [] })
+  })
+
   it.each(['production', 'test', undefined])('is absent when ENVIRONMENT is %s', async (environment) => {
     const t = await testApp({ env: { ENVIRONMENT: environment, APP_URL: 'https://app.example' } })
     const res = await t.get('/dev/mail')

@@ -132,3 +132,58 @@ describe('POST /api/v1/auth/logout-all', () => {
     expect((await t.post('/api/v1/auth/logout-all')).status).toBe(401)
   })
 })
+
+describe('the cap on live sessions per user', () => {
+  it('revokes the least recently used session beyond SESSIONS_PER_USER_MAX, and only that one', async () => {
+    const t = await testApp({ env: { SESSIONS_PER_USER_MAX: '3' } })
+    const user = await t.register() // session 1
+    const sessions = [user.access_token]
+    for (let i = 0; i < 3; i++) {
+      t.clock.advance(60)
+      sessions.push((await loginAs(t, user.email, user.password, `Agent/${i}`)).access_token)
+    }
+    const listed = (await (await t.get('/api/v1/auth/sessions', sessions.at(-1))).json()) as { id: string }[]
+    expect(listed).toHaveLength(3)
+    // The least recently used was revoked: their tokens stop working.
+    expect((await t.get('/api/v1/auth/me', sessions[0])).status).toBe(401)
+    expect((await t.get('/api/v1/auth/me', sessions[1])).status).toBe(200)
+    expect((await t.get('/api/v1/auth/me', sessions.at(-1))).status).toBe(200)
+  })
+
+  it('defaults to 100 live sessions', async () => {
+    const { parseConfig } = await import('../../functions/config')
+    const { testBindings } = await import('../support/app')
+    expect((await parseConfig(await testBindings())).maxSessionsPerUser).toBe(100)
+  })
+})
+
+describe('GET /api/v1/auth/sessions?limit=&cursor=', () => {
+  it('pages through the sessions with an opaque cursor when asked; without it the answer is the whole array', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    for (let i = 0; i < 4; i++) {
+      t.clock.advance(60)
+      await loginAs(t, user.email, user.password, `Agent/${i}`)
+    }
+    const all = (await (await t.get('/api/v1/auth/sessions', user.access_token)).json()) as { id: string }[]
+    expect(all).toHaveLength(5)
+    const first = await (await t.get('/api/v1/auth/sessions?limit=2', user.access_token)).json()
+    expect(first.sessions.map((s: { id: string }) => s.id)).toEqual(all.slice(0, 2).map((s) => s.id))
+    expect(first.next_cursor).toEqual(expect.any(String))
+    const second = await (await t.get(`/api/v1/auth/sessions?limit=2&cursor=${first.next_cursor}`, user.access_token)).json()
+    expect(second.sessions.map((s: { id: string }) => s.id)).toEqual(all.slice(2, 4).map((s) => s.id))
+    const last = await (await t.get(`/api/v1/auth/sessions?limit=2&cursor=${second.next_cursor}`, user.access_token)).json()
+    expect(last).toEqual({ sessions: [all[4]], next_cursor: null })
+  })
+
+  it('answers a bad limit or cursor with 422', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const res = await t.get('/api/v1/auth/sessions?limit=0&cursor=nope', user.access_token)
+    expect(res.status).toBe(422)
+    expect((await res.json()).errors).toEqual([
+      { field: 'limit', message: 'must be a whole number from 1 to 100' },
+      { field: 'cursor', message: 'is not a cursor from this API' },
+    ])
+  })
+})

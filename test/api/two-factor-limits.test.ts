@@ -87,7 +87,9 @@ describe('2FA in the audit log', () => {
     expect(rows.map((r) => [r.type, r.outcome, r.detail])).toEqual([
       ['register', 'success', expect.any(Object)],
       ['two_factor_enabled', 'success', { other_sessions_ended: 0 }],
+      ['login_first_factor', 'success', { method: 'password' }],
       ['two_factor_code', 'failure', { via: 'login' }],
+      ['login_first_factor', 'success', { method: 'password' }],
       ['recovery_code_used', 'success', { via: 'login' }],
       ['login', 'success', { method: 'recovery_code', session_id: expect.any(String) }],
       ['recovery_codes_regenerated', 'success', null],
@@ -98,5 +100,28 @@ describe('2FA in the audit log', () => {
     const everything = JSON.stringify(await t.db.select().from(authEvents))
     for (const secret of [user.secret, user.password, ...used, ...user.recoveryCodes, ...recovery_codes])
       expect(everything).not.toContain(secret)
+  })
+})
+
+describe('the password at /2fa/disable', () => {
+  it('counts on the login counter: 5 wrong passwords there lock the login, not the 2FA codes', async () => {
+    const t = await testApp()
+    const user = await withTwoFactor(t)
+    for (let i = 0; i < 5; i++)
+      expect((await t.post('/api/v1/auth/2fa/disable', { password: 'not the password at all' }, user.access_token)).status).toBe(422)
+    const login = await t.post('/api/v1/auth/login', { email: user.email, password: user.password })
+    expect(login.status).toBe(429)
+    expect(login.headers.get('Retry-After')).toBe('30')
+    // The right password is not even checked during the lock, at disable either.
+    expect((await t.post('/api/v1/auth/2fa/disable', { password: user.password }, user.access_token)).status).toBe(429)
+    // The 2FA counter is untouched: a right code still works.
+    expect((await t.post('/api/v1/auth/2fa/disable', { code: user.code() }, user.access_token)).status).toBe(200)
+  })
+
+  it('meets a lock that failed logins left', async () => {
+    const t = await testApp()
+    const user = await withTwoFactor(t)
+    for (let i = 0; i < 5; i++) await t.post('/api/v1/auth/login', { email: user.email, password: 'not the password at all' })
+    expect((await t.post('/api/v1/auth/2fa/disable', { password: user.password }, user.access_token)).status).toBe(429)
   })
 })

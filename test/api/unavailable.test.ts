@@ -8,7 +8,7 @@ import { testBindings } from '../support/app'
 describe('database unreachable', () => {
   // The Neon driver, pointed at a port where nothing listens: the production code path.
   neonConfig.webSocketConstructor = ws
-  const app = createApp({ openDatabase: () => openDatabase({ url: 'postgres://gatehouse@127.0.0.1:9/none', wsProxy: '127.0.0.1:9' }) })
+  const app = createApp({ openDatabase: () => openDatabase({ url: 'postgres://gatehouse@127.0.0.1:9/none', localRelay: '127.0.0.1:9' }) })
 
   it('answers 503 problem details to register, with nothing of the driver inside', async () => {
     const res = await app.request(

@@ -1,12 +1,7 @@
-import { readFileSync } from 'node:fs'
-import { PGlite } from '@electric-sql/pglite'
 import { neonConfig } from '@neondatabase/serverless'
-import { drizzle } from 'drizzle-orm/pglite'
-import { inject } from 'vitest'
 import ws from 'ws'
 import { openDatabase } from '../../db/client'
-import type { Database, DatabaseHandle } from '../../db/client'
-import * as schema from '../../db/schema'
+import type { RequestDatabase } from '../../db/client'
 import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
 import { TEST_CLOCK_START } from './clock'
@@ -17,38 +12,25 @@ import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 export { uniqueIp }
 
 /**
- * The database of this test file: a copy of the migrated PGlite template, or, when
- * TEST_DATABASE_URL names a real Postgres, a fresh database there reached through the Neon
- * driver and the local relay, exactly as the Worker reaches it.
+ * The database of this test file, reached exactly as the Worker reaches Neon: the Neon
+ * driver over HTTP (and a WebSocket for interactive transactions) to the local relay, in
+ * front of a copy of the migrated PGlite template served over the Postgres protocol, or,
+ * when TEST_DATABASE_URL names a real Postgres, a fresh database there.
  */
 interface TestDatabase {
-  db: Database
-  open: () => DatabaseHandle
+  db: RequestDatabase
+  /** SQL-over-HTTP requests and WebSockets the relay has served so far. */
+  counts: () => { httpRequests: number; webSockets: number }
   close: () => Promise<void>
 }
 
 let current: Promise<TestDatabase> | undefined
 
 async function createTestDatabase(): Promise<TestDatabase> {
-  if (process.env.TEST_DATABASE_URL) {
-    const { startTestPostgres } = await import('./postgres')
-    const pg = await startTestPostgres()
-    neonConfig.webSocketConstructor = ws
-    const open = () => openDatabase({ url: pg.url, wsProxy: pg.wsProxy })
-    const shared = open()
-    return {
-      db: shared.db,
-      open,
-      close: async () => {
-        await shared.close()
-        await pg.close()
-      },
-    }
-  }
-  const template = new Blob([readFileSync(inject('pgliteTemplate'))])
-  const pg = await PGlite.create({ loadDataDir: template })
-  const db = drizzle({ client: pg, schema }) as unknown as Database
-  return { db, open: () => ({ db, close: async () => {} }), close: () => pg.close() }
+  const { startTestPostgres } = await import('./postgres')
+  const pg = await startTestPostgres()
+  neonConfig.webSocketConstructor = ws // Node 20 has no WebSocket of its own
+  return { db: openDatabase({ url: pg.url, localRelay: pg.wsProxy }), counts: pg.counts, close: () => pg.close() }
 }
 
 export const testDatabase = () => (current ??= createTestDatabase())
@@ -120,7 +102,7 @@ export async function testApp(options: TestAppOptions = {}) {
   const database = await testDatabase()
   const clock = options.clock ?? new TestClock()
   const logs = captureLogs()
-  const app = createApp({ openDatabase: database.open, now: clock.now, fetch: options.fetch, log: logs.sink })
+  const app = createApp({ openDatabase: () => database.db, now: clock.now, fetch: options.fetch, log: logs.sink })
   const env = await testBindings(options.env)
   noteEnvSecrets(env as unknown as Record<string, string>)
   const ip = options.ip
@@ -163,6 +145,13 @@ export async function testApp(options: TestAppOptions = {}) {
     /** Every line this app logged, parsed. */
     logs: logs.lines,
     db: database.db,
+    /** The database requests (HTTP) and connections (WebSocket) made while `work` runs. */
+    async roundTrips(work: () => Promise<unknown>) {
+      const before = database.counts()
+      await work()
+      const after = database.counts()
+      return { http: after.httpRequests - before.httpRequests, webSockets: after.webSockets - before.webSockets }
+    },
     request,
     bearer,
     register,

@@ -15,6 +15,10 @@ export interface TestPostgres {
   url: string
   /** `host:port` of the WebSocket relay to it, for DB_WS_PROXY / openDatabase({ wsProxy }). */
   wsProxy: string
+  /** The relay's Neon SQL-over-HTTP endpoint, for DB_HTTP_ENDPOINT / neonConfig.fetchEndpoint. */
+  sqlEndpoint: string
+  /** What the relay has served so far: SQL-over-HTTP requests and WebSockets (round-trip tests). */
+  counts(): { httpRequests: number; webSockets: number }
   close(): Promise<void>
 }
 
@@ -34,6 +38,8 @@ async function freshPglite(): Promise<TestPostgres> {
     return {
       url: pg.url,
       wsProxy: relay.wsProxy,
+      sqlEndpoint: relay.sqlEndpoint,
+      counts: relay.counts,
       close: async () => {
         await relay.close()
         await pg.close()
@@ -71,6 +77,8 @@ async function freshDatabaseOn(serverUrl: string): Promise<TestPostgres> {
   return {
     url: url.href,
     wsProxy: relay.wsProxy,
+    sqlEndpoint: relay.sqlEndpoint,
+    counts: relay.counts,
     close: async () => {
       try {
         // FORCE (Postgres 13+): a connection the Worker has not closed yet must not keep it alive.

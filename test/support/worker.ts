@@ -55,6 +55,8 @@ export async function startTestWorker(
         persist: false,
         logLevel: 'warn',
         registry: options.registry,
+        // GET /__scheduled runs the Cron Trigger's handler (retention).
+        testScheduled: true,
       },
     })
     try {

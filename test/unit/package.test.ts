@@ -33,7 +33,7 @@ describe('gatehouse/verify as a downstream installs it', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }))
 
   it('ships the verifier and the client, and nothing of the server', () => {
-    expect(files.filter((f) => !f.startsWith('verify/') && !f.startsWith('client/'))).toEqual(['README.md', 'package.json'])
+    expect(files.filter((f) => !f.startsWith('verify/') && !f.startsWith('client/'))).toEqual(['LICENSE', 'README.md', 'package.json'])
     expect(files).toEqual(
       expect.arrayContaining(['verify/dist/index.js', 'verify/dist/index.d.ts', 'verify/dist/hono.js', 'verify/dist/hono.d.ts', 'client/dist/index.js']),
     )

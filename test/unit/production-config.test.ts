@@ -6,7 +6,9 @@ import { testBindings } from '../support/app'
 describe('production configuration', () => {
   it('refuses to serve in production without JWT_ISSUER', async () => {
     for (const ENVIRONMENT of ['production', undefined, 'prod'])
-      await expect(parseConfig(await testBindings({ ENVIRONMENT, JWT_ISSUER: undefined }))).rejects.toThrow(/JWT_ISSUER must be set in production/)
+      await expect(parseConfig(await testBindings({ ENVIRONMENT, JWT_ISSUER: undefined }))).rejects.toThrow(
+        /JWT_ISSUER must be set when ENVIRONMENT is production/,
+      )
     await expect(parseConfig(await testBindings({ ENVIRONMENT: 'production', JWT_ISSUER: '' }))).rejects.toThrow(/JWT_ISSUER/)
   })
 

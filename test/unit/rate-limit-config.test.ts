@@ -38,6 +38,9 @@ describe('rate limit configuration', () => {
         password_reset: { limit: 10, windowSeconds: 900 },
       },
       passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
+      invitationsPerUser: { limit: 10, windowSeconds: 3600 },
+      invitationsPerOrg: { limit: 20, windowSeconds: 3600 },
+      verifyEmailResendPerUser: { limit: 3, windowSeconds: 3600 },
       lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 100 },
       twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: 100 },
     })

@@ -2,6 +2,7 @@ import { AuthError } from '../errors'
 import type { Services } from '../services'
 import { sendThroughHttp } from './http'
 import { sendToOutbox } from './outbox'
+import { insertOutboxMail } from '../../../db/queries/mail'
 
 /** What the log may say about a failed send: the code and its detail, never the recipient or text. */
 export const mailFailure = (error: unknown) =>
@@ -25,12 +26,25 @@ export interface MailMessage {
  * await sendMail(s, { to: 'ada@example.com', subject: 'Hello', text: 'Hi Ada' })
  */
 export async function sendMail(s: Services, message: MailMessage, options: { afterResponse?: boolean } = {}): Promise<void> {
-  // A CR or LF in a subject could start a new header in any provider that builds MIME from it.
-  const clean = { ...message, subject: message.subject.replace(/[\r\n]+/g, ' ') }
+  const clean = cleanMessage(message)
   if (s.config.mail.transport === 'outbox') return sendToOutbox(s.db, clean)
   const sending = sendThroughHttp(s.fetch, s.config.mail, clean)
   // The provider's latency must not show in the response time of flows that may not reveal
   // whether an account exists (password/forgot); failures are logged, never answered.
   if (options.afterResponse && s.waitUntil) s.waitUntil(sending.catch((error) => s.log.error('mail not sent', mailFailure(error))))
   else await sending
+}
+
+// A CR or LF in a subject could start a new header in any provider that builds MIME from it.
+const cleanMessage = (message: MailMessage): MailMessage => ({ ...message, subject: message.subject.replace(/[\r\n]+/g, ' ') })
+
+/**
+ * A mail that belongs to a database write (the verification mail of a new account): with the
+ * outbox, its row is one more statement of the caller's batch; with the email API, it is sent
+ * once the write is committed, after the response where the runtime allows it.
+ */
+export function mailWithWrite(s: Services, message: MailMessage) {
+  const clean = cleanMessage(message)
+  if (s.config.mail.transport === 'outbox') return { statements: [insertOutboxMail(s.db, clean)] as const, afterCommit: async () => {} }
+  return { statements: [] as const, afterCommit: () => sendMail(s, clean, { afterResponse: true }) }
 }

@@ -1,0 +1,409 @@
+import { findAccount, normalizeEmail } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
+import {
+  completeChallengeWithPasskey,
+  consumeChallenge,
+  deletePasskey,
+  insertLoginChallenge,
+  insertPasskey,
+  insertRegistrationChallenge,
+  insertSecondFactorChallenge,
+  listPasskeys,
+  recordPasskeyUse,
+  renamePasskey,
+} from '../../db/queries/passkeys'
+import type { Ceremony, ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
+import type { Principal } from '../../db/queries/sessions'
+import { takeChallengeAttempt } from '../../db/queries/two-factor'
+import { recordEvent } from './audit'
+import { base64url, hashToken, randomBytes } from './crypto'
+import { AuthError, notFound, unauthenticated } from './errors'
+import { completeLogin, refuseInactive } from './login'
+import type { LoginOutcome } from './login'
+import { verifyPassword } from './passwords'
+import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
+import type { CeremonyFailure } from './passkeys-webauthn'
+import { accountKey, checkLimit, checkRate, limitClient, recordFailure, resetFailures } from './rate-limit'
+import type { Services } from './services'
+import { startSession } from './sessions'
+import type { IssuedTokens } from './sessions'
+import { admitTwoFactorAttempt, CHALLENGE_MAX_ATTEMPTS, recordFailedTwoFactorAttempt, twoFactorSucceeded } from './two-factor'
+
+// Passkeys: the two WebAuthn ceremonies (registration, authentication) over our storage.
+// Every challenge is 32 random bytes, handed out once, stored as a SHA-256 hash, bound to
+// its ceremony and user, spent by the one request that presents it, and dead after 5 minutes.
+
+export const PASSKEY_CHALLENGE_TTL_SECONDS = 5 * 60
+/** Registration ceremonies a user may start per hour: each one writes a row. */
+export const PASSKEY_REGISTRATIONS_PER_HOUR = 30
+
+// ---- the JSON forms browsers speak (WebAuthn Level 3 §5.1.8, §5.1.9, §5.5, §5.4) ----
+
+export interface CredentialDescriptorJSON {
+  type: 'public-key'
+  id: string
+  transports?: string[]
+}
+
+export interface CreationOptionsJSON {
+  rp: { id: string; name: string }
+  user: { id: string; name: string; displayName: string }
+  challenge: string
+  pubKeyCredParams: { type: 'public-key'; alg: number }[]
+  timeout: number
+  excludeCredentials: CredentialDescriptorJSON[]
+  authenticatorSelection: { residentKey: 'required'; requireResidentKey: true; userVerification: string }
+  attestation: 'none'
+  extensions: { credProps: true }
+}
+
+export interface RequestOptionsJSON {
+  challenge: string
+  timeout: number
+  rpId: string
+  allowCredentials: CredentialDescriptorJSON[]
+  userVerification: string
+}
+
+export interface RegistrationResponseJSON {
+  id: string
+  rawId: string
+  type: 'public-key'
+  response: { clientDataJSON: string; attestationObject: string; transports?: string[] }
+}
+
+export interface AuthenticationResponseJSON {
+  id: string
+  rawId: string
+  type: 'public-key'
+  response: { clientDataJSON: string; authenticatorData: string; signature: string; userHandle?: string | null }
+}
+
+/** A passkey as the API shows it. */
+export const passkeyView = (p: Passkey) => ({
+  id: p.id,
+  name: p.name,
+  created_at: p.createdAt.toISOString(),
+  last_used_at: p.lastUsedAt?.toISOString() ?? null,
+})
+
+const descriptor = (c: CredentialDescriptor): CredentialDescriptorJSON => ({
+  type: 'public-key',
+  id: c.credentialId,
+  ...(c.transports.length > 0 && { transports: c.transports }),
+})
+
+async function newChallenge(s: Services) {
+  const challenge = base64url(randomBytes(32))
+  return {
+    challenge,
+    challengeHash: await hashToken(challenge),
+    now: s.now,
+    expiresAt: new Date(s.now.getTime() + PASSKEY_CHALLENGE_TTL_SECONDS * 1000),
+  }
+}
+
+const requestOptions = (s: Services, challenge: string, allow: CredentialDescriptorJSON[]): RequestOptionsJSON => ({
+  challenge,
+  timeout: PASSKEY_CHALLENGE_TTL_SECONDS * 1000,
+  rpId: s.config.passkeys.rp.id,
+  allowCredentials: allow,
+  userVerification: s.config.passkeys.rp.userVerification,
+})
+
+// ---- registration ----
+
+export interface Caller {
+  principal: Principal
+  /** The access token's claims; `auth_time` (when present) is the session's last full sign-in. */
+  claims: object
+}
+
+/**
+ * Adding a way to sign in is the first thing a stolen token would do: it needs a recent
+ * full sign-in (`auth_time` within PASSKEY_REAUTH_SECONDS), or the password again.
+ */
+export async function requireRecentSignIn(s: Services, caller: Caller, password: string | undefined): Promise<void> {
+  const maxAge = s.config.passkeys.reauthSeconds
+  if (maxAge === null) return
+  const authTime = (caller.claims as { auth_time?: unknown }).auth_time
+  if (password === undefined) {
+    if (typeof authTime === 'number' && s.now.getTime() / 1000 - authTime <= maxAge) return
+    throw new AuthError('reauthentication_required', 403, `Sign in again, or send the password, to add a passkey more than ${maxAge} seconds after signing in.`)
+  }
+  const { userId, orgId, email } = caller.principal
+  const attempt = await checkLimit(s, accountKey(email), { userId, orgId })
+  const account = await findAccount(s.db, userId)
+  const hash = account?.user.passwordHash
+  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
+    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', userId, orgId, detail: { reason: 'password' } })
+    await recordFailure(s, attempt, { userId, orgId })
+    throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+      errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again instead' }],
+    })
+  }
+  await resetFailures(s, attempt.key)
+}
+
+/** Step one: creation options for `navigator.credentials.create()`. */
+export async function startPasskeyRegistration(s: Services, caller: Caller, password?: string): Promise<CreationOptionsJSON> {
+  const { principal } = caller
+  await checkRate(s, `passkey_register:user:${principal.userId}`, { limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 })
+  await requireRecentSignIn(s, caller, password)
+  const { challenge, ...row } = await newChallenge(s)
+  const existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
+  const { rp } = s.config.passkeys
+  return {
+    rp: { id: rp.id, name: rp.name },
+    user: { id: userHandle(principal.userId), name: principal.email, displayName: principal.fullName },
+    challenge,
+    pubKeyCredParams: SUPPORTED_ALGORITHMS.map((alg) => ({ type: 'public-key', alg })),
+    timeout: PASSKEY_CHALLENGE_TTL_SECONDS * 1000,
+    // One authenticator, one passkey per account: the browser skips those already here.
+    excludeCredentials: existing.map(descriptor),
+    // Discoverable: a passkey signs in without an email typed first.
+    authenticatorSelection: { residentKey: 'required', requireResidentKey: true, userVerification: rp.userVerification },
+    attestation: 'none',
+    extensions: { credProps: true },
+  }
+}
+
+const KNOWN_TRANSPORTS = new Set(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', 'internal'])
+
+/**
+ * Step two: the browser's `credential.toJSON()`. The challenge it signed must be this
+ * user's registration challenge, which `startPasskeyRegistration` issued only after the
+ * recent-sign-in rule passed, at most 5 minutes ago.
+ */
+export async function finishPasskeyRegistration(
+  s: Services,
+  owner: { userId: string; orgId: string },
+  input: { name?: string; credential: RegistrationResponseJSON },
+): Promise<Passkey> {
+  const { rp } = s.config.passkeys
+  const { credential } = input
+  const refuse = async (reason: CeremonyFailure): Promise<never> => {
+    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason } })
+    throw new AuthError('passkey_registration_invalid', 422, 'The passkey could not be registered; ask for new options and try again.', {
+      internal: reason,
+    })
+  }
+  const clientDataJSON = decodeBase64url(credential.response.clientDataJSON)
+  const attestationObject = decodeBase64url(credential.response.attestationObject)
+  if (!clientDataJSON || !attestationObject || credential.id !== credential.rawId) return refuse('malformed')
+  const clientData = readClientData(rp, clientDataJSON, 'webauthn.create')
+  if (!clientData.ok) return refuse(clientData.reason)
+  const challenge = await consumeChallenge(s.db, {
+    challengeHash: await hashToken(clientData.challenge),
+    ceremony: 'registration',
+    credentialId: credential.id,
+  })
+  if (!challenge || challenge.expiresAt <= s.now || challenge.userId !== owner.userId) return refuse('challenge_invalid')
+  const checked = await checkAttestation(rp, attestationObject, credential.id)
+  if (!checked.ok) return refuse(checked.reason)
+  const transports = [...new Set(credential.response.transports ?? [])].filter((t) => KNOWN_TRANSPORTS.has(t))
+  const passkey = await insertPasskey(s.db, {
+    userId: owner.userId,
+    credentialId: checked.credentialId,
+    publicKey: checked.publicKey.jwk,
+    algorithm: checked.publicKey.algorithm,
+    signCount: checked.signCount,
+    transports,
+    backupEligible: checked.backupEligible,
+    name: input.name ?? 'Passkey',
+    now: s.now,
+  })
+  if (!passkey) {
+    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason: 'already_registered' } })
+    throw new AuthError('passkey_already_registered', 409, 'This passkey is already registered.')
+  }
+  await recordEvent(s, {
+    type: 'passkey_registered',
+    outcome: 'success',
+    ...owner,
+    detail: { passkey_id: passkey.id, algorithm: passkey.algorithm, user_verified: checked.userVerified, backup_eligible: checked.backupEligible },
+  })
+  return passkey
+}
+
+// ---- management ----
+
+export async function listUserPasskeys(s: Services, userId: string) {
+  return (await listPasskeys(s.db, userId)).map(passkeyView)
+}
+
+export async function renameUserPasskey(s: Services, owner: { userId: string; orgId: string }, id: string, name: string) {
+  const passkey = await renamePasskey(s.db, owner.userId, id, name)
+  if (!passkey) throw notFound('Passkey')
+  await recordEvent(s, { type: 'passkey_renamed', outcome: 'success', ...owner, detail: { passkey_id: id } })
+  return passkeyView(passkey)
+}
+
+/** Deletes one of the caller's passkeys; refused (409) when it is their last way to sign in. */
+export async function deleteUserPasskey(s: Services, owner: { userId: string; orgId: string }, id: string): Promise<void> {
+  const outcome = await deletePasskey(s.db, owner.userId, id)
+  if (outcome === 'not_found') throw notFound('Passkey')
+  if (outcome === 'last_sign_in_method') {
+    await recordEvent(s, { type: 'passkey_deleted', outcome: 'denied', ...owner, detail: { passkey_id: id, reason: 'last_sign_in_method' } })
+    throw new AuthError('last_sign_in_method', 409, 'This passkey is the only way left to sign in to the account; add another first.')
+  }
+  await recordEvent(s, { type: 'passkey_deleted', outcome: 'success', ...owner, detail: { passkey_id: id } })
+}
+
+// ---- authentication ----
+
+/**
+ * Stand-in credential ids for an email without passkeys (unknown, or password-only), so the
+ * answer has the same shape as for one with them: stable per email, unguessable (HMAC).
+ */
+async function decoyCredentials(s: Services, email: string): Promise<CredentialDescriptorJSON[]> {
+  const mac = new Uint8Array(await crypto.subtle.sign('HMAC', s.config.passkeys.decoyKey, new TextEncoder().encode(normalizeEmail(email))))
+  // Lengths real authenticators use (16: Google Password Manager; 20: iCloud Keychain; 32: security keys).
+  const length = [16, 20, 32][mac[0]! % 3]!
+  return [{ type: 'public-key', id: base64url(mac.subarray(0, length)), transports: ['internal', 'hybrid'] }]
+}
+
+/**
+ * Request options for `navigator.credentials.get()`. Without an email, for a discoverable
+ * credential (the browser offers the passkeys it holds for our RP ID). With one, the
+ * account's credentials, and the challenge is bound to that account.
+ */
+export async function startPasskeyLogin(s: Services, email?: string): Promise<RequestOptionsJSON> {
+  await limitClient(s, 'login')
+  const { challenge, ...row } = await newChallenge(s)
+  const credentials = await insertLoginChallenge(s.db, { ...row, emailNormalized: email === undefined ? undefined : normalizeEmail(email) })
+  const allow = email === undefined ? [] : credentials.length > 0 ? credentials.map(descriptor) : await decoyCredentials(s, email)
+  return requestOptions(s, challenge, allow)
+}
+
+interface VerifiedAssertion {
+  challenge: ConsumedChallenge
+  passkey: Passkey
+  account: Account
+  signCount: number
+  userVerified: boolean
+}
+
+/**
+ * §7.2 for one ceremony: the challenge is spent whatever follows; then the credential must
+ * be one we hold, of the user the challenge is bound to (a credential of user A never
+ * completes a ceremony of user B), and its signature must verify.
+ */
+async function verifyAssertion(
+  s: Services,
+  ceremony: Ceremony,
+  credential: AuthenticationResponseJSON,
+): Promise<VerifiedAssertion | { failure: CeremonyFailure; passkey?: Passkey; account?: Account | null }> {
+  const { rp } = s.config.passkeys
+  const clientDataJSON = decodeBase64url(credential.response.clientDataJSON)
+  const authenticatorData = decodeBase64url(credential.response.authenticatorData)
+  const signature = decodeBase64url(credential.response.signature)
+  if (!clientDataJSON || !authenticatorData || !signature || credential.id !== credential.rawId) return { failure: 'malformed' }
+  const clientData = readClientData(rp, clientDataJSON, 'webauthn.get')
+  if (!clientData.ok) return { failure: clientData.reason }
+  const challenge = await consumeChallenge(s.db, { challengeHash: await hashToken(clientData.challenge), ceremony, credentialId: credential.id })
+  if (!challenge || challenge.expiresAt <= s.now) return { failure: 'challenge_invalid' }
+  const { passkey, account } = challenge
+  if (!passkey || !account) return { failure: 'unknown_credential' }
+  if (challenge.userBound && challenge.userId !== passkey.userId) return { failure: 'credential_mismatch', passkey, account }
+  // §7.2 step 6: a user handle, when the authenticator returns one, names the credential's owner.
+  const handle = credential.response.userHandle
+  if (handle != null && handle !== userHandle(passkey.userId)) return { failure: 'credential_mismatch', passkey, account }
+  const checked = await checkAssertion(rp, { jwk: passkey.publicKey, algorithm: passkey.algorithm }, { authenticatorData, clientDataJSON, signature })
+  if (!checked.ok) return { failure: checked.reason, passkey, account }
+  return { challenge, passkey, account, signCount: checked.signCount, userVerified: checked.userVerified }
+}
+
+const passkeyInvalid = (reason: CeremonyFailure) =>
+  new AuthError('passkey_invalid', 401, 'The passkey could not be verified; ask for new options and try again.', { internal: reason })
+
+/** The audit trail of a suspected clone: the counter seen against the one stored. */
+function recordCloneSuspected(s: Services, passkey: Passkey, orgId: string, received: number, via: string) {
+  return recordEvent(s, {
+    type: 'passkey_clone_suspected',
+    outcome: 'denied',
+    userId: passkey.userId,
+    orgId,
+    detail: { passkey_id: passkey.id, stored_count: passkey.signCount, received_count: received, via },
+  })
+}
+
+/**
+ * Signs in with a passkey. With user verification it is two factors and opens the
+ * session even when 2FA is on; without, a 2FA user gets the `requires_2fa` challenge.
+ */
+export async function passkeyLogin(s: Services, credential: AuthenticationResponseJSON): Promise<LoginOutcome> {
+  await limitClient(s, 'login')
+  const verified = await verifyAssertion(s, 'login', credential)
+  if ('failure' in verified) {
+    const who = verified.account ? { userId: verified.account.user.id, orgId: verified.account.org.id } : {}
+    await recordEvent(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'passkey', reason: verified.failure } })
+    throw passkeyInvalid(verified.failure)
+  }
+  const { passkey, account, signCount, userVerified } = verified
+  if (!(await recordPasskeyUse(s.db, { passkeyId: passkey.id, signCount, now: s.now }))) {
+    await recordCloneSuspected(s, passkey, account.org.id, signCount, 'login')
+    throw passkeyInvalid('counter_regressed')
+  }
+  await refuseInactive(s, account, 'passkey')
+  return completeLogin(s, account, 'passkey', { multiFactor: userVerified, detail: { passkey_id: passkey.id, user_verified: userVerified } })
+}
+
+// ---- as a second factor ----
+
+const challengeInvalid = () => unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
+
+/** Request options for the passkeys of the user a 2FA session_token belongs to. */
+export async function startPasskeySecondFactor(s: Services, sessionToken: string): Promise<RequestOptionsJSON> {
+  await limitClient(s, 'two_factor')
+  const { challenge, ...row } = await newChallenge(s)
+  const issued = await insertSecondFactorChallenge(s.db, {
+    ...row,
+    sessionTokenHash: await hashToken(sessionToken),
+    maxAttempts: CHALLENGE_MAX_ATTEMPTS,
+  })
+  if (!issued) throw challengeInvalid()
+  if (issued.credentials.length === 0) throw notFound('Passkey')
+  return requestOptions(s, challenge, issued.credentials.map(descriptor))
+}
+
+/**
+ * Completes a two-step login with a passkey instead of a code: the same attempts, locks and
+ * audit as a code, and the passkey must be the challenge's user's.
+ */
+export async function verifyTwoFactorWithPasskey(
+  s: Services,
+  sessionToken: string,
+  credential: AuthenticationResponseJSON,
+): Promise<{ account: Account; tokens: IssuedTokens }> {
+  await limitClient(s, 'two_factor')
+  const tokenHash = await hashToken(sessionToken)
+  const taken = await takeChallengeAttempt(s.db, tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS)
+  if (!taken) throw challengeInvalid()
+  const { userId } = taken
+  const attempt = await admitTwoFactorAttempt(s, userId)
+  const verified = await verifyAssertion(s, 'second_factor', credential)
+  const bound = !('failure' in verified) && verified.challenge.sessionTokenHash === tokenHash && verified.passkey.userId === userId
+  if ('failure' in verified || !bound) {
+    const holder = await findAccount(s.db, userId)
+    if (!holder) throw challengeInvalid()
+    await recordFailedTwoFactorAttempt(s, attempt, { userId, orgId: holder.org.id }, 'login_passkey')
+    throw passkeyInvalid('failure' in verified ? verified.failure : 'credential_mismatch')
+  }
+  const { account, passkey, signCount } = verified
+  if (!account.user.totpEnabledAt) throw challengeInvalid()
+  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  const owner = { userId, orgId: account.org.id }
+  const done = await completeChallengeWithPasskey(s.db, { passkeyId: passkey.id, signCount, tokenHash, now: s.now })
+  if (!done.counterMoved) {
+    await recordCloneSuspected(s, passkey, account.org.id, signCount, 'two_factor')
+    await recordFailedTwoFactorAttempt(s, attempt, owner, 'login_passkey')
+    throw passkeyInvalid('counter_regressed')
+  }
+  if (!done.challengeSpent) throw challengeInvalid()
+  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  await twoFactorSucceeded(s, owner, [
+    { type: 'login', outcome: 'success', detail: { method: 'passkey', passkey_id: passkey.id, session_id: tokens.sessionId } },
+  ])
+  return { account, tokens }
+}
