@@ -18,7 +18,7 @@ export default defineConfig({
   test: {
     // npm test: what passes on a fresh clone with only Node and npm. The suites that need
     // more are other commands (vitest.postgres.config.ts: npm run test:postgres).
-    include: ['test/{unit,api,worker,fuzz,scripts}/**/*.test.ts'],
+    include: ['test/{unit,db,api,worker,fuzz,scripts}/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     setupFiles: ['test/support/setup.ts'],
     testTimeout: 30_000,

@@ -8,7 +8,7 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
-    include: ['test/postgres/**/*.test.ts', 'test/api/**/*.test.ts', 'test/worker/**/*.test.ts'],
+    include: ['test/postgres/**/*.test.ts', 'test/db/**/*.test.ts', 'test/api/**/*.test.ts', 'test/worker/**/*.test.ts'],
     globalSetup: ['test/support/postgres-setup.ts'],
   },
 })

@@ -1,6 +1,6 @@
 import { and, desc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../client'
-import { rowsOf } from '../client'
+import { batch, rowsOf } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, oauthIdentities, organizations, passkeys, twoFactorChallenges, users, webauthnChallenges } from '../schema'
 import type { Account } from './accounts'
@@ -237,11 +237,11 @@ export async function renamePasskey(db: Database, userId: string, id: string, na
  * of a user's last two passkeys are decided one after the other and one of them is refused.
  */
 export async function deletePasskey(db: Database, userId: string, id: string): Promise<'deleted' | 'not_found' | 'last_sign_in_method'> {
-  return db.transaction(async (transaction) => {
-    const tx = transaction as unknown as Database
-    await tx.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update')
+  // One batch (one transaction, one round trip): the lock, then the conditional delete.
+  const [, result] = await batch(db, [
+    db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update'),
     // A new statement after the lock: under READ COMMITTED it sees what the other committed.
-    const result = await tx.execute(sql`
+    db.execute(sql`
       with target as (
         select id from ${passkeys} where id = ${id} and user_id = ${userId}
       ), gone as (
@@ -252,8 +252,8 @@ export async function deletePasskey(db: Database, userId: string, id: string): P
         )
         returning id
       )
-      select (select count(*) from target)::int as found, (select count(*) from gone)::int as deleted`)
-    const [row] = rowsOf<{ found: number; deleted: number }>(result)
-    return row!.deleted > 0 ? 'deleted' : row!.found > 0 ? 'last_sign_in_method' : 'not_found'
-  })
+      select (select count(*) from target)::int as found, (select count(*) from gone)::int as deleted`),
+  ])
+  const [row] = rowsOf<{ found: number; deleted: number }>(result)
+  return row!.deleted > 0 ? 'deleted' : row!.found > 0 ? 'last_sign_in_method' : 'not_found'
 }

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
-import { authEvents, emailTokens, invitations, mailOutbox, rateLimits, refreshTokens, sessions, twoFactorChallenges } from '../schema'
+import { authEvents, emailTokens, invitations, mailOutbox, rateLimits, refreshTokens, sessions, twoFactorChallenges, webauthnChallenges } from '../schema'
 
 const at = (date: Date) => sql`${date.toISOString()}::timestamptz`
 
@@ -32,6 +32,8 @@ export function purgeConditions(c: RetentionCutoffs): Record<string, { table: SQ
     // A spent token is kept until it expires: presenting it again is how reuse is detected.
     refresh_tokens: { table: sql`${refreshTokens}`, where: sql`expires_at < ${at(c.spentTokens)}` },
     two_factor_challenges: { table: sql`${twoFactorChallenges}`, where: sql`expires_at < ${at(c.spentTokens)}` },
+    // Passkey challenges are deleted when used; one never used is dead once expired.
+    webauthn_challenges: { table: sql`${webauthnChallenges}`, where: sql`expires_at < ${at(c.now)}` },
     email_tokens: {
       table: sql`${emailTokens}`,
       where: sql`(expires_at < ${at(c.spentTokens)} or used_at < ${at(c.spentTokens)})`,

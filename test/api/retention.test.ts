@@ -1,6 +1,6 @@
 import { count, eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { authEvents, emailTokens, invitations, mailOutbox, rateLimits, refreshTokens, sessions, twoFactorChallenges } from '../../db/schema'
+import { authEvents, emailTokens, invitations, mailOutbox, rateLimits, refreshTokens, sessions, twoFactorChallenges, webauthnChallenges } from '../../db/schema'
 import { createScheduled } from '../../functions/scheduled'
 import { TestClock, testApp, testDatabase } from '../support/app'
 import type { TestApp } from '../support/app'
@@ -8,7 +8,7 @@ import { inviteAndReadToken, registerOwner } from '../support/org'
 
 const DAY = 86_400
 
-const tables = { authEvents, sessions, refreshTokens, twoFactorChallenges, emailTokens, invitations, mailOutbox, rateLimits }
+const tables = { authEvents, sessions, refreshTokens, twoFactorChallenges, webauthnChallenges, emailTokens, invitations, mailOutbox, rateLimits }
 async function counts(t: TestApp) {
   const out: Record<string, number> = {}
   for (const [name, table] of Object.entries(tables)) out[name] = (await t.db.select({ n: count() }).from(table))[0]!.n
@@ -43,6 +43,14 @@ async function activity(t: TestApp) {
   await t.db.insert(twoFactorChallenges).values({
     tokenHash: `challenge-${owner.user_id}`,
     userId: owner.user_id,
+    createdAt: t.clock.now(),
+    expiresAt: new Date(t.clock.now().getTime() + 300_000),
+  })
+  // A passkey ceremony started and never finished.
+  await t.db.insert(webauthnChallenges).values({
+    challengeHash: `webauthn-${owner.user_id}`,
+    ceremony: 'login',
+    userBound: false,
     createdAt: t.clock.now(),
     expiresAt: new Date(t.clock.now().getTime() + 300_000),
   })
@@ -84,6 +92,9 @@ describe('the retention cron', () => {
     expect(await t.db.select({ n: count() }).from(emailTokens).where(sql`${emailTokens.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(mailOutbox).where(sql`${mailOutbox.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
     expect(await t.db.select({ n: count() }).from(twoFactorChallenges).where(sql`${twoFactorChallenges.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
+    expect(await t.db.select({ n: count() }).from(webauthnChallenges).where(sql`${webauthnChallenges.createdAt} < '2026-06-01'`)).toEqual([{ n: 0 }])
+    // The recent one has not expired: a browser may still be answering it.
+    expect(await t.db.select({ n: count() }).from(webauthnChallenges).where(sql`${webauthnChallenges.createdAt} >= '2026-06-01'`)).toEqual([{ n: 1 }])
     expect(await t.db.select({ n: count() }).from(rateLimits).where(sql`${rateLimits.windowStartedAt} < '2026-06-01'`)).toEqual([{ n: 1 }])
     expect(logs.some((line) => line.startsWith('retention purge {'))).toBe(true)
   })
