@@ -83,8 +83,9 @@ async function main() {
     startWorker({
       name: 'gatehouse',
       dir: ROOT,
-      // wrangler.toml says production, which has no default issuer: the bench names its own.
-      vars: (url) => ({ ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy, JWT_ISSUER: url }),
+      // wrangler.toml says production, which has no default issuer and needs an https APP_URL:
+      // the bench names its own (it mails nothing).
+      vars: (url) => ({ ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy, JWT_ISSUER: url, APP_URL: 'https://bench.gatehouse.invalid' }),
     }),
     startWorker({
       name: 'better-auth',

@@ -359,6 +359,26 @@ export interface paths {
         patch: operations["patchOrgMembersByUserId"];
         trace?: never;
     };
+    "/api/v1/org/members/{user_id}/2fa/reset": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn a member’s 2FA off, for a member who lost their authenticator (owner)
+         * @description For a member locked out for good (authenticator and recovery codes lost). Every session of the member ends, the member is mailed, and the audit log records which owner did it (`two_factor_reset`). Owners only (403 for anyone else, and for one’s own account: use /2fa/disable); 404 for a user outside the organization; 409 `two_factor_not_enabled`. The last owner’s own 2FA is reset by an operator: `npm run 2fa:reset -- <email>`.
+         */
+        post: operations["postOrgMembersByUserId2faReset"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/org/invitations": {
         parameters: {
             query?: never;
@@ -374,7 +394,7 @@ export interface paths {
         put?: never;
         /**
          * Invite someone into the organization (owner, admin)
-         * @description Mails a single-use link that expires (INVITATION_TTL, default 7 days). The role cannot be above the caller’s. 409 when the email already has an account. A newer invitation to the same email revokes the older one.
+         * @description Mails a single-use link that expires (INVITATION_TTL, default 7 days). The role cannot be above the caller’s. 409 when the email already has an account. A newer invitation to the same email revokes the older one. When the inviter’s own address is not verified yet, the invitation is created but held (`held: true`): no mail goes out and it cannot be accepted until the inviter verifies their address; then its mail is sent.
          */
         post: operations["postOrgInvitations"];
         delete?: never;
@@ -395,7 +415,7 @@ export interface paths {
         post?: never;
         /**
          * Revoke an invitation (owner, admin)
-         * @description Its link stops working at once. 409 if it was already accepted.
+         * @description Its link stops working at once. 409 if it was already accepted; 403 for an invitation to a role above the caller’s.
          */
         delete: operations["deleteOrgInvitationsById"];
         options?: never;
@@ -414,10 +434,50 @@ export interface paths {
         put?: never;
         /**
          * Log in with Google, Facebook or Microsoft (Outlook)
-         * @description Redeems the authorization code from the provider’s redirect. `redirect_uri` must be exactly one of the configured OAUTH_REDIRECT_URIS and the one used in the authorization request. A new identity creates a user and an organization (`is_new_user: true`); a provider-verified email links to an existing verified account. A provider that is not configured answers 422 `provider_not_configured`; a provider that cannot be reached, 503 or 502. When the user has 2FA on, the answer is a challenge (`requires_2fa`) to complete at /api/v1/auth/2fa/verify.
+         * @description Redeems the authorization code from the provider’s redirect. `redirect_uri` must be exactly one of the configured OAUTH_REDIRECT_URIS and the one used in the authorization request. A new identity creates a user and an organization (`is_new_user: true`); a provider-verified email links to an existing verified account, and, when that account has a password, only with it in `password` (409 `link_requires_password` without it, 401 `invalid_credentials` when wrong). An email the provider does not vouch for is the new account’s contact address only: it holds the address once verified through the mailed link. With OAUTH_REQUIRE_PKCE on, `code_verifier` is required (422 without it). A provider that is not configured answers 422 `provider_not_configured`; a provider that cannot be reached, 503 or 502. When the user has 2FA on, the answer is a challenge (`requires_2fa`) to complete at /api/v1/auth/2fa/verify.
          */
         post: operations["postAuthOauthCallback"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The sign-in providers linked to the caller’s account
+         * @description `email` is the address the provider gave when it was linked.
+         */
+        get: operations["getAuthIdentities"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/auth/identities/{provider}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlink a sign-in provider from the caller’s account
+         * @description That provider no longer signs into this account. 409 `last_sign_in_method` when it is the only way left to sign in (no password, no other provider); 404 when it is not linked. With TWO_FACTOR_REAUTH_SECONDS set, a session older than that needs `password` in the body (403 `reauthentication_required` otherwise).
+         */
+        delete: operations["deleteAuthIdentitiesByProvider"];
         options?: never;
         head?: never;
         patch?: never;
@@ -451,7 +511,7 @@ export interface paths {
         put?: never;
         /**
          * Start setting up 2FA: a new TOTP secret, its otpauth:// URI and a QR code
-         * @description The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on.
+         * @description The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the body (403 `reauthentication_required` without it). The body is optional.
          */
         post: operations["postAuth2faSetup"];
         delete?: never;
@@ -471,7 +531,7 @@ export interface paths {
         put?: never;
         /**
          * Turn 2FA on with a code from the secret of /2fa/setup
-         * @description Answers the 10 recovery codes: they are shown this once and stored only as hashes.
+         * @description Answers the 10 recovery codes: they are shown this once and stored only as hashes. Every other session of the user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` too (403 `reauthentication_required`).
          */
         post: operations["postAuth2faEnable"];
         delete?: never;
@@ -531,7 +591,7 @@ export interface paths {
         put?: never;
         /**
          * Turn 2FA off, proven by a code (TOTP or recovery) or the password
-         * @description Every other session of the user ends.
+         * @description Every other session of the user ends, and the account’s address is mailed.
          */
         post: operations["postAuth2faDisable"];
         delete?: never;
@@ -791,7 +851,7 @@ export interface paths {
         put?: never;
         /**
          * Start setting up 2FA: a new TOTP secret, its otpauth:// URI and a QR code (the /v1 dialect)
-         * @description The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on.
+         * @description The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the body (403 `reauthentication_required` without it). The body is optional.
          */
         post: operations["postV12faSetup"];
         delete?: never;
@@ -811,7 +871,7 @@ export interface paths {
         put?: never;
         /**
          * Turn 2FA on with a code from the secret of /2fa/setup (the /v1 dialect)
-         * @description Answers the 10 recovery codes: they are shown this once and stored only as hashes.
+         * @description Answers the 10 recovery codes: they are shown this once and stored only as hashes. Every other session of the user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` too (403 `reauthentication_required`).
          */
         post: operations["postV12faEnable"];
         delete?: never;
@@ -868,7 +928,7 @@ export interface paths {
         put?: never;
         /**
          * Turn 2FA off, proven by a code (TOTP or recovery) or the password (the /v1 dialect)
-         * @description Every other session of the user ends.
+         * @description Every other session of the user ends, and the account’s address is mailed.
          */
         post: operations["postV12faDisable"];
         delete?: never;
@@ -2682,6 +2742,80 @@ export interface operations {
             };
         };
     };
+    postOrgMembersByUserId2faReset: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The member’s 2FA is off */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the account is inactive */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No such resource */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description 2FA is not enabled for that member */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
     getOrgInvitations: {
         parameters: {
             query?: {
@@ -2718,6 +2852,7 @@ export interface operations {
                             expires_at: string;
                             accepted_at: string | null;
                             revoked_at: string | null;
+                            held: boolean;
                         }[];
                         total: number;
                         limit: number;
@@ -2811,6 +2946,7 @@ export interface operations {
                         expires_at: string;
                         accepted_at: string | null;
                         revoked_at: string | null;
+                        held: boolean;
                     };
                 };
             };
@@ -2969,6 +3105,7 @@ export interface operations {
                     redirect_uri: string;
                     code_verifier?: string;
                     nonce?: string;
+                    password?: string;
                 };
             };
         };
@@ -3009,6 +3146,15 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
+            /** @description `link_requires_password`: the account with this email has a password; send it to link */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description The body is over the size limit */
             413: {
                 headers: {
@@ -3029,6 +3175,175 @@ export interface operations {
             };
             /** @description Too many callbacks from this IP (Retry-After) */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAuthIdentities: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Linked identities, oldest first */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        provider: "google" | "facebook" | "outlook";
+                        email: string | null;
+                        /** Format: date-time */
+                        linked_at: string;
+                    }[];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the account is inactive */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description An unexpected error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The database is unreachable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    deleteAuthIdentitiesByProvider: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    password?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description Unlinked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed JSON or not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Missing, invalid, expired or revoked token */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The token lacks the scope, or the account is inactive */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The provider is not linked to this account */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `last_sign_in_method` */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not pass validation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3122,7 +3437,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    password?: string;
+                };
+            };
+        };
         responses: {
             /** @description The secret to load into an authenticator app */
             200: {
@@ -3137,6 +3458,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed JSON or not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
             /** @description Missing, invalid, expired or revoked token */
             401: {
                 headers: {
@@ -3146,7 +3476,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope, or the account is inactive */
+            /** @description `reauthentication_required`: send the password, or sign in again */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -3157,6 +3487,24 @@ export interface operations {
             };
             /** @description 2FA is already enabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The body did not pass validation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3195,6 +3543,7 @@ export interface operations {
             content: {
                 "application/json": {
                     code: string;
+                    password?: string;
                 };
             };
         };
@@ -3230,7 +3579,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description The token lacks the scope, or the account is inactive */
+            /** @description `reauthentication_required`: send the password, or sign in again */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4869,7 +5218,13 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                "application/json": {
+                    password?: string;
+                };
+            };
+        };
         responses: {
             /** @description The secret to load into an authenticator app */
             200: {
@@ -4888,6 +5243,15 @@ export interface operations {
                     };
                 };
             };
+            /** @description Malformed JSON or not JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1Error"];
+                };
+            };
             /** @description Missing, invalid, expired or revoked token */
             401: {
                 headers: {
@@ -4897,7 +5261,7 @@ export interface operations {
                     "application/json": components["schemas"]["V1Error"];
                 };
             };
-            /** @description The token lacks the scope, or the account is inactive */
+            /** @description `reauthentication_required`: send the password, or sign in again */
             403: {
                 headers: {
                     [name: string]: unknown;
@@ -4908,6 +5272,24 @@ export interface operations {
             };
             /** @description 2FA is already enabled */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1Error"];
+                };
+            };
+            /** @description The body is over the size limit */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["V1Error"];
+                };
+            };
+            /** @description The body did not pass validation */
+            422: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4946,6 +5328,7 @@ export interface operations {
             content: {
                 "application/json": {
                     code: string;
+                    password?: string;
                 };
             };
         };
@@ -4985,7 +5368,7 @@ export interface operations {
                     "application/json": components["schemas"]["V1Error"];
                 };
             };
-            /** @description The token lacks the scope, or the account is inactive */
+            /** @description `reauthentication_required`: send the password, or sign in again */
             403: {
                 headers: {
                     [name: string]: unknown;

@@ -36,6 +36,10 @@ export const users = pgTable(
     fullName: text('full_name').notNull(),
     isActive: boolean('is_active').notNull().default(true),
     isVerified: boolean('is_verified').notNull().default(false),
+    // Whether the account holds its address: login, reset and registration find it by email.
+    // False while the address is only a contact address, from a provider that did not vouch
+    // for it; verifying the address claims it then, if nobody else holds it.
+    ownsEmail: boolean('owns_email').notNull().default(true),
     oauthProvider: text('oauth_provider').notNull().default('local'),
     // TOTP: the secret is AES-GCM ciphertext; the key id beside it lets the key rotate.
     totpSecret: text('totp_secret'),
@@ -46,7 +50,7 @@ export const users = pgTable(
     createdAt: createdAt(),
     updatedAt: createdAt('updated_at'),
   },
-  (t) => [uniqueIndex('users_email_normalized_key').on(t.emailNormalized)],
+  (t) => [uniqueIndex('users_email_normalized_key').on(t.emailNormalized).where(sql`${t.ownsEmail}`)],
 )
 
 export const roles = ['owner', 'admin', 'member'] as const
@@ -172,6 +176,9 @@ export const invitations = pgTable(
     role: text('role', { enum: roles }).notNull(),
     tokenHash: text('token_hash').notNull(),
     invitedBy: uuid('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    // Not mailed yet: the inviter's own address is unproven. Its mail goes out (with a new
+    // token) when the inviter verifies; until then it cannot be accepted.
+    held: boolean('held').notNull().default(false),
     createdAt: createdAt(),
     expiresAt: at('expires_at').notNull(),
     acceptedAt: at('accepted_at'),

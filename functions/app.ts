@@ -3,6 +3,7 @@ import type { MiddlewareHandler } from 'hono'
 import { openDatabase } from '../db/client'
 import type { RequestDatabase } from '../db/client'
 import { listEventsEndpoint } from './auth/events'
+import { listIdentitiesEndpoint, unlinkIdentityEndpoint } from './auth/identities'
 import { acceptInvitation } from './auth/invitation-accept'
 import { login } from './auth/login'
 import { forgotPassword } from './auth/password-forgot'
@@ -32,6 +33,7 @@ import { createInvitation } from './org/invitations-create'
 import { listOrganizationInvitations } from './org/invitations-list'
 import { revokeInvitation } from './org/invitations-revoke'
 import { removeOrganizationMember } from './org/member-remove'
+import { resetMemberTwoFactorEndpoint } from './org/member-two-factor-reset'
 import { updateOrganizationMember } from './org/member-update'
 import { listOrganizationMembers } from './org/members-list'
 import { updateOrganization } from './org/update'
@@ -85,10 +87,13 @@ export const routes: readonly Route[] = [
   ['get', '/api/v1/org/members', listOrganizationMembers],
   ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
   ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
+  ['post', '/api/v1/org/members/:user_id/2fa/reset', resetMemberTwoFactorEndpoint],
   ['post', '/api/v1/org/invitations', createInvitation],
   ['get', '/api/v1/org/invitations', listOrganizationInvitations],
   ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
   ['post', '/api/v1/auth/oauth/callback', oauthCallback],
+  ['get', '/api/v1/auth/identities', listIdentitiesEndpoint],
+  ['delete', '/api/v1/auth/identities/:provider', unlinkIdentityEndpoint],
 
   ['get', '/api/v1/auth/2fa/status', twoFactorStatusEndpoint],
   ['post', '/api/v1/auth/2fa/setup', twoFactorSetup],
@@ -184,9 +189,12 @@ export function createApp(deps: AppDependencies = {}) {
   for (const [method, path, endpoint] of routes) app.on(method.toUpperCase(), [path], ...endpoint.handlers)
 
   // Development tools: answered as an unknown route anywhere else, and absent from /openapi.json.
-  // The outbox is also read in a preview, whose reviewers need the mails it keeps.
+  // The outbox is also read in a preview, whose reviewers need the mails it keeps. The
+  // environment alone is not enough: it can be left on a reachable deployment, and /dev/mail
+  // holds every reset and invitation link (a Worker cannot see the peer address, so
+  // "loopback only" is not a check it can make): DEV_MAIL=on too (config.devMail).
   const outboxReadable: MiddlewareHandler<AppEnv> = async (c, next) => {
-    if (!isOutboxReadable(c.var.config.environment)) return notFound(c)
+    if (!isOutboxReadable(c.var.config.environment) || !c.var.config.devMail) return notFound(c)
     await next()
   }
   app.get('/dev/mail', outboxReadable, ...devMail.handlers)

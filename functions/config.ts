@@ -1,6 +1,6 @@
 import { DEFAULT_RATE_LIMITS, NIST_MAX_CONSECUTIVE_FAILURES } from './core/rate-limit'
 import type { ClientAction, RateLimitConfig, WindowPolicy } from './core/rate-limit'
-import { oauthConfig } from './core/oauth'
+import { oauthConfig, onOff } from './core/oauth'
 import type { OAuthConfig } from './core/oauth'
 import type { DataKeys } from './core/encryption'
 import { loadDataKeys } from './core/encryption'
@@ -57,7 +57,7 @@ export interface Bindings {
   LOCKOUT_HARD_LIMIT?: string
   /** Wrong 2FA codes before the first lock of the account's 2FA (its own counter). */
   LOCKOUT_TWO_FACTOR_AFTER_FAILURES?: string
-  /** Base URL of the web app that mail links point to (default http://localhost:8001). */
+  /** Base URL of the web app that mail links point to (default http://localhost:8001; required, https, in production). */
   APP_URL?: string
   /** `outbox` (mail lands in the database, readable at GET /dev/mail in development and previews) or `http`. */
   MAIL_TRANSPORT?: string
@@ -73,6 +73,8 @@ export interface Bindings {
   // secret are both set. Every endpoint defaults to the real provider's.
   /** The redirect URIs a client may name, compared exactly: a JSON array or a comma-separated list. */
   OAUTH_REDIRECT_URIS?: string
+  /** `on`: a callback without a PKCE `code_verifier` is refused (default off; recommended). */
+  OAUTH_REQUIRE_PKCE?: string
   /** How long one call to a provider may take, in milliseconds (default 10000). */
   OAUTH_TIMEOUT_MS?: string
   GOOGLE_CLIENT_ID?: string
@@ -93,6 +95,10 @@ export interface Bindings {
   OUTLOOK_JWKS_URL?: string
   /** The issuer with `{tenantid}` where the token's tenant goes. */
   OUTLOOK_ISSUER?: string
+  /** Seconds since the session's sign-in after which 2FA setup/enable and unlinking need the password (default 0: off; 600 recommended). */
+  TWO_FACTOR_REAUTH_SECONDS?: string
+  /** `on`: GET /dev/mail serves the outbox; only with ENVIRONMENT=development or preview too (set by `npm run dev` and the previews' vars). */
+  DEV_MAIL?: string
   /** `on`: new passwords are also checked against Have I Been Pwned's range API (k-anonymity, fail-open). Default off. */
   PWNED_PASSWORDS_CHECK?: string
   /** The range endpoint, up to the hash prefix; default https://api.pwnedpasswords.com/range/. */
@@ -154,6 +160,10 @@ export interface Config {
   /** Null when DATA_ENCRYPTION_KEYS is unset: everything but two-factor authentication works. */
   dataKeys: DataKeys | null
   totpIssuer: string
+  /** 0: off. */
+  twoFactorReauthSeconds: number
+  /** GET /dev/mail is served (ENVIRONMENT development or preview, and DEV_MAIL=on). */
+  devMail: boolean
   /** Exact origins allowed cross-origin access; empty: none. */
   corsOrigins: readonly string[]
   passkeys: PasskeyConfig
@@ -297,6 +307,8 @@ export async function parseConfig(env: Bindings): Promise<Config> {
     oauth: oauthConfig(env),
     dataKeys: env.DATA_ENCRYPTION_KEYS ? await loadDataKeys(env.DATA_ENCRYPTION_KEYS) : null,
     totpIssuer: totpIssuer(env.TOTP_ISSUER),
+    twoFactorReauthSeconds: wholeSeconds(env.TWO_FACTOR_REAUTH_SECONDS, 'TWO_FACTOR_REAUTH_SECONDS'),
+    devMail: isOutboxReadable(where) && onOff(env.DEV_MAIL, 'DEV_MAIL'),
     corsOrigins: corsOrigins(env.CORS_ORIGINS),
     passkeys: await passkeyConfig(env),
     pwnedPasswords: pwnedPasswords(env),
@@ -355,6 +367,13 @@ function isOrigin(value: unknown): value is string {
   } catch {
     return false
   }
+}
+
+function wholeSeconds(value: string | undefined, name: string): number {
+  if (value === undefined || value === '') return 0
+  const n = Number(value)
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number of seconds (0: off)`)
+  return n
 }
 
 function mailConfig(env: Bindings, where: Config['environment']): MailConfig {

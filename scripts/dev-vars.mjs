@@ -7,6 +7,8 @@ import { calculateJwkThumbprint, exportJWK, generateKeyPair } from 'jose'
 
 export const DEV_DEFAULTS = {
   ENVIRONMENT: 'development',
+  // GET /dev/mail serves the outbox only with this too (and ENVIRONMENT=development or preview).
+  DEV_MAIL: 'on',
   JWT_ALG: 'RS256',
   JWT_ISSUER: 'http://localhost:8001',
 }

@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { transaction } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
@@ -10,8 +10,11 @@ export type User = typeof users.$inferSelect
 /** Emails compare case-insensitively after trimming; this is the form the unique index holds. */
 export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 
+// The account that holds the address; a contact address (owns_email false) is never found by it.
+const holds = (email: string) => and(eq(users.emailNormalized, normalizeEmail(email)), eq(users.ownsEmail, true))
+
 export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
-  const [user] = await db.select().from(users).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  const [user] = await db.select().from(users).where(holds(email)).limit(1)
   return user
 }
 
@@ -41,7 +44,7 @@ export async function findAccountByEmail(db: Database, email: string): Promise<A
 
 /** `findAccountByEmail` as a statement, for a batch: at most one row. */
 export const selectAccountByEmail = (db: Database, email: string) =>
-  selectAccount(db).where(eq(users.emailNormalized, normalizeEmail(email))).limit(1)
+  selectAccount(db).where(holds(email)).limit(1)
 
 /**
  * An organization, its owner (returned) and the membership, as statements for the caller's
@@ -71,6 +74,7 @@ const userRow = (input: NewAccount) => ({
   passwordHash: input.passwordHash,
   oauthProvider: input.oauthProvider ?? 'local',
   isVerified: input.isVerified ?? false,
+  ownsEmail: input.ownsEmail ?? true,
 })
 
 export interface NewAccount {
@@ -80,12 +84,14 @@ export interface NewAccount {
   organizationName: string
   oauthProvider?: string
   isVerified?: boolean
+  /** False: the email is only a contact address, and does not hold the address (default true). */
+  ownsEmail?: boolean
 }
 
 /**
  * Creates an organization, its owner and the membership in one transaction: all three or
  * nothing. Returns undefined when the email is taken (the unique index decides, so two
- * concurrent registrations cannot both win). `tx` callers can add more rows atomically.
+ * concurrent registrations cannot both win; an account with `ownsEmail: false` never conflicts). `tx` callers can add more rows atomically.
  */
 export async function createAccount(
   db: Database,

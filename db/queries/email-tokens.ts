@@ -2,7 +2,7 @@ import { and, eq, gt, isNull, sql } from 'drizzle-orm'
 import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { rowsOf } from '../client'
-import { emailTokens, users } from '../schema'
+import { emailTokens, invitations, users } from '../schema'
 
 export type EmailTokenPurpose = (typeof emailTokens.$inferSelect)['purpose']
 
@@ -50,9 +50,16 @@ export async function findUsableEmailToken(db: Database, tokenHash: string, purp
 
 /**
  * Spends a verification token and marks its user verified, in one statement: of two
- * concurrent uses, only one finds `used_at is null`.
+ * concurrent uses, only one finds `used_at is null`. The user claims the address too (if it
+ * was only a contact address); when another account holds it now, the unique index refuses
+ * the whole statement and the token stays unspent. It also says whether the user has held
+ * invitations to release, so the common case costs no second query.
  */
-export async function verifyEmailWithToken(db: Database, tokenHash: string, now: Date): Promise<{ id: string; email: string } | undefined> {
+export async function verifyEmailWithToken(
+  db: Database,
+  tokenHash: string,
+  now: Date,
+): Promise<{ id: string; email: string; hasHeldInvitations: boolean } | undefined> {
   const at = now.toISOString()
   const result = await db.execute(sql`
     with spent as (
@@ -60,10 +67,12 @@ export async function verifyEmailWithToken(db: Database, tokenHash: string, now:
       where token_hash = ${tokenHash} and purpose = 'verify_email' and used_at is null and expires_at > ${at}
       returning user_id
     )
-    update ${users} set is_verified = true, updated_at = ${at}
+    update ${users} set is_verified = true, owns_email = true, updated_at = ${at}
     from spent where ${users.id} = spent.user_id
-    returning ${users.id} as id, ${users.email} as email`)
-  return rowsOf<{ id: string; email: string }>(result)[0]
+    returning ${users.id} as id, ${users.email} as email,
+      exists (select 1 from ${invitations} i where i.invited_by = ${users.id} and i.held
+        and i.accepted_at is null and i.revoked_at is null) as "hasHeldInvitations"`)
+  return rowsOf<{ id: string; email: string; hasHeldInvitations: boolean }>(result)[0]
 }
 
 /**

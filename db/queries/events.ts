@@ -19,7 +19,7 @@ export async function insertEventForEmail(db: Database, emailNormalized: string,
     select ${event.createdAt!.toISOString()}, ${event.type}, ${event.outcome}, u.id, m.org_id, ${event.ip ?? null}, ${event.userAgent ?? null},
       ${event.detail === null || event.detail === undefined ? null : JSON.stringify(event.detail)}::jsonb
     from (select 1) one
-    left join ${users} u on u.email_normalized = ${emailNormalized}
+    left join ${users} u on u.email_normalized = ${emailNormalized} and u.owns_email
     left join ${memberships} m on m.user_id = u.id
     limit 1`)
 }

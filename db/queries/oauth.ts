@@ -1,6 +1,6 @@
-import { and, eq } from 'drizzle-orm'
+import { and, asc, eq, sql } from 'drizzle-orm'
 import type { Database } from '../client'
-import { memberships, oauthIdentities, organizations, users } from '../schema'
+import { memberships, oauthIdentities, organizations, passkeys, users } from '../schema'
 import type { Account } from './accounts'
 
 export interface Identity {
@@ -38,4 +38,42 @@ export async function linkIdentity(db: Database, userId: string, identity: Ident
 /** For use inside a transaction: a conflict throws, so the whole new account rolls back. */
 export async function insertIdentity(db: Database, userId: string, identity: Identity, now: Date): Promise<void> {
   await db.insert(oauthIdentities).values({ ...identity, userId, createdAt: now })
+}
+
+/** The identities linked to a user, oldest first. */
+export async function listIdentities(db: Database, userId: string) {
+  return db
+    .select({ provider: oauthIdentities.provider, email: oauthIdentities.email, createdAt: oauthIdentities.createdAt })
+    .from(oauthIdentities)
+    .where(eq(oauthIdentities.userId, userId))
+    .orderBy(asc(oauthIdentities.createdAt), asc(oauthIdentities.provider))
+}
+
+/**
+ * Unlinks the user's identities of one provider, in one statement, only if the account keeps
+ * another way to sign in (a password, or another provider's identity). Returns how many went.
+ */
+export async function unlinkIdentity(db: Database, userId: string, provider: string): Promise<number> {
+  const rows = await db
+    .delete(oauthIdentities)
+    .where(
+      and(
+        eq(oauthIdentities.userId, userId),
+        eq(oauthIdentities.provider, provider),
+        sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} is not null)
+          or exists (select 1 from ${oauthIdentities} other where other.user_id = ${userId} and other.provider <> ${provider})
+          or exists (select 1 from ${passkeys} where ${passkeys.userId} = ${userId}))`,
+      ),
+    )
+    .returning({ provider: oauthIdentities.provider })
+  return rows.length
+}
+
+export async function hasIdentity(db: Database, userId: string, provider: string): Promise<boolean> {
+  const [row] = await db
+    .select({ provider: oauthIdentities.provider })
+    .from(oauthIdentities)
+    .where(and(eq(oauthIdentities.userId, userId), eq(oauthIdentities.provider, provider)))
+    .limit(1)
+  return row !== undefined
 }

@@ -54,7 +54,7 @@ export async function insertLoginChallenge(db: Database, c: NewWebAuthnChallenge
   const bound = c.emailNormalized !== undefined
   const result = await db.execute(sql`
     with swept as (${sweepExpired(c.now)}), account as (
-      select id from ${users} where email_normalized = ${c.emailNormalized ?? null} and ${bound}
+      select id from ${users} where email_normalized = ${c.emailNormalized ?? null} and owns_email and ${bound}
     ), issued as (
       insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
       values (${c.challengeHash}, 'login', (select id from account), ${bound}, ${c.now.toISOString()}, ${c.expiresAt.toISOString()})

@@ -125,7 +125,9 @@ export interface Rotation {
   client_window_started_ms: number
   /** Null when nothing was rotated (the client over its limit, or the token unusable). */
   session_id: string | null
-  principal: (Omit<Principal, 'sessionExpiresAt' | 'createdAt'> & { sessionExpiresAt: string; createdAt: string }) | null
+  principal:
+    | (Omit<Principal, 'sessionExpiresAt' | 'sessionCreatedAt' | 'createdAt'> & { sessionExpiresAt: string; sessionCreatedAt: string; createdAt: string })
+    | null
 }
 
 /**
@@ -155,7 +157,7 @@ export function rotateRefreshTokenForClient(
     select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
       issued.session_id,
       (select json_build_object(
-          'sessionId', s.id, 'sessionRevoked', s.revoked_at is not null, 'sessionExpiresAt', s.expires_at,
+          'sessionId', s.id, 'sessionRevoked', s.revoked_at is not null, 'sessionExpiresAt', s.expires_at, 'sessionCreatedAt', s.created_at,
           'userId', u.id, 'email', u.email, 'fullName', u.full_name, 'isActive', u.is_active, 'isVerified', u.is_verified,
           'oauthProvider', u.oauth_provider, 'twoFactorEnabled', u.totp_enabled_at is not null, 'createdAt', u.created_at,
           'orgId', o.id, 'orgName', o.name, 'role', m.role)
@@ -170,6 +172,8 @@ export interface Principal {
   sessionId: string
   sessionRevoked: boolean
   sessionExpiresAt: Date
+  /** When the session signed in (password, OAuth, or a completed 2FA challenge): `auth_time`. */
+  sessionCreatedAt: Date
   userId: string
   email: string
   fullName: string
@@ -190,6 +194,7 @@ export function selectPrincipal(db: Database, sessionId: string, userId?: string
       sessionId: sessions.id,
       sessionRevoked: sql<boolean>`${sessions.revokedAt} is not null`,
       sessionExpiresAt: sessions.expiresAt,
+      sessionCreatedAt: sessions.createdAt,
       userId: users.id,
       email: users.email,
       fullName: users.fullName,

@@ -2,6 +2,7 @@ import { and, count, eq, gt, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-
 import { batch, transaction } from '../client'
 import type { Database } from '../client'
 import { recoveryCodes, sessions, twoFactorChallenges, users } from '../schema'
+import { revokeUserSessions } from './sessions'
 
 export interface TotpState {
   secret: string | null
@@ -75,23 +76,29 @@ async function insertRecoveryCodes(db: Database, userId: string, hashes: string[
 }
 
 /**
- * Turns 2FA on with the secret the code was checked against, and stores the first set of
- * recovery codes, all at once. False when the secret changed meanwhile (a new setup), 2FA
- * is already on, or the step was already used.
+ * Turns 2FA on with the secret the code was checked against, stores the first set of
+ * recovery codes, and ends every session of the user but `keepSession`, all at once: whoever
+ * else holds a session may be who is locking the owner out. Returns how many sessions ended,
+ * or null when the secret changed meanwhile (a new setup), 2FA is already on, or the step
+ * was already used.
  */
-export function enableTotp(
+export async function enableTotp(
   db: Database,
-  e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date },
-): Promise<boolean> {
-  return allOrNothing(db, async (tx) => {
+  e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date; keepSession: string },
+): Promise<number | null> {
+  let ended = 0
+  const enabled = await allOrNothing(db, async (tx) => {
     await insertRecoveryCodes(tx, e.userId, e.recoveryCodeHashes, e.now)
     const rows = await tx
       .update(users)
       .set({ totpEnabledAt: e.now, totpLastStep: e.step, updatedAt: e.now })
       .where(and(eq(users.id, e.userId), isNull(users.totpEnabledAt), eq(users.totpSecret, e.ciphertext), newerStep(e.step)))
       .returning({ id: users.id })
-    return rows.length > 0
+    if (rows.length === 0) return false
+    ended = await revokeUserSessions(tx, e.userId, e.now, e.keepSession)
+    return true
   })
+  return enabled ? ended : null
 }
 
 /** Replaces the user's recovery codes: the old set stops working in the same transaction (one batch, one round trip). */
@@ -120,13 +127,13 @@ export async function countUnusedRecoveryCodes(db: Database, userId: string): Pr
   return row?.n ?? 0
 }
 
-/** Turns 2FA off: the secret, the recovery codes and any pending login challenge go. */
 /**
- * Turns 2FA off and ends every session of the user but `keepSession`, in one transaction:
- * never 2FA off with the sessions that may be why it was turned off still alive.
- * Returns how many sessions ended.
+ * Turns 2FA off (the secret, the recovery codes and any pending login challenge go) and
+ * ends every session of the user but `keepSession` (all of them without one), in one
+ * transaction: never 2FA off with the sessions that may be why it was turned off still
+ * alive. Returns how many sessions ended.
  */
-export async function disableTotp(db: Database, userId: string, now: Date, keepSession: string): Promise<number> {
+export async function disableTotp(db: Database, userId: string, now: Date, keepSession?: string): Promise<number> {
   // One batch (one transaction, one round trip), in the lock order above.
   const [, , , ended] = await batch(db, [
     db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId)),
@@ -138,13 +145,24 @@ export async function disableTotp(db: Database, userId: string, now: Date, keepS
     db
       .update(sessions)
       .set({ revokedAt: now })
-      .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), ne(sessions.id, keepSession)))
+      .where(
+        and(
+          eq(sessions.userId, userId),
+          isNull(sessions.revokedAt),
+          keepSession === undefined ? undefined : ne(sessions.id, keepSession),
+        ),
+      )
       .returning({ id: sessions.id }),
   ])
   return ended.length
 }
 
 // ---- the two-step login ----
+
+/** Ends every pending login challenge of the user (their password changed). */
+export async function deleteChallenges(db: Database, userId: string): Promise<void> {
+  await db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
+}
 
 export interface NewChallenge {
   tokenHash: string

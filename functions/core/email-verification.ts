@@ -1,6 +1,8 @@
+import { isUniqueViolation } from '../../db/errors'
 import { insertEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { emailLink, newEmailLink } from './email-links'
+import { releaseHeldInvitations } from './invitations'
 import { AuthError } from './errors'
 import { mailWithWrite, sendMail } from './mail'
 import type { MailMessage } from './mail'
@@ -45,9 +47,20 @@ function verificationMessage(user: { email: string; fullName: string }, link: { 
 export const invalidEmailToken = () =>
   new AuthError('email_token_invalid', 400, 'The link is invalid, expired or already used.')
 
-/** Spends a verification token; the user behind it is verified. */
+/**
+ * Spends a verification token; the user behind it is verified and holds the address. An
+ * account whose address was only a contact address (from a provider that did not vouch for
+ * it) cannot claim it once another account holds it: 409, and it stays unverified.
+ */
 export async function verifyEmail(s: Services, token: string) {
-  const user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
+  let user: Awaited<ReturnType<typeof verifyEmailWithToken>>
+  try {
+    user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
+  }
   if (!user) throw invalidEmailToken()
-  return user
+  if (user.hasHeldInvitations) await releaseHeldInvitations(s, user.id)
+  return { id: user.id, email: user.email }
 }

@@ -30,6 +30,7 @@ export type ErrorCode =
   | 'provider_error'
   | 'provider_unavailable'
   | 'conflict'
+  | 'link_requires_password'
   | 'passkey_invalid'
   | 'passkey_registration_invalid'
   | 'passkey_already_registered'

@@ -43,6 +43,9 @@ async function authorize(tx: Database, actor: Actor, targetUserId: string): Prom
   const target = await findMember(tx, actor.orgId, targetUserId)
   if (!target) throw notFound('Member')
   if (!canGrant(me.role, target.role)) throw forbidden('You cannot manage a member whose role is above yours.')
+  // Peers: an admin manages members, not another admin; only owners manage admins and owners.
+  if (target.userId !== me.userId && target.role !== 'member' && me.role !== 'owner')
+    throw forbidden('Only an owner can manage an admin.')
   return { me, target }
 }
 

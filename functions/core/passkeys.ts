@@ -16,14 +16,14 @@ import type { Ceremony, ConsumedChallenge, CredentialDescriptor, Passkey } from 
 import type { Principal } from '../../db/queries/sessions'
 import { takeChallengeAttempt } from '../../db/queries/two-factor'
 import { recordEvent } from './audit'
+import { requireRecentSignIn } from './reauthentication'
 import { base64url, hashToken, randomBytes } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { completeLogin, refuseInactive } from './login'
 import type { LoginOutcome } from './login'
-import { verifyPassword } from './passwords'
 import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
 import type { CeremonyFailure } from './passkeys-webauthn'
-import { accountKey, checkLimit, checkRate, limitClient, recordFailure, resetFailures } from './rate-limit'
+import { checkRate, limitClient } from './rate-limit'
 import type { Services } from './services'
 import { startSession } from './sessions'
 import type { IssuedTokens } from './sessions'
@@ -115,41 +115,27 @@ const requestOptions = (s: Services, challenge: string, allow: CredentialDescrip
 
 export interface Caller {
   principal: Principal
-  /** The access token's claims; `auth_time` (when present) is the session's last full sign-in. */
-  claims: object
 }
 
 /**
- * Adding a way to sign in is the first thing a stolen token would do: it needs a recent
- * full sign-in (`auth_time` within PASSKEY_REAUTH_SECONDS), or the password again.
+ * Adding a way to sign in is the first thing a stolen token would do: it needs a recent full
+ * sign-in (PASSKEY_REAUTH_SECONDS, on by default) or the password, and a wrong one is audited.
  */
-export async function requireRecentSignIn(s: Services, caller: Caller, password: string | undefined): Promise<void> {
-  const maxAge = s.config.passkeys.reauthSeconds
-  if (maxAge === null) return
-  const authTime = (caller.claims as { auth_time?: unknown }).auth_time
-  if (password === undefined) {
-    if (typeof authTime === 'number' && s.now.getTime() / 1000 - authTime <= maxAge) return
-    throw new AuthError('reauthentication_required', 403, `Sign in again, or send the password, to add a passkey more than ${maxAge} seconds after signing in.`)
+async function requireRecentPasskeySignIn(s: Services, { principal }: Caller, password: string | undefined): Promise<void> {
+  try {
+    await requireRecentSignIn(s, principal, password, s.config.passkeys.reauthSeconds ?? 0)
+  } catch (error) {
+    if (error instanceof AuthError && error.code === 'invalid_credentials')
+      await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', userId: principal.userId, orgId: principal.orgId, detail: { reason: 'password' } })
+    throw error
   }
-  const { userId, orgId, email } = caller.principal
-  const attempt = await checkLimit(s, accountKey(email), { userId, orgId })
-  const account = await findAccount(s.db, userId)
-  const hash = account?.user.passwordHash
-  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
-    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', userId, orgId, detail: { reason: 'password' } })
-    await recordFailure(s, attempt, { userId, orgId })
-    throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
-      errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again instead' }],
-    })
-  }
-  await resetFailures(s, attempt.key)
 }
 
 /** Step one: creation options for `navigator.credentials.create()`. */
 export async function startPasskeyRegistration(s: Services, caller: Caller, password?: string): Promise<CreationOptionsJSON> {
   const { principal } = caller
   await checkRate(s, `passkey_register:user:${principal.userId}`, { limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 })
-  await requireRecentSignIn(s, caller, password)
+  await requireRecentPasskeySignIn(s, caller, password)
   const { challenge, ...row } = await newChallenge(s)
   const existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
   const { rp } = s.config.passkeys

@@ -1,6 +1,7 @@
 import { findAccount, updatePasswordHash } from '../../db/queries/accounts'
 import { voidEmailTokens } from '../../db/queries/email-tokens'
 import { revokeUserSessions } from '../../db/queries/sessions'
+import { deleteChallenges } from '../../db/queries/two-factor'
 import type { Principal } from '../../db/queries/sessions'
 import { transaction } from '../../db/client'
 import { recordEvent } from './audit'
@@ -36,6 +37,8 @@ export async function changePassword(s: Services, caller: Principal, currentPass
     // A reset link mailed before the change would otherwise undo it.
     await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)
     const ended = await revokeUserSessions(tx, caller.userId, s.now, caller.sessionId)
+    // A 2FA challenge opened with the old password would otherwise still open a session.
+    await deleteChallenges(tx, caller.userId)
     await recordEvent(s, { type: 'password_changed', outcome: 'success', ...who, detail: { other_sessions_ended: ended } }, tx)
     if (ended > 0)
       await recordEvent(s, { type: 'session_revoked', outcome: 'success', ...who, detail: { reason: 'password_changed', sessions: ended } }, tx)

@@ -1,6 +1,8 @@
 import { findAccount, findUserByEmail } from '../../db/queries/accounts'
 import { findUsableEmailToken, resetPasswordWithToken } from '../../db/queries/email-tokens'
+import { revokeHeldInvitations } from '../../db/queries/invitations'
 import { revokeUserSessions } from '../../db/queries/sessions'
+import { deleteChallenges } from '../../db/queries/two-factor'
 import { recordEvent } from './audit'
 import { hashToken } from './crypto'
 import { emailLink } from './email-links'
@@ -47,8 +49,8 @@ async function mailResetLink(s: Services, email: string): Promise<void> {
 }
 
 /**
- * Sets a new password with a reset token and ends every session of the user: whoever had
- * the old password is out. The token is checked before argon2 runs, so random tokens cost
+ * Sets a new password with a reset token and ends every session of the user, and every
+ * pending 2FA challenge: whoever had the old password is out. The token is checked before argon2 runs, so random tokens cost
  * no hashing time; the transaction then spends it atomically.
  *
  * Proof of the mailbox also lifts the account's locks, the hard one included (NIST
@@ -65,6 +67,11 @@ export async function resetPassword(s: Services, token: string, password: string
   let ended = 0
   const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {
     ended = await revokeUserSessions(tx, id, s.now)
+    // A 2FA challenge opened with the old password is a session not yet issued: it dies too.
+    await deleteChallenges(tx, id)
+    // Invitations held for an unproven address were made by whoever had the old password:
+    // the mailbox's owner, now in control, has not asked for them.
+    await revokeHeldInvitations(tx, id, s.now)
   })
   if (!userId) throw invalidEmailToken()
   const account = await findAccount(s.db, userId)

@@ -38,10 +38,21 @@ export interface ClientInfo {
 
 const addSeconds = (date: Date, seconds: number) => new Date(date.getTime() + seconds * 1000)
 
-function issueAccessToken(config: Config, p: { userId: string; sessionId: string; orgId: string; role: Role }, now: Date) {
+function issueAccessToken(
+  config: Config,
+  p: { userId: string; sessionId: string; orgId: string; role: Role; sessionCreatedAt: Date },
+  now: Date,
+) {
   return signAccessToken(
     config.keys,
-    { sub: p.userId, sid: p.sessionId, org: p.orgId, scopes: scopesFor(p.role) },
+    {
+      sub: p.userId,
+      sid: p.sessionId,
+      org: p.orgId,
+      scopes: scopesFor(p.role),
+      // A session opens only at a full sign-in, so its start is the sign-in's time.
+      authTime: Math.floor(p.sessionCreatedAt.getTime() / 1000),
+    },
     { issuer: config.issuer, audience: config.audience, ttlSeconds: config.accessTokenTtlSeconds, now },
   )
 }
@@ -83,7 +94,7 @@ export async function prepareSession(
     maxLiveSessions: config.maxSessionsPerUser,
     ...client,
   })
-  const accessToken = await issueAccessToken(config, { ...account, sessionId }, now)
+  const accessToken = await issueAccessToken(config, { ...account, sessionId, sessionCreatedAt: now }, now)
   const tokens: IssuedTokens = { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
   return { tokens, statements }
 }
@@ -130,7 +141,9 @@ export async function refreshSession(s: Services, refreshToken: string): Promise
   }
   const read = rotation!.principal
   const principal = checkPrincipal(
-    read ? { ...read, sessionExpiresAt: new Date(read.sessionExpiresAt), createdAt: new Date(read.createdAt) } : undefined,
+    read
+      ? { ...read, sessionExpiresAt: new Date(read.sessionExpiresAt), sessionCreatedAt: new Date(read.sessionCreatedAt), createdAt: new Date(read.createdAt) }
+      : undefined,
     now,
   )
   const accessToken = await issueAccessToken(config, principal, now)

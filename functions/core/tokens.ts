@@ -80,9 +80,17 @@ export interface AccessClaims {
   sid: string
   org: string
   scopes: string[]
+  /**
+   * OIDC Core §2 `auth_time`: when the session last fully signed in (password, OAuth, or a
+   * completed 2FA challenge), in seconds; a refresh carries it over unchanged, so a relying
+   * party can ask for a recent sign-in.
+   */
+  authTime?: number
 }
 
 export interface VerifiedAccess extends AccessClaims {
+  /** `auth_time`, or `iat` for a token issued before the claim existed. */
+  authTime: number
   /** Absent on tokens issued before Gatehouse set it. */
   aud?: string | string[]
   jti: string
@@ -106,7 +114,7 @@ export async function signAccessToken(
   options: { issuer: string; audience?: string; ttlSeconds: number; now: Date },
 ): Promise<string> {
   const iat = Math.floor(options.now.getTime() / 1000)
-  const jwt = new SignJWT({ sid: claims.sid, org: claims.org, business_id: claims.org, scopes: claims.scopes })
+  const jwt = new SignJWT({ sid: claims.sid, org: claims.org, business_id: claims.org, scopes: claims.scopes, auth_time: claims.authTime })
     .setProtectedHeader({ alg: keys.alg, kid: keys.signing.kid, typ: ACCESS_TOKEN_TYPE })
     .setSubject(claims.sub)
     .setIssuer(options.issuer)
@@ -143,9 +151,11 @@ export async function verifyAccessToken(
       currentDate: options.now,
       requiredClaims: ['sub', 'iat', 'exp', 'jti', 'sid', 'org', 'scopes'],
     })
-    const { sub, sid, org, scopes, jti, iat, exp, aud } = payload
+    const { sub, sid, org, scopes, jti, iat, exp, aud, auth_time } = payload
     if (
       typeof sid !== 'string' ||
+      // Tokens issued before auth_time existed have none; they expire within a day.
+      (auth_time !== undefined && typeof auth_time !== 'number') ||
       typeof org !== 'string' ||
       !Array.isArray(scopes) ||
       !scopes.every((s) => typeof s === 'string')
@@ -157,7 +167,7 @@ export async function verifyAccessToken(
     // issued before Gatehouse set it carry none; they stay valid until they expire.
     if (options.audience !== undefined && aud !== undefined && !(Array.isArray(aud) ? aud : [aud]).includes(options.audience))
       throw invalid('The token is not meant for this audience.')
-    return { sub: sub!, sid, org, scopes: scopes as string[], jti: jti!, iat: iat!, exp: exp!, ...(aud !== undefined && { aud }) }
+    return { sub: sub!, sid, org, scopes: scopes as string[], authTime: (auth_time as number | undefined) ?? iat!, jti: jti!, iat: iat!, exp: exp!, ...(aud !== undefined && { aud }) }
   } catch (error) {
     if (error instanceof AuthError) throw error
     if (error instanceof errors.JWTExpired) throw new AuthError('token_expired', 401, 'The token has expired.')

@@ -2,6 +2,8 @@ import type { BatchItem } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
 import { resetCounter } from '../../db/queries/rate-limits'
 import { findAccount } from '../../db/queries/accounts'
+import { findMember } from '../../db/queries/organizations'
+import type { Role } from '../../db/schema'
 import type { Account } from '../../db/queries/accounts'
 import {
   advanceTotpStep,
@@ -23,10 +25,13 @@ import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
-import { AuthError, unauthenticated } from './errors'
+import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
 import { accountKey, checkLimit, failureStatements, limitClient, resetFailures, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
+import { sendMail } from './mail'
+import { requireRecentSignIn } from './reauthentication'
+import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
 import { prepareSession, } from './sessions'
@@ -114,14 +119,16 @@ export async function twoFactorStatus(s: Services, userId: string) {
 /**
  * A new secret, stored encrypted and inactive until `enableTwoFactor` confirms a code from
  * it. Calling it again before then replaces the secret (a lost QR code is simply redone).
+ * With TWO_FACTOR_REAUTH_SECONDS, an older sign-in needs the password.
  */
-export async function setupTwoFactor(s: Services, user: { id: string; email: string }) {
+export async function setupTwoFactor(s: Services, caller: RecentCaller, password?: string) {
+  await requireRecentSignIn(s, caller, password)
   const keys = dataKeys(s)
   const secret = newTotpSecret()
-  const { kid, ciphertext } = await encrypt(keys, secret, user.id)
-  if (!(await storePendingTotpSecret(s.db, user.id, { ciphertext, keyId: kid }, s.now)))
+  const { kid, ciphertext } = await encrypt(keys, secret, caller.userId)
+  if (!(await storePendingTotpSecret(s.db, caller.userId, { ciphertext, keyId: kid }, s.now)))
     throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
-  const otpauthUrl = totpUri(secret, s.config.totpIssuer, user.email)
+  const otpauthUrl = totpUri(secret, s.config.totpIssuer, caller.email)
   return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
 }
 
@@ -131,27 +138,58 @@ async function newRecoverySet() {
   return { codes, hashes }
 }
 
-/** Confirms the pending secret with a code from it; returns the first recovery codes. */
-export async function enableTwoFactor(s: Services, owner: Owner, code: string): Promise<string[]> {
-  const { userId } = owner
+/** The caller of a 2FA change: who, their session, and when it signed in. */
+export type TwoFactorCaller = RecentCaller & { sessionId: string; fullName: string }
+
+/**
+ * Confirms the pending secret with a code from it; returns the first recovery codes. Every
+ * other session ends (a thief's among them), and the account's address hears of it.
+ */
+export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code: string, password?: string): Promise<string[]> {
+  const { userId } = caller
+  await requireRecentSignIn(s, caller, password)
   const state = await loadState(s, userId)
   if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
   if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
   const attempt = await admitTwoFactorAttempt(s, userId)
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
-    await recordFailedTwoFactorAttempt(s, attempt, owner, 'enable')
+    await recordFailedTwoFactorAttempt(s, attempt, caller, 'enable')
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
-  if (!(await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now }))) {
+  const ended = await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId })
+  if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
-  await twoFactorSucceeded(s, owner, [{ type: 'two_factor_enabled', outcome: 'success' }])
+  await twoFactorSucceeded(s, caller, [{ type: 'two_factor_enabled', outcome: 'success', detail: { other_sessions_ended: ended } }])
+  await tellOwner(s, caller, 'turned on', 'Every other session of your account was ended.')
   return codes
+}
+
+/**
+ * Mails the account's address about a change to its 2FA, so a change made with a stolen
+ * session does not go unnoticed. A mail that fails is logged: the change itself stands.
+ */
+function tellOwner(s: Services, to: { email: string; fullName: string }, change: string, consequence: string): Promise<void> {
+  return sendMail(
+    s,
+    {
+      to: to.email,
+      subject: `Two-factor authentication was ${change}`,
+      text: [
+        `Hello ${to.fullName},`,
+        '',
+        `Two-factor authentication was ${change} for your account on ${s.now.toISOString()}. ${consequence}`,
+        '',
+        'If this was not you, reset your password now and contact your organization’s owner.',
+      ].join('\n'),
+    },
+    { afterResponse: true },
+  ).catch((error) => console.error('2FA notice not sent', error))
 }
 
 // A current TOTP code of an enabled user, spent (its step recorded) if right.
@@ -183,7 +221,7 @@ export type DisableProof = { code: string; password?: undefined } | { password: 
  * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
  * session of the user ends: whoever else held one may be why 2FA is being turned off.
  */
-export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string; email: string }, proof: DisableProof) {
+export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string; email: string; fullName: string }, proof: DisableProof) {
   const { userId } = caller
   const state = await loadState(s, userId)
   if (!state.enabledAt) throw notEnabled()
@@ -218,6 +256,29 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
     ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
     { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
   ])
+  await tellOwner(s, caller, 'turned off', 'Every other session of your account was ended.')
+}
+
+/**
+ * An owner turns a member's 2FA off (a lost authenticator and spent recovery codes): every
+ * session of the member ends, the member is mailed, and the audit log names the owner.
+ * Owners only, and never their own (that is /2fa/disable, with proof).
+ */
+export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
+  if (actor.role !== 'owner') throw new AuthError('forbidden', 403, 'Only an owner can reset a member’s two-factor authentication.')
+  // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
+  const target = await findMember(s.db, actor.orgId, targetUserId)
+  if (!target) throw notFound('Member')
+  if (target.userId === actor.userId)
+    throw new AuthError('forbidden', 403, 'Turn your own two-factor authentication off at /2fa/disable.')
+  const state = await loadState(s, target.userId)
+  if (!state.enabledAt) throw notEnabled()
+  const ended = await disableTotp(s.db, target.userId, s.now)
+  // The member's 2FA counter and the audit row (naming the owner) in one batch.
+  await twoFactorSucceeded(s, { userId: target.userId, orgId: actor.orgId }, [
+    { type: 'two_factor_reset', outcome: 'success', detail: { by: actor.userId, sessions_ended: ended } },
+  ])
+  await tellOwner(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
 }
 
 /** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */

@@ -19,17 +19,25 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
  */
 export function jsonBody<S extends z.ZodMiniType>(
   schema: S,
+  options: { optional?: boolean } = {},
 ): MiddlewareHandler<AppEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
   return async (c, next) => {
     const declared = Number(c.req.header('Content-Length') ?? 0)
     if (declared > MAX_BODY_BYTES) throw tooLarge()
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
-    if (!JSON_MEDIA_TYPE.test(mediaType))
-      throw new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+    const unsupported = () =>
+      new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+    const json = JSON_MEDIA_TYPE.test(mediaType)
+    if (!json && !options.optional) throw unsupported()
+    // Content-Length can lie or be absent (chunked): what actually arrives is read bounded.
     const bytes = await readBounded(c.req.raw.body, MAX_BODY_BYTES)
-    let value: unknown
+    // An endpoint that took no body before keeps working without one (with or without a
+    // Content-Type, as clients sent it): an empty body reads as `{}`.
+    const absent = options.optional && bytes.byteLength === 0
+    if (!absent && !json) throw unsupported()
+    let value: unknown = {}
     try {
-      value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
+      if (!absent) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
     } catch {
       throw new AuthError('malformed_json', 400, 'The request body is not valid JSON.')
     }

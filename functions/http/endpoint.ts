@@ -19,6 +19,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    */
   reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => R
   body?: B
+  /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. */
+  bodyOptional?: boolean
   /** The query parameters the handler reads, for the OpenAPI document. */
   query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
@@ -46,7 +48,7 @@ export function endpoint<B extends z.ZodMiniType | undefined = undefined, R exte
   const handlers: MiddlewareHandler<AppEnv>[] = []
   const auth = spec.auth ?? true
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
-  if (spec.body) handlers.push(jsonBody(spec.body) as unknown as MiddlewareHandler<AppEnv>)
+  if (spec.body) handlers.push(jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
   const withReads = (c: Context<AppEnv, string, Input<B>>) => handler(c, c.get('reads') as BatchResponse<R>)
   handlers.push(withReads as unknown as MiddlewareHandler<AppEnv>)
   return { spec: spec as Endpoint['spec'], handlers }

@@ -12,7 +12,9 @@ export const createInvitation = endpoint(
     summary: 'Invite someone into the organization (owner, admin)',
     description:
       'Mails a single-use link that expires (INVITATION_TTL, default 7 days). The role cannot be above the caller’s. ' +
-      '409 when the email already has an account. A newer invitation to the same email revokes the older one.',
+      '409 when the email already has an account. A newer invitation to the same email revokes the older one. ' +
+      'When the inviter’s own address is not verified yet, the invitation is created but held (`held: true`): no mail ' +
+      'goes out and it cannot be accepted until the inviter verifies their address; then its mail is sent.',
     auth: 'invitations:write',
     body: z.object({ email, role }),
     responses: {

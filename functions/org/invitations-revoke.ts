@@ -7,7 +7,7 @@ import { services } from '../http/respond'
 export const revokeInvitation = endpoint(
   {
     summary: 'Revoke an invitation (owner, admin)',
-    description: 'Its link stops working at once. 409 if it was already accepted.',
+    description: 'Its link stops working at once. 409 if it was already accepted; 403 for an invitation to a role above the caller’s.',
     auth: 'invitations:write',
     responses: { 204: { description: 'Revoked' } },
   },

@@ -42,6 +42,8 @@ export const invitation = z.object({
   expires_at: z.iso.datetime(),
   accepted_at: z.nullable(z.iso.datetime()),
   revoked_at: z.nullable(z.iso.datetime()),
+  /** Not mailed and not acceptable yet: the inviter's address is unverified. Mailed when they verify it. */
+  held: z.boolean(),
 })
 
 export const invitationBody = (i: Invitation, now: Date) => ({
@@ -54,6 +56,7 @@ export const invitationBody = (i: Invitation, now: Date) => ({
   expires_at: i.expiresAt.toISOString(),
   accepted_at: i.acceptedAt?.toISOString() ?? null,
   revoked_at: i.revokedAt?.toISOString() ?? null,
+  held: i.held,
 })
 
 /** A page of a list: the items, and where it sits in the whole. */

@@ -102,7 +102,7 @@ export function openApiDocument(routes: readonly Route[], serverUrl = '/') {
       ...(spec.auth !== false && { security: [{ bearer: [] }] }),
       ...(parameters.length && { parameters }),
       ...(spec.body && {
-        requestBody: { required: true, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
+        requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
       }),
       responses,
     }

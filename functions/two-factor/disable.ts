@@ -10,7 +10,7 @@ import { anyCode } from './schemas'
 export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
   {
     summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
-    description: 'Every other session of the user ends.',
+    description: 'Every other session of the user ends, and the account’s address is mailed.',
     auth: 'profile:write',
     body: z
       .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })

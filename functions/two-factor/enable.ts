@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 import { enableTwoFactor } from '../core/two-factor'
 import { services } from '../http/respond'
+import { anyPassword } from '../http/schemas'
 import { inBothDialects } from '../v1/dialects'
 import { recoveryCodes, totpCode } from './schemas'
 
@@ -8,17 +9,22 @@ import { recoveryCodes, totpCode } from './schemas'
 export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
   {
     summary: 'Turn 2FA on with a code from the secret of /2fa/setup',
-    description: 'Answers the 10 recovery codes: they are shown this once and stored only as hashes.',
+    description:
+      'Answers the 10 recovery codes: they are shown this once and stored only as hashes. Every other session of the ' +
+      'user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in ' +
+      'longer ago than that needs the current `password` too (403 `reauthentication_required`).',
     auth: 'profile:write',
-    body: z.object({ code: totpCode }),
+    body: z.object({ code: totpCode, password: z.optional(anyPassword) }),
     responses: {
       200: { description: '2FA is on', schema: z.object({ enabled: z.literal(true), recovery_codes: recoveryCodes }) },
+      403: { description: '`reauthentication_required`: send the password, or sign in again' },
       409: { description: '2FA is already on, or was never set up' },
       429: { description: 'Too many wrong codes' },
     },
   },
   async (c) => {
-    const codes = await enableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json').code)
+    const { code, password } = c.req.valid('json')
+    const codes = await enableTwoFactor(services(c), c.var.auth.principal, code, password)
     return { enabled: true, recovery_codes: codes }
   },
 )

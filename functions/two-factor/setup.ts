@@ -1,25 +1,31 @@
 import * as z from 'zod/mini'
 import { setupTwoFactor } from '../core/two-factor'
 import { services } from '../http/respond'
+import { anyPassword } from '../http/schemas'
 import { inBothDialects } from '../v1/dialects'
 
 // POST /api/v1/auth/2fa/setup, POST /v1/2fa/setup
 export const { api: twoFactorSetup, v1: v1TwoFactorSetup } = inBothDialects(
   {
     summary: 'Start setting up 2FA: a new TOTP secret, its otpauth:// URI and a QR code',
-    description: 'The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on.',
+    description:
+      'The secret stays inactive until /2fa/enable confirms a code from it. 409 when 2FA is already on. With ' +
+      'TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the ' +
+      'body (403 `reauthentication_required` without it). The body is optional.',
     auth: 'profile:write',
+    body: z.object({ password: z.optional(anyPassword) }),
+    bodyOptional: true,
     responses: {
       200: {
         description: 'The secret to load into an authenticator app',
         schema: z.object({ secret: z.string(), otpauth_url: z.string(), qr_code: z.string() }),
       },
+      403: { description: '`reauthentication_required`: send the password, or sign in again' },
       409: { description: '2FA is already enabled' },
     },
   },
   async (c) => {
-    const { userId, email } = c.var.auth.principal
-    const setup = await setupTwoFactor(services(c), { id: userId, email })
+    const setup = await setupTwoFactor(services(c), c.var.auth.principal, c.req.valid('json').password)
     return { secret: setup.secret, otpauth_url: setup.otpauthUrl, qr_code: setup.qrCode }
   },
 )

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../functions/config'
 import { testApp, testBindings, uniqueEmail } from '../support/app'
-import { addMember, registerOwner } from '../support/org'
+import { addMember, registerOwner, registerVerifiedOwner } from '../support/org'
 
 const dev = (env: Record<string, string> = {}) => testApp({ env: { ENVIRONMENT: 'development', ...env } })
 
@@ -30,7 +30,7 @@ describe('limits on mail a signed-in caller can send', () => {
 
   it('counts invitations per organization across its inviters (20 an hour)', async () => {
     const t = await dev({ RATE_LIMIT_INVITATIONS_PER_USER: '100/3600' })
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     for (let i = 0; i < 19; i++)
       expect((await t.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'member' }, i % 2 ? owner.access_token : admin.access_token)).status).toBe(

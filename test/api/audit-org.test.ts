@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { authEvents } from '../../db/schema'
 import { testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { addMember, inviteAndReadToken, registerOwner } from '../support/org'
+import { addMember, inviteAndReadToken, registerVerifiedOwner } from '../support/org'
 import { referenceTotp } from '../support/rfc6238'
 
 const dev = () => testApp({ env: { ENVIRONMENT: 'development' } })
@@ -26,7 +26,7 @@ const eventsOf = async (t: TestApp, where: { orgId?: string; userId?: string }, 
 describe('the audit log of organization changes', () => {
   it('records invitation create, revoke and accept, role changes, deactivation and removal, by whom and of whom', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const org = owner.organization_id
     const revoked = await inviteAndReadToken(t, owner.access_token, 'member')
     expect((await t.delete(`/api/v1/org/invitations/${revoked.id}`, owner.access_token)).status).toBe(204)
@@ -64,7 +64,7 @@ describe('the audit log of organization changes', () => {
 
   it('records nothing for a refused change', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     expect((await t.patch(`/api/v1/org/members/${owner.user_id}`, { role: 'member' }, admin.access_token)).status).toBe(403)
     expect(await eventsOf(t, { orgId: owner.organization_id }, ['member_role_changed'])).toEqual([])

@@ -6,7 +6,7 @@ import { emailTokens } from '../../db/schema'
 import { hashToken } from '../../functions/core/crypto'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { addMember, lastMailTo, registerOwner } from '../support/org'
+import { addMember, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
 
 const dev = (clock?: TestClock) => testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' }, clock })
 const NEW_PASSWORD = 'a brand new passphrase'
@@ -87,7 +87,7 @@ describe('POST /api/v1/auth/verify-email/resend', () => {
 
   it('is 409 once verified, and 401 without a token', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member') // invited: verified by accepting
     const res = await t.post('/api/v1/auth/verify-email/resend', undefined, member.access_token)
     expect(res.status).toBe(409)
@@ -113,7 +113,7 @@ describe('POST /api/v1/auth/password/forgot', () => {
 
   it('mails nothing to a deactivated account', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     await t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token)
     const before = await mailCount(t, member.email) // the invitation

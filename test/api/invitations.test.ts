@@ -4,7 +4,7 @@ import { invitations } from '../../db/schema'
 import { hashToken } from '../../functions/core/crypto'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import { clockAt } from '../support/clock'
-import { addMember, inviteAndReadToken, lastMailTo, tokenIn, registerOwner } from '../support/org'
+import { addMember, inviteAndReadToken, lastMailTo, tokenIn, registerVerifiedOwner } from '../support/org'
 
 const dev = (clock?: TestClock) => testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' }, clock })
 const PASSWORD = 'correct horse battery staple'
@@ -12,7 +12,7 @@ const PASSWORD = 'correct horse battery staple'
 describe('POST /api/v1/org/invitations', () => {
   it('creates a pending invitation and mails a single-use link to it', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { organization_name: 'Babbage & Co' })
+    const owner = await registerVerifiedOwner(t, { organization_name: 'Babbage & Co' })
     const email = uniqueEmail('invitee')
     const res = await t.post('/api/v1/org/invitations', { email, role: 'admin' }, owner.access_token)
     expect(res.status).toBe(201)
@@ -27,6 +27,7 @@ describe('POST /api/v1/org/invitations', () => {
       expires_at: clockAt(7 * 86400),
       accepted_at: null,
       revoked_at: null,
+      held: false,
     })
     const mail = await lastMailTo(t, email)
     expect(mail.subject).toBe('You are invited to join Babbage & Co')
@@ -36,7 +37,7 @@ describe('POST /api/v1/org/invitations', () => {
 
   it('stores only the hash of the token', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { id, token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const [row] = await t.db.select().from(invitations).where(eq(invitations.id, id))
     expect(row!.tokenHash).toBe(await hashToken(token))
@@ -45,8 +46,8 @@ describe('POST /api/v1/org/invitations', () => {
 
   it('answers 409 for an email that already has an account, in any organization', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
-    const other = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
+    const other = await registerVerifiedOwner(t)
     const res = await t.post('/api/v1/org/invitations', { email: ` ${other.email.toUpperCase()} `, role: 'member' }, owner.access_token)
     expect(res.status).toBe(409)
     expect(await res.json()).toMatchObject({ status: 409, code: 'email_taken' })
@@ -54,7 +55,7 @@ describe('POST /api/v1/org/invitations', () => {
 
   it('refuses a role above the inviter’s own, and members may not invite at all', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     const member = await addMember(t, owner.access_token, 'member')
     const escalate = await t.post('/api/v1/org/invitations', { email: uniqueEmail(), role: 'owner' }, admin.access_token)
@@ -68,7 +69,7 @@ describe('POST /api/v1/org/invitations', () => {
 
   it('validates the email and the role', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const res = await t.post('/api/v1/org/invitations', { email: 'nope', role: 'king' }, owner.access_token)
     expect(res.status).toBe(422)
     expect(((await res.json()) as { errors: unknown[] }).errors).toEqual([
@@ -80,7 +81,7 @@ describe('POST /api/v1/org/invitations', () => {
   it('a newer invitation to the same email revokes the older link', async () => {
     const clock = new TestClock()
     const t = await dev(clock)
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const first = await inviteAndReadToken(t, owner.access_token, 'member')
     clock.advance(60)
     const second = await inviteAndReadToken(t, owner.access_token, 'admin', first.email)
@@ -94,7 +95,7 @@ describe('POST /api/v1/org/invitations', () => {
 describe('POST /api/v1/auth/invitations/accept', () => {
   it('creates the user in the inviting organization with the invited role and signs them in', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { organization_name: 'Difference Engines' })
+    const owner = await registerVerifiedOwner(t, { organization_name: 'Difference Engines' })
     const { email, token } = await inviteAndReadToken(t, owner.access_token, 'admin')
     const res = await t.post('/api/v1/auth/invitations/accept', { token, password: PASSWORD, full_name: 'Charles Babbage' })
     expect(res.status).toBe(201)
@@ -124,7 +125,7 @@ describe('POST /api/v1/auth/invitations/accept', () => {
 
   it('works once', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const input = { token, password: PASSWORD, full_name: 'Once' }
     expect((await t.post('/api/v1/auth/invitations/accept', input)).status).toBe(201)
@@ -142,7 +143,7 @@ describe('POST /api/v1/auth/invitations/accept', () => {
   it('refuses an expired invitation', async () => {
     const clock = new TestClock()
     const t = await dev(clock)
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { token } = await inviteAndReadToken(t, owner.access_token, 'member')
     clock.advance(7 * 86400) // expires_at is exclusive: at exactly seven days the link is dead
     const res = await t.post('/api/v1/auth/invitations/accept', { token, password: PASSWORD, full_name: 'Late' })
@@ -157,7 +158,7 @@ describe('POST /api/v1/auth/invitations/accept', () => {
 
   it('refuses a revoked invitation', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { id, token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const revoked = await t.delete(`/api/v1/org/invitations/${id}`, owner.access_token)
     expect(revoked.status).toBe(204)
@@ -174,9 +175,9 @@ describe('POST /api/v1/auth/invitations/accept', () => {
 
   it('answers 409 when the email got an account meanwhile, and the invitation stays pending', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { email, token } = await inviteAndReadToken(t, owner.access_token, 'member')
-    await registerOwner(t, { email })
+    await registerVerifiedOwner(t, { email })
     const res = await t.post('/api/v1/auth/invitations/accept', { token, password: PASSWORD, full_name: 'Taken' })
     expect(res.status).toBe(409)
     expect(await res.json()).toMatchObject({ code: 'email_taken' })
@@ -186,7 +187,7 @@ describe('POST /api/v1/auth/invitations/accept', () => {
 
   it('validates the new password', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const res = await t.post('/api/v1/auth/invitations/accept', { token, password: 'short', full_name: 'X' })
     expect(res.status).toBe(422)
@@ -197,7 +198,7 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
   it('lists the organization’s invitations, newest first, with their status', async () => {
     const clock = new TestClock()
     const t = await dev(clock)
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const first = await inviteAndReadToken(t, owner.access_token, 'member')
     clock.advance(60)
     const second = await inviteAndReadToken(t, owner.access_token, 'admin')
@@ -217,7 +218,7 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
 
   it('revoking twice is harmless; revoking an accepted invitation is 409', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const pending = await inviteAndReadToken(t, owner.access_token, 'member')
     expect((await t.delete(`/api/v1/org/invitations/${pending.id}`, owner.access_token)).status).toBe(204)
     expect((await t.delete(`/api/v1/org/invitations/${pending.id}`, owner.access_token)).status).toBe(204)
@@ -229,7 +230,7 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
 
   it('members may not list invitations', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     const res = await t.get('/api/v1/org/invitations', member.access_token)
     expect(res.status).toBe(403)
@@ -237,8 +238,8 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
 
   it('another organization’s invitation is 404 and stays untouched; lists show only the caller’s', async () => {
     const t = await dev()
-    const ownerA = await registerOwner(t)
-    const ownerB = await registerOwner(t)
+    const ownerA = await registerVerifiedOwner(t)
+    const ownerB = await registerVerifiedOwner(t)
     const invitation = await inviteAndReadToken(t, ownerA.access_token, 'member')
     const res = await t.delete(`/api/v1/org/invitations/${invitation.id}`, ownerB.access_token)
     expect(res.status).toBe(404)
@@ -255,7 +256,7 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
 
   it('a malformed id is 404', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     expect((await t.delete('/api/v1/org/invitations/not-a-uuid', owner.access_token)).status).toBe(404)
   })
 })
@@ -263,7 +264,7 @@ describe('GET and DELETE /api/v1/org/invitations', () => {
 describe('the reviewer’s flow', () => {
   it('register an owner, invite, read the mail at /dev/mail, accept, see the member in /v1/people', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { full_name: 'Ada Lovelace' })
+    const owner = await registerVerifiedOwner(t, { full_name: 'Ada Lovelace' })
     const email = uniqueEmail('grace')
     expect((await t.post('/api/v1/org/invitations', { email, role: 'member' }, owner.access_token)).status).toBe(201)
     const token = tokenIn((await lastMailTo(t, email)).text)

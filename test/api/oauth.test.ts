@@ -5,7 +5,7 @@ import { oauthIdentities, sessions, users } from '../../db/schema'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { CLIENT, closedPort, codeChallenge, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
+import { CLIENT, closedPort, codeChallenge, providerEnv as localProviders, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
 import type { Claims, OidcProvider } from '../support/oauth'
 
 const CALLBACK = '/api/v1/auth/oauth/callback'
@@ -24,25 +24,7 @@ afterAll(async () => {
 })
 
 /** Every provider configured against the local servers; oauth2-mock-server plays Google and Microsoft. */
-function providerEnv(): Partial<Bindings> {
-  return {
-    OAUTH_REDIRECT_URIS: JSON.stringify([REDIRECT, 'http://localhost:5173/callback']),
-    GOOGLE_CLIENT_ID: CLIENT.id,
-    GOOGLE_CLIENT_SECRET: CLIENT.secret,
-    GOOGLE_TOKEN_URL: `${idp.url}/token`,
-    GOOGLE_JWKS_URL: `${idp.url}/jwks`,
-    GOOGLE_ISSUER: idp.url,
-    FACEBOOK_CLIENT_ID: CLIENT.id,
-    FACEBOOK_CLIENT_SECRET: CLIENT.secret,
-    FACEBOOK_TOKEN_URL: `${graph.url}/oauth/access_token`,
-    FACEBOOK_USERINFO_URL: `${graph.url}/me`,
-    OUTLOOK_CLIENT_ID: CLIENT.id,
-    OUTLOOK_CLIENT_SECRET: CLIENT.secret,
-    OUTLOOK_TOKEN_URL: `${idp.url}/token`,
-    OUTLOOK_JWKS_URL: `${idp.url}/jwks`,
-    OUTLOOK_ISSUER: `${idp.url}/{tenantid}/v2.0`,
-  }
-}
+const providerEnv = () => localProviders(idp, graph, [REDIRECT, 'http://localhost:5173/callback'])
 
 // oauth2-mock-server stamps tokens with the real time: the app's clock must agree.
 const app = (env: Partial<Bindings> = {}) => testApp({ clock: new TestClock(new Date()), env: { ...providerEnv(), ...env } })
@@ -141,7 +123,9 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     const local = await t.register()
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const claims = googleUser({ email: local.email.toUpperCase() })
-    const res = await googleLogin(t, claims)
+    // The account has a password: linking needs it (issue #13 §2).
+    expect((await googleLogin(t, claims)).status).toBe(409)
+    const res = await googleLogin(t, claims, { password: local.password })
     expect(res.status).toBe(200)
     const body = await res.json()
     expect(body).toMatchObject({ user_id: local.user_id, organization_id: local.organization_id, email: local.email, is_new_user: false })
@@ -243,6 +227,19 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     expect(res.status).toBe(403)
     expect(await res.json()).toEqual(problem(403, 'account_inactive', 'The account is inactive.'))
     expect(await sessionsOf(t, user_id)).toBe(1)
+  })
+})
+
+describe('passkeys for an account with no password', () => {
+  it('lets a user who just signed in with Google add a passkey, and asks them to sign in again later', async () => {
+    const t = await app({ WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: 'https://app.example.com' })
+    const { access_token } = await (await googleLogin(t, googleUser())).json()
+    // The sign-in itself is the recent proof (auth_time): no password exists to send.
+    expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, access_token)).status).toBe(200)
+    t.clock.advance(601)
+    const stale = await t.post('/api/v1/auth/passkeys/registration/options', undefined, access_token)
+    expect(stale.status).toBe(403)
+    expect(await stale.json()).toMatchObject({ code: 'reauthentication_required' })
   })
 })
 
@@ -500,7 +497,12 @@ describe('POST /api/v1/auth/oauth/callback with Outlook (Microsoft identity plat
     await t.db.update(users).set({ isVerified: true }).where(eq(users.id, local.user_id))
     const tid = randomUUID()
     expect((await outlookLogin(t, microsoft(tid, { email: local.email }))).status).toBe(409)
-    const vouched = await outlookLogin(t, microsoft(tid, { email: local.email, xms_edov: true }))
+    const vouched = await t.post(CALLBACK, {
+      provider: 'outlook',
+      code: await idp.authorize(microsoft(tid, { email: local.email, xms_edov: true }), { redirectUri: REDIRECT }),
+      redirect_uri: REDIRECT,
+      password: local.password,
+    })
     expect(await vouched.json()).toMatchObject({ user_id: local.user_id, is_new_user: false })
     const linked = await t.db.select().from(oauthIdentities).where(and(eq(oauthIdentities.userId, local.user_id), eq(oauthIdentities.provider, 'outlook')))
     expect(linked).toHaveLength(1)

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
-import { addMember, inviteAndReadToken, registerOwner } from '../support/org'
+import { addMember, inviteAndReadToken, registerVerifiedOwner } from '../support/org'
 
 const dev = () => testApp({ env: { ENVIRONMENT: 'development' } })
 const UNAUTHORIZED_V1 = { success: false, message: 'This action is unauthorized.' }
@@ -14,7 +14,7 @@ async function members(t: TestApp, token: string) {
 describe('GET and PATCH /api/v1/org', () => {
   it('shows the caller’s organization to every role', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { organization_name: 'Analytical Engines' })
+    const owner = await registerVerifiedOwner(t, { organization_name: 'Analytical Engines' })
     const member = await addMember(t, owner.access_token, 'member')
     for (const token of [owner.access_token, member.access_token]) {
       const res = await t.get('/api/v1/org', token)
@@ -25,8 +25,8 @@ describe('GET and PATCH /api/v1/org', () => {
 
   it('only the owner renames it; an org_id in the body is ignored', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { organization_name: 'Old name' })
-    const other = await registerOwner(t, { organization_name: 'Other' })
+    const owner = await registerVerifiedOwner(t, { organization_name: 'Old name' })
+    const other = await registerVerifiedOwner(t, { organization_name: 'Other' })
     const admin = await addMember(t, owner.access_token, 'admin')
     const denied = await t.patch('/api/v1/org', { name: 'Admin was here' }, admin.access_token)
     expect(denied.status).toBe(403)
@@ -47,7 +47,7 @@ describe('GET and PATCH /api/v1/org', () => {
 describe('the scope middleware', () => {
   it('a member gets 403 on member management, in both dialects, with the exact /v1 message', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     const people = await t.get('/v1/people', member.access_token)
     expect(people.status).toBe(403)
@@ -76,10 +76,10 @@ describe('the scope middleware', () => {
 describe('GET /api/v1/org/members and GET /v1/people', () => {
   it('lists the organization’s members, a page at a time', async () => {
     const t = await dev()
-    const owner = await registerOwner(t, { full_name: 'Ada' })
+    const owner = await registerVerifiedOwner(t, { full_name: 'Ada' })
     const admin = await addMember(t, owner.access_token, 'admin', 'Charles')
     const member = await addMember(t, owner.access_token, 'member', 'Grace')
-    await registerOwner(t) // another organization: never listed
+    await registerVerifiedOwner(t) // another organization: never listed
     const first = await t.get('/api/v1/org/members?limit=2', owner.access_token)
     expect(first.status).toBe(200)
     expect(await first.json()).toEqual({
@@ -90,7 +90,7 @@ describe('GET /api/v1/org/members and GET /v1/people', () => {
           full_name: 'Ada',
           role: 'owner',
           is_active: true,
-          is_verified: false,
+          is_verified: true,
           joined_at: expect.any(String),
         },
         {
@@ -122,7 +122,7 @@ describe('GET /api/v1/org/members and GET /v1/people', () => {
 
   it('refuses a bad page size', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const res = await t.get('/api/v1/org/members?limit=0&offset=-1', owner.access_token)
     expect(res.status).toBe(422)
     expect(((await res.json()) as { errors: unknown }).errors).toEqual([
@@ -135,9 +135,9 @@ describe('GET /api/v1/org/members and GET /v1/people', () => {
 describe('tenant isolation', () => {
   it('another organization’s member is 404 on read, update and delete, and nothing changes', async () => {
     const t = await dev()
-    const ownerA = await registerOwner(t)
+    const ownerA = await registerVerifiedOwner(t)
     const memberA = await addMember(t, ownerA.access_token, 'member')
-    const ownerB = await registerOwner(t)
+    const ownerB = await registerVerifiedOwner(t)
     for (const res of [
       await t.patch(`/api/v1/org/members/${memberA.user_id}`, { role: 'admin' }, ownerB.access_token),
       await t.patch(`/api/v1/org/members/${memberA.user_id}`, { is_active: false }, ownerB.access_token),
@@ -156,9 +156,9 @@ describe('tenant isolation', () => {
 
   it('an org_id in the query or a header changes nothing', async () => {
     const t = await dev()
-    const ownerA = await registerOwner(t)
+    const ownerA = await registerVerifiedOwner(t)
     await addMember(t, ownerA.access_token, 'member')
-    const ownerB = await registerOwner(t)
+    const ownerB = await registerVerifiedOwner(t)
     const res = await t.request('GET', `/api/v1/org/members?org_id=${ownerA.organization_id}`, undefined, {
       ...t.bearer(ownerB.access_token),
       'X-Org-Id': ownerA.organization_id,
@@ -171,7 +171,7 @@ describe('tenant isolation', () => {
 
   it('an unknown or malformed member id is 404', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     expect((await t.patch('/api/v1/org/members/00000000-0000-4000-8000-000000000000', { role: 'admin' }, owner.access_token)).status).toBe(404)
     expect((await t.delete('/api/v1/org/members/1%27%20or%201=1', owner.access_token)).status).toBe(404)
   })
@@ -180,7 +180,7 @@ describe('tenant isolation', () => {
 describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
   it('an owner promotes a member; the new scopes arrive at the next refresh', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     const res = await t.patch(`/api/v1/org/members/${member.user_id}`, { role: 'admin' }, owner.access_token)
     expect(res.status).toBe(200)
@@ -195,7 +195,7 @@ describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
 
   it('a demotion takes effect at once, before any refresh', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     expect((await t.get('/v1/people', admin.access_token)).status).toBe(200)
     await t.patch(`/api/v1/org/members/${admin.user_id}`, { role: 'member' }, owner.access_token)
@@ -206,7 +206,7 @@ describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
 
   it('refuses escalation: nobody grants a role above their own or manages someone above them', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     const member = await addMember(t, owner.access_token, 'member')
     const cases = [
@@ -232,7 +232,7 @@ describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
 
   it('nobody changes their own role', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     for (const [who, role] of [
       [admin, 'owner'],
@@ -247,7 +247,7 @@ describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
 
   it('needs role or is_active', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     const res = await t.patch(`/api/v1/org/members/${member.user_id}`, {}, owner.access_token)
     expect(res.status).toBe(422)
@@ -258,7 +258,7 @@ describe('PATCH /api/v1/org/members/{user_id}: roles', () => {
 describe('the last owner', () => {
   it('cannot be deactivated or removed, nor demote themselves', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const deactivate = await t.patch(`/api/v1/org/members/${owner.user_id}`, { is_active: false }, owner.access_token)
     expect(deactivate.status).toBe(409)
     expect(await deactivate.json()).toEqual({
@@ -275,7 +275,7 @@ describe('the last owner', () => {
 
   it('an owner may step down once another active owner exists', async () => {
     const t = await dev()
-    const first = await registerOwner(t)
+    const first = await registerVerifiedOwner(t)
     const second = await addMember(t, first.access_token, 'owner')
     const res = await t.patch(`/api/v1/org/members/${first.user_id}`, { role: 'admin' }, second.access_token)
     expect(res.status).toBe(200)
@@ -288,7 +288,7 @@ describe('the last owner', () => {
 describe('deactivation and removal', () => {
   it('deactivating a member kills their live token at once (403) and their refresh', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     expect((await t.get('/api/v1/auth/me', member.access_token)).status).toBe(200)
     const res = await t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token)
@@ -308,7 +308,7 @@ describe('deactivation and removal', () => {
 
   it('reactivation does not revive the old sessions', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'member')
     await t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token)
     await t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: true }, owner.access_token)
@@ -319,7 +319,7 @@ describe('deactivation and removal', () => {
 
   it('removing a member kills their live token at once (401) and their refresh; the email can be invited again', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     const member = await addMember(t, owner.access_token, 'member')
     const res = await t.delete(`/api/v1/org/members/${member.user_id}`, admin.access_token)
@@ -336,7 +336,7 @@ describe('deactivation and removal', () => {
 
   it('a member may leave (remove themselves)', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const member = await addMember(t, owner.access_token, 'admin')
     expect((await t.delete(`/api/v1/org/members/${member.user_id}`, member.access_token)).status).toBe(204)
     expect((await t.get('/api/v1/auth/me', member.access_token)).status).toBe(401)

@@ -15,7 +15,7 @@ const authenticator = (options: Partial<AuthenticatorOptions> = {}) => softwareA
 
 type User = Awaited<ReturnType<TestApp['register']>>
 
-/** Registration options for a user, with the password (their session is not a fresh sign-in). */
+/** Registration options for a user, with the password (so tests that move the clock still pass the recent-sign-in rule). */
 async function registrationOptions(t: TestApp, user: User) {
   const res = await t.post('/api/v1/auth/passkeys/registration/options', { password: user.password }, user.access_token)
   expect(res.status).toBe(200)
@@ -162,6 +162,13 @@ describe('adding a passkey', () => {
     const { json } = await authenticator().register(await registrationOptions(t, user))
     t.clock.advance(301)
     expect((await t.post('/api/v1/auth/passkeys/registration', { credential: json }, user.access_token)).status).toBe(422)
+  })
+
+  it('needs no password within 10 minutes of signing in', async () => {
+    const t = await passkeyApp()
+    const user = await t.register()
+    t.clock.advance(599)
+    expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).status).toBe(200)
   })
 
   it('needs the password again once the sign-in is more than 10 minutes old', async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { isPwnedPassword } from '../../functions/core/password-policy'
 import { testApp, uniqueEmail } from '../support/app'
-import { inviteAndReadToken, lastMailTo, registerOwner } from '../support/org'
+import { inviteAndReadToken, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
 
 const dev = (options: Parameters<typeof testApp>[0] = {}) =>
   testApp({ ...options, env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...options.env } })
@@ -67,7 +67,7 @@ describe('common and context passwords are refused wherever a password is set', 
 
   it('invitation accept refuses a common password or the invitee’s name', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const common = await t.post('/api/v1/auth/invitations/accept', { token, password: 'password1', full_name: 'Charles Babbage' })
     expect(await common.json()).toEqual(refused('password', 'is too common'))

@@ -4,7 +4,7 @@ import { authEvents, emailTokens, invitations, mailOutbox, rateLimits, refreshTo
 import { createScheduled } from '../../functions/scheduled'
 import { TestClock, testApp, testDatabase } from '../support/app'
 import type { TestApp } from '../support/app'
-import { inviteAndReadToken, registerOwner } from '../support/org'
+import { inviteAndReadToken, registerVerifiedOwner } from '../support/org'
 
 const DAY = 86_400
 
@@ -35,7 +35,7 @@ async function runCron(t: TestApp, env: Record<string, string> = {}) {
 
 /** Everything that grows with use: a registration, logins (one with 2FA pending), failures, an invitation, mails. */
 async function activity(t: TestApp) {
-  const owner = await registerOwner(t)
+  const owner = await registerVerifiedOwner(t)
   await t.post('/api/v1/auth/login', { email: owner.email, password: 'wrong password here' })
   await t.post('/api/v1/auth/refresh', { refresh_token: owner.refresh_token })
   await inviteAndReadToken(t, owner.access_token, 'member')

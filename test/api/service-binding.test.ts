@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { getConfig } from '../../functions/config'
 import { verifyForService } from '../../functions/service/verify'
 import { testApp } from '../support/app'
-import { addMember, registerOwner } from '../support/org'
+import { addMember, registerOwner, registerVerifiedOwner } from '../support/org'
 
 // The service binding's verify(token, scope?), on the path every protected route takes.
 async function service() {
@@ -38,7 +38,8 @@ describe('GatehouseService.verify (service binding)', () => {
 
   it('refuses a deactivated account (403) and a demoted role (the live role counts)', async () => {
     const { t, verify } = await service()
-    const owner = await registerOwner(t)
+    // An inviter's address must be proven, or the invitations are held (issue #13).
+    const owner = await registerVerifiedOwner(t)
     const admin = await addMember(t, owner.access_token, 'admin')
     const member = await addMember(t, owner.access_token, 'member')
     expect((await verify(admin.access_token, 'members:read')).ok).toBe(true)

@@ -86,7 +86,7 @@ describe('2FA in the audit log', () => {
     const rows = await t.db.select().from(authEvents).where(eq(authEvents.userId, user.user_id)).orderBy(asc(authEvents.id))
     expect(rows.map((r) => [r.type, r.outcome, r.detail])).toEqual([
       ['register', 'success', expect.any(Object)],
-      ['two_factor_enabled', 'success', null],
+      ['two_factor_enabled', 'success', { other_sessions_ended: 0 }],
       ['login_first_factor', 'success', { method: 'password' }],
       ['two_factor_code', 'failure', { via: 'login' }],
       ['login_first_factor', 'success', { method: 'password' }],

@@ -5,7 +5,7 @@ import { routes } from '../../functions/app'
 import { rowsOf } from '../../db/client'
 import { testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { addMember, registerOwner } from '../support/org'
+import { addMember, registerVerifiedOwner } from '../support/org'
 import type { SignedIn } from '../support/org'
 import { anyJson, arbitraryFor, pathParam, queryString } from './arbitraries'
 
@@ -55,7 +55,7 @@ describe.sequential(`fuzzing every route (${RUNS} runs each, seed ${SEED})`, () 
   const original = { log: console.log, warn: console.warn, error: console.error }
 
   async function freshFixture(): Promise<Fixture> {
-    const owner = await registerOwner(t, { email: uniqueEmail('fuzz-owner') })
+    const owner = await registerVerifiedOwner(t, { email: uniqueEmail('fuzz-owner') })
     const member = await addMember(t, owner.access_token, 'member')
     return { owner, member, pool: [owner.email, member.email, owner.user_id, member.user_id, owner.organization_id] }
   }

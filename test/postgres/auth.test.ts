@@ -4,7 +4,7 @@ import { memberships, organizations, users } from '../../db/schema'
 import { normalizeEmail } from '../../db/queries/accounts'
 import { testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
-import { addMember, inviteAndReadToken, lastMailTo, registerOwner } from '../support/org'
+import { addMember, inviteAndReadToken, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
 
 // Each of these holds one statement (a unique index, a conditional UPDATE … RETURNING, a
 // row lock) to "exactly once" while a real server runs the racing requests at the same time.
@@ -66,7 +66,7 @@ describe('single-use links under concurrent use', () => {
 
   it('accepts an invitation once', async () => {
     const t = await dev()
-    const owner = await registerOwner(t)
+    const owner = await registerVerifiedOwner(t)
     const { token } = await inviteAndReadToken(t, owner.access_token, 'member')
     const input = { token, password, full_name: 'Racer' }
     const results = await Promise.all([1, 2, 3].map(() => t.post('/api/v1/auth/invitations/accept', input)))
@@ -77,7 +77,7 @@ describe('single-use links under concurrent use', () => {
 describe('PATCH /api/v1/org/members/:id under concurrent use', () => {
   it('two owners demoting each other at once leave one owner', async () => {
     const t = await dev()
-    const a = await registerOwner(t)
+    const a = await registerVerifiedOwner(t)
     const b = await addMember(t, a.access_token, 'owner')
     const results = await Promise.all([
       t.patch(`/api/v1/org/members/${b.user_id}`, { role: 'member' }, a.access_token),

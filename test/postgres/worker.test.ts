@@ -7,7 +7,7 @@ import { startTestWorker } from '../support/worker'
 describe('concurrent requests in workerd', () => {
   let dev: TestWorker
   beforeAll(async () => {
-    dev = await startTestWorker({ ENVIRONMENT: 'development', APP_URL: 'https://app.example' })
+    dev = await startTestWorker({ ENVIRONMENT: 'development', DEV_MAIL: 'on', APP_URL: 'https://app.example' })
   })
   afterAll(() => dev?.stop())
 
@@ -32,9 +32,14 @@ describe('concurrent requests in workerd', () => {
   })
 
   it('two owners demoting each other at once leave exactly one owner', async () => {
+    const aEmail = `a-${Date.now()}@example.com`
     const a = (await (
-      await call(dev, 'POST', '/api/v1/auth/register', { email: `a-${Date.now()}@example.com`, password, full_name: 'A', organization_name: 'Two' })
+      await call(dev, 'POST', '/api/v1/auth/register', { email: aEmail, password, full_name: 'A', organization_name: 'Two' })
     ).json()) as Record<string, string>
+    // An inviter's address must be proven, or the invitation is held.
+    const verification = (await (await call(dev, 'GET', `/dev/mail?to=${aEmail}`)).json()) as { messages: { text: string }[] }
+    const verifyToken = /verify-email\?token=([\w-]+)/.exec(verification.messages[0]!.text)![1]
+    expect((await post('/api/v1/auth/verify-email', { token: verifyToken })).status).toBe(200)
     const email = `b-${Date.now()}@example.com`
     await call(dev, 'POST', '/api/v1/org/invitations', { email, role: 'owner' }, a.access_token)
     const mail = (await (await call(dev, 'GET', `/dev/mail?to=${email}`)).json()) as { messages: { text: string }[] }

@@ -58,6 +58,8 @@ export async function testBindings(overrides: Partial<Bindings> = {}): Promise<B
     JWT_KEYS: JSON.stringify([(await testRsaKey()).private]),
     JWT_ISSUER: TEST_ISSUER,
     DATA_ENCRYPTION_KEYS: JSON.stringify([TEST_DATA_KEY]),
+    // /dev/mail also needs ENVIRONMENT=development, which only the tests reading mail set.
+    DEV_MAIL: 'on',
     ...overrides,
   }
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import { OAuth2Server } from 'oauth2-mock-server'
+import { afterAll, beforeAll } from 'vitest'
 
 // Real OAuth servers for the OAuth tests, each listening on 127.0.0.1 only and stopped by
 // the test file that started it.
@@ -187,4 +188,39 @@ export async function startSilentServer() {
         server.close(() => resolve())
       }),
   }
+}
+
+/** Every provider configured against local servers: `idp` plays Google and Microsoft, `graph` Facebook. */
+export function providerEnv(idp: OidcProvider, graph: { url: string }, redirectUris: string[]) {
+  return {
+    OAUTH_REDIRECT_URIS: JSON.stringify(redirectUris),
+    GOOGLE_CLIENT_ID: CLIENT.id,
+    GOOGLE_CLIENT_SECRET: CLIENT.secret,
+    GOOGLE_TOKEN_URL: `${idp.url}/token`,
+    GOOGLE_JWKS_URL: `${idp.url}/jwks`,
+    GOOGLE_ISSUER: idp.url,
+    FACEBOOK_CLIENT_ID: CLIENT.id,
+    FACEBOOK_CLIENT_SECRET: CLIENT.secret,
+    FACEBOOK_TOKEN_URL: `${graph.url}/oauth/access_token`,
+    FACEBOOK_USERINFO_URL: `${graph.url}/me`,
+    OUTLOOK_CLIENT_ID: CLIENT.id,
+    OUTLOOK_CLIENT_SECRET: CLIENT.secret,
+    OUTLOOK_TOKEN_URL: `${idp.url}/token`,
+    OUTLOOK_JWKS_URL: `${idp.url}/jwks`,
+    OUTLOOK_ISSUER: `${idp.url}/{tenantid}/v2.0`,
+  }
+}
+
+/** Both servers for the test file that calls it: started before its tests, stopped after. */
+export function useOAuthServers() {
+  const servers = {} as { idp: OidcProvider; graph: Awaited<ReturnType<typeof startGraphServer>> }
+  beforeAll(async () => {
+    servers.idp = await startOidcProvider()
+    servers.graph = await startGraphServer()
+  })
+  afterAll(async () => {
+    await servers.idp?.stop()
+    await servers.graph?.stop()
+  })
+  return servers
 }

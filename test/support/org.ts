@@ -19,6 +19,23 @@ export interface SignedIn {
 export const registerOwner = (t: TestApp, fields: Parameters<TestApp['register']>[0] = {}) =>
   t.register(fields) as Promise<unknown> as Promise<SignedIn>
 
+/**
+ * An owner whose address is verified through the mailed link, as an inviter must be for
+ * invitations to go out (an unverified inviter's are held).
+ */
+export async function registerVerifiedOwner(t: TestApp, fields: Parameters<TestApp['register']>[0] = {}) {
+  const owner = await registerOwner(t, fields)
+  await verifyAddress(t, owner.email)
+  return owner
+}
+
+/** Follows the newest verification link mailed to `email`. */
+export async function verifyAddress(t: TestApp, email: string) {
+  const token = /\/verify-email\?token=([A-Za-z0-9_-]+)/.exec((await lastMailTo(t, email)).text)![1]!
+  const res = await t.post('/api/v1/auth/verify-email', { token })
+  if (res.status !== 200) throw new Error(`verify-email failed: ${res.status} ${await res.text()}`)
+}
+
 /** The newest mail to `to` in the development outbox (the app must run with ENVIRONMENT=development). */
 export async function lastMailTo(t: TestApp, to: string) {
   const res = await t.get(`/dev/mail?to=${encodeURIComponent(to)}`)

@@ -49,6 +49,8 @@ describe('npm run dev: per-IP rate limits', () => {
     const toml = readFileSync('wrangler.toml', 'utf8')
     expect(toml).toMatch(/^ENVIRONMENT = "production"$/m)
     expect(toml).not.toMatch(/RATE_LIMIT|LOCKOUT|DEV_STRICT/)
-    expect((await parseConfig(await testBindings({ ENVIRONMENT: 'production', APP_URL: 'https://app.example' }))).rateLimits).toEqual(DEFAULT_RATE_LIMITS)
+    // Production also needs an https APP_URL to serve at all (issue #13).
+    const production = await testBindings({ ENVIRONMENT: 'production', APP_URL: 'https://app.example' })
+    expect((await parseConfig(production)).rateLimits).toEqual(DEFAULT_RATE_LIMITS)
   })
 })

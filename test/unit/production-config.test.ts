@@ -13,10 +13,9 @@ describe('production configuration', () => {
   })
 
   it('takes the issuer as given, and keeps a local default outside production', async () => {
-    expect(
-      (await parseConfig(await testBindings({ ENVIRONMENT: 'production', JWT_ISSUER: 'https://auth.example.com', APP_URL: 'https://auth.example.com' })))
-        .issuer,
-    ).toBe('https://auth.example.com')
+    // Production also needs an https APP_URL (issue #13).
+    const production = await testBindings({ ENVIRONMENT: 'production', JWT_ISSUER: 'https://auth.example.com', APP_URL: 'https://app.example.com' })
+    expect((await parseConfig(production)).issuer).toBe('https://auth.example.com')
     expect((await parseConfig(await testBindings({ ENVIRONMENT: 'development', JWT_ISSUER: undefined }))).issuer).toBe('gatehouse')
   })
 

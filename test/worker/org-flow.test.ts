@@ -8,7 +8,7 @@ describe('organizations in workerd', () => {
   let dev: TestWorker
   let production: TestWorker
   beforeAll(async () => {
-    dev = await startTestWorker({ ENVIRONMENT: 'development', APP_URL: 'https://app.example' })
+    dev = await startTestWorker({ ENVIRONMENT: 'development', DEV_MAIL: 'on', APP_URL: 'https://app.example' })
     production = await startTestWorker({ ENVIRONMENT: 'production', APP_URL: 'https://app.example' })
   })
   afterAll(async () => {
@@ -24,11 +24,18 @@ describe('organizations in workerd', () => {
     })
   const password = 'correct horse battery staple'
 
+  /** Registers an owner and follows the verification link from /dev/mail: an inviter's address must be proven. */
+  async function verifiedOwner(email: string, organization_name: string, full_name: string) {
+    const owner = (await (await call(dev, 'POST', '/api/v1/auth/register', { email, password, full_name, organization_name })).json()) as Record<string, string>
+    const mail = (await (await call(dev, 'GET', `/dev/mail?to=${encodeURIComponent(email)}`)).json()) as { messages: { text: string }[] }
+    const token = /verify-email\?token=([\w-]+)/.exec(mail.messages[0]!.text)![1]
+    expect((await call(dev, 'POST', '/api/v1/auth/verify-email', { token })).status).toBe(200)
+    return owner
+  }
+
   it('the reviewer’s flow: register, invite, read /dev/mail, accept, see /v1/people; deactivation is 403 at once', async () => {
     const ownerEmail = `owner-${Date.now()}@example.com`
-    const owner = (await (
-      await call(dev, 'POST', '/api/v1/auth/register', { email: ownerEmail, password, full_name: 'Ada', organization_name: 'AE' })
-    ).json()) as Record<string, string>
+    const owner = await verifiedOwner(ownerEmail, 'AE', 'Ada')
     const email = `invitee-${Date.now()}@example.com`
     expect((await call(dev, 'POST', '/api/v1/org/invitations', { email, role: 'member' }, owner.access_token)).status).toBe(201)
     const mail = (await (await call(dev, 'GET', `/dev/mail?to=${email}`)).json()) as { messages: { text: string }[] }

@@ -46,6 +46,8 @@ export interface OAuthConfig {
   /** Exact strings: no normalization, so no prefix, case or trailing-slash tricks get through. */
   redirectUris: readonly string[]
   timeoutMs: number
+  /** OAUTH_REQUIRE_PKCE: a callback without `code_verifier` is refused. */
+  requirePkce: boolean
   providers: Partial<Record<ProviderName, OAuthProvider>>
 }
 
@@ -58,7 +60,12 @@ export function oauthConfig(env: Bindings): OAuthConfig {
     const provider = factories[name](env)
     if (provider) providers[name] = provider
   }
-  return { redirectUris: redirectUris(env.OAUTH_REDIRECT_URIS), timeoutMs: timeoutMs(env.OAUTH_TIMEOUT_MS), providers }
+  return {
+    redirectUris: redirectUris(env.OAUTH_REDIRECT_URIS),
+    timeoutMs: timeoutMs(env.OAUTH_TIMEOUT_MS),
+    requirePkce: onOff(env.OAUTH_REQUIRE_PKCE, 'OAUTH_REQUIRE_PKCE'),
+    providers,
+  }
 }
 
 function redirectUris(value: string | undefined): string[] {
@@ -93,4 +100,12 @@ function timeoutMs(value: string | undefined): number {
   const n = Number(value)
   if (!Number.isInteger(n) || n <= 0) throw new Error('OAUTH_TIMEOUT_MS must be a positive whole number of milliseconds')
   return n
+}
+
+/** An opt-in switch: unset, `off` or `false` is off; `on` or `true` is on; anything else is a mistake. */
+export function onOff(value: string | undefined, name: string): boolean {
+  const text = value?.trim().toLowerCase() ?? ''
+  if (text === '' || text === 'off' || text === 'false') return false
+  if (text === 'on' || text === 'true') return true
+  throw new Error(`${name} must be "on" or "off"`)
 }

@@ -1,10 +1,13 @@
 import { createAccount, findAccountByEmail } from '../../../db/queries/accounts'
 import type { Account } from '../../../db/queries/accounts'
 import { findAccountByIdentity, insertIdentity, linkIdentity } from '../../../db/queries/oauth'
-import { AuthError, validationFailed } from '../errors'
+import { recordEvent } from '../audit'
+import { sendVerificationMail } from '../email-verification'
+import { AuthError, unauthenticated, validationFailed } from '../errors'
 import { completeLogin } from '../login'
 import type { LoginOutcome } from '../login'
 import { limitClient } from '../rate-limit'
+import { passwordMatches } from '../reauthentication'
 import type { Services } from '../services'
 import type { AuthorizationGrant, ProviderIdentity, ProviderName } from '.'
 
@@ -15,19 +18,27 @@ export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
  * (before the provider hears of this code), then the provider proves an identity, then
  * that identity finds, links or creates the account, and the login completes like any other.
  */
-export async function oauthLogin(s: Services, providerName: ProviderName, grant: AuthorizationGrant): Promise<OAuthOutcome> {
+export async function oauthLogin(
+  s: Services,
+  providerName: ProviderName,
+  grant: AuthorizationGrant,
+  options: { password?: string } = {},
+): Promise<OAuthOutcome> {
   await limitClient(s, 'oauth')
   const { oauth } = s.config
   // RFC 9700 §4.1.3: exact string matching, nothing looser.
   if (!oauth.redirectUris.includes(grant.redirectUri))
     throw validationFailed([{ field: 'redirect_uri', message: 'is not an allowed redirect URI' }])
+  // RFC 9700 §2.1.1: PKCE against code injection; a deployment whose clients all send it can demand it.
+  if (oauth.requirePkce && !grant.codeVerifier)
+    throw validationFailed([{ field: 'code_verifier', message: 'is required (PKCE) on this server' }])
   const provider = oauth.providers[providerName]
   if (!provider)
     throw new AuthError('provider_not_configured', 422, `Sign-in with ${providerName} is not configured on this server.`, {
       errors: [{ field: 'provider', message: 'is not configured on this server' }],
     })
   const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
-  const { account, isNewUser } = await findOrCreateAccount(s, providerName, identity)
+  const { account, isNewUser } = await findOrCreateAccount(s, providerName, identity, options.password)
   if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
   return { ...(await completeLogin(s, account, 'oauth')), isNewUser }
 }
@@ -43,6 +54,7 @@ async function findOrCreateAccount(
   s: Services,
   provider: ProviderName,
   identity: ProviderIdentity,
+  password: string | undefined,
   attempt = 0,
 ): Promise<{ account: Account; isNewUser: boolean }> {
   const known = await findAccountByIdentity(s.db, provider, identity.subject)
@@ -56,9 +68,15 @@ async function findOrCreateAccount(
     // first (without owning it) would get the real owner's logins, or the other way round.
     if (!identity.emailVerified || !existing.user.isVerified) throw emailTaken()
     if (!existing.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
-    if (await linkIdentity(s.db, existing.user.id, link, s.now)) return { account: existing, isNewUser: false }
+    // Whoever registered the address chose the password, maybe before its owner proved the
+    // mailbox: a provider joins that account only with the password too.
+    if (existing.user.passwordHash) await provePassword(s, existing, password)
+    if (await linkIdentity(s.db, existing.user.id, link, s.now)) {
+      await recordEvent(s, { type: 'identity_linked', outcome: 'success', userId: existing.user.id, orgId: existing.org.id, detail: { provider } })
+      return { account: existing, isNewUser: false }
+    }
     // Linked concurrently by a twin request: look again.
-    return retry(s, provider, identity, attempt)
+    return retry(s, provider, identity, password, attempt)
   }
 
   if (!identity.email)
@@ -74,15 +92,37 @@ async function findOrCreateAccount(
       organizationName: `${fullName}'s organization`,
       oauthProvider: provider,
       isVerified: identity.emailVerified,
+      // An address the provider does not vouch for is only where we write to: it holds
+      // nothing (its real owner can still register it) until its mailbox is proven.
+      ownsEmail: identity.emailVerified,
     },
     (tx, account) => insertIdentity(tx, account.user.id, link, s.now),
   )
-  if (created) return { account: created, isNewUser: true }
-  // The email or the identity was taken between our reads and the insert.
-  return retry(s, provider, identity, attempt)
+  if (!created) {
+    // The email or the identity was taken between our reads and the insert.
+    return retry(s, provider, identity, password, attempt)
+  }
+  if (!identity.emailVerified)
+    await sendVerificationMail(s, created.user, { afterResponse: true }).catch((error) => console.error('verification mail not sent', error))
+  return { account: created, isNewUser: true }
 }
 
-function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, attempt: number) {
+function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, password: string | undefined, attempt: number) {
   if (attempt >= 1) throw new AuthError('conflict', 409, 'The account changed while signing in; try again.')
-  return findOrCreateAccount(s, provider, identity, attempt + 1)
+  return findOrCreateAccount(s, provider, identity, password, attempt + 1)
+}
+
+/** The account's password, for linking. */
+async function provePassword(s: Services, account: Account, password: string | undefined): Promise<void> {
+  if (password === undefined)
+    throw new AuthError(
+      'link_requires_password',
+      409,
+      'An account with this email already exists and has a password: send it as `password` to link this sign-in to it.',
+    )
+  const who = { userId: account.user.id, orgId: account.org.id, email: account.user.email }
+  if (!(await passwordMatches(s, who, account.user.passwordHash, password))) {
+    await recordEvent(s, { type: 'identity_linked', outcome: 'failure', userId: who.userId, orgId: who.orgId, detail: { reason: 'wrong_password' } })
+    throw unauthenticated('invalid_credentials', 'The password is incorrect.')
+  }
 }

@@ -1,0 +1,57 @@
+import { findAccount } from '../../db/queries/accounts'
+import { AuthError } from './errors'
+import { verifyPassword } from './passwords'
+import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
+import type { Services } from './services'
+
+/** The caller as the session knows them: who, and when the session last fully signed in. */
+export interface RecentCaller {
+  userId: string
+  orgId: string
+  email: string
+  sessionCreatedAt: Date
+}
+
+/**
+ * Changes a stolen access token would make first need a sign-in no older than `maxAgeSeconds`
+ * (the session's last full sign-in, the token's `auth_time`), or the password in the body:
+ * TWO_FACTOR_REAUTH_SECONDS for turning 2FA on and unlinking a sign-in (off by default, as
+ * existing clients expect), PASSKEY_REAUTH_SECONDS for adding a passkey. 0 turns a rule off.
+ */
+export async function requireRecentSignIn(
+  s: Services,
+  caller: RecentCaller,
+  password: string | undefined,
+  maxAgeSeconds = s.config.twoFactorReauthSeconds,
+): Promise<void> {
+  const maxAge = maxAgeSeconds
+  if (maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000) return
+  // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
+  if (password === undefined)
+    throw new AuthError('reauthentication_required', 403, 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
+  const hash = (await findAccount(s.db, caller.userId))?.user.passwordHash ?? null
+  if (!(await passwordMatches(s, caller, hash, password)))
+    throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+      errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
+    })
+}
+
+/**
+ * Checks a password typed to prove who is asking (not to sign in): a guess like a login's,
+ * on the same per-account lock, so a stolen access token cannot brute-force it. A wrong
+ * password is recorded as a failure; the caller decides what to answer.
+ */
+export async function passwordMatches(
+  s: Services,
+  who: { userId: string; orgId: string; email: string },
+  hash: string | null,
+  password: string,
+): Promise<boolean> {
+  const attempt = await checkLimit(s, accountKey(who.email), { userId: who.userId, orgId: who.orgId })
+  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
+    await recordFailure(s, attempt, { userId: who.userId, orgId: who.orgId })
+    return false
+  }
+  await resetFailures(s, attempt.key)
+  return true
+}
