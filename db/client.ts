@@ -4,6 +4,9 @@ import type { NeonHttpDatabase } from 'drizzle-orm/neon-http'
 import { drizzle as drizzleWebSocket } from 'drizzle-orm/neon-serverless'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
+import { sql } from 'drizzle-orm'
+import type { SQL, SQLWrapper } from 'drizzle-orm'
+import { isRequirementUnmet } from './errors'
 import * as schema from './schema'
 
 // How a request reaches Postgres (docs/edge-latency.md):
@@ -72,6 +75,33 @@ export async function batch<T extends Statements>(db: Database, statements: T): 
   for (const statement of statements) results.push(await (statement as unknown as PromiseLike<unknown>))
   return results as BatchResponse<T>
 }
+
+/**
+ * A statement of a batch that changes rows and must change at least one: otherwise it raises
+ * (SQLSTATE GH001, `gatehouse_require` of migration 0005) and the whole batch is undone, as
+ * an interactive transaction's rollback would. `change` is an `update`/`insert`/`delete …
+ * returning`. Statements after it in the batch run only once it changed something, in the
+ * same transaction, each seeing what the ones before it wrote: the decision between two
+ * statements, inside one round trip.
+ */
+export const required = (db: Database, change: SQLWrapper): BatchItem<'pg'> =>
+  db.execute(sql`with changed as (${change.getSQL()}) select gatehouse_require(count(*) > 0) as ok from changed`) as BatchItem<'pg'>
+
+/**
+ * `batch`, with `required` statements in it: the results, or undefined when a requirement
+ * was not met (and nothing was written).
+ */
+export async function allOrNothing<T extends Statements>(db: Database, statements: T): Promise<BatchResponse<T> | undefined> {
+  try {
+    return await batch(db, statements)
+  } catch (error) {
+    if (isRequirementUnmet(error)) return undefined
+    throw error
+  }
+}
+
+/** `required` for raw SQL. */
+export const requiredSql = (db: Database, change: SQL) => required(db, { getSQL: () => change })
 
 /**
  * Runs `work` in an interactive transaction: over a WebSocket opened for it when `db` is a

@@ -8,3 +8,6 @@ export function sqlState(error: unknown): string | undefined {
 }
 
 export const isUniqueViolation = (error: unknown) => sqlState(error) === '23505'
+
+/** A `required` change of a batch did not happen (db/client.ts): the batch wrote nothing. */
+export const isRequirementUnmet = (error: unknown) => sqlState(error) === 'GH001'

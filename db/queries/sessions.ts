@@ -253,13 +253,16 @@ export const revokeUserSessionsSql = (db: Database, userId: string, now: Date) =
 
 /** Ends every live session of a user, except `keep` when given. */
 export async function revokeUserSessions(db: Database, userId: string, now: Date, keep?: string): Promise<number> {
-  const rows = await db
+  return (await revokeUserSessionsStatement(db, userId, now, keep)).length
+}
+
+/** `revokeUserSessions` as a statement, for a batch: the ids of the sessions it ended. */
+export const revokeUserSessionsStatement = (db: Database, userId: string, now: Date, keep?: string) =>
+  db
     .update(sessions)
     .set({ revokedAt: now })
     .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), keep ? ne(sessions.id, keep) : undefined))
     .returning({ id: sessions.id })
-  return rows.length
-}
 
 export function listLiveSessions(db: Database, userId: string, now: Date, after?: SQL) {
   return db

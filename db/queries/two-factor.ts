@@ -1,8 +1,8 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import { batch, transaction } from '../client'
+import { allOrNothing, batch, required } from '../client'
 import type { Database } from '../client'
 import { recoveryCodes, sessions, twoFactorChallenges, users } from '../schema'
-import { revokeUserSessions } from './sessions'
+import { revokeUserSessionsStatement } from './sessions'
 
 export interface TotpState {
   secret: string | null
@@ -51,73 +51,58 @@ export async function advanceTotpStep(db: Database, userId: string, step: number
   return rows.length > 0
 }
 
-// Every transaction here locks rows in one order, challenge → recovery codes → user, so two
+// Every batch here locks rows in one order, challenge → recovery codes → user, so two
 // of them can never wait on each other (no deadlock between a login and a disable).
-
-// Thrown inside a transaction to roll it back when a condition fails; never escapes.
-class Rollback extends Error {}
-
-/** Runs `work` in a transaction that commits only if it returns true. */
-async function allOrNothing(db: Database, work: (tx: Database) => Promise<boolean>): Promise<boolean> {
-  try {
-    return await transaction(db, async (tx) => {
-      if (!(await work(tx))) throw new Rollback()
-      return true
-    })
-  } catch (error) {
-    if (error instanceof Rollback) return false
-    throw error
-  }
-}
-
-async function insertRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date) {
-  await db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId))
-  await db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now })))
-}
 
 /**
  * Turns 2FA on with the secret the code was checked against, stores the first set of
  * recovery codes, and ends every session of the user but `keepSession`, all at once: whoever
  * else holds a session may be who is locking the owner out. Returns how many sessions ended,
  * or null when the secret changed meanwhile (a new setup), 2FA is already on, or the step
- * was already used.
+ * was already used: then nothing was written. One batch, one round trip.
  */
 export async function enableTotp(
   db: Database,
   e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date; keepSession: string },
 ): Promise<number | null> {
-  let ended = 0
-  const enabled = await allOrNothing(db, async (tx) => {
-    await insertRecoveryCodes(tx, e.userId, e.recoveryCodeHashes, e.now)
-    const rows = await tx
-      .update(users)
-      .set({ totpEnabledAt: e.now, totpLastStep: e.step, updatedAt: e.now })
-      .where(and(eq(users.id, e.userId), isNull(users.totpEnabledAt), eq(users.totpSecret, e.ciphertext), newerStep(e.step)))
-      .returning({ id: users.id })
-    if (rows.length === 0) return false
-    ended = await revokeUserSessions(tx, e.userId, e.now, e.keepSession)
-    return true
-  })
-  return enabled ? ended : null
+  const done = await allOrNothing(db, [
+    ...recoveryCodeStatements(db, e.userId, e.recoveryCodeHashes, e.now),
+    required(
+      db,
+      db
+        .update(users)
+        .set({ totpEnabledAt: e.now, totpLastStep: e.step, updatedAt: e.now })
+        .where(and(eq(users.id, e.userId), isNull(users.totpEnabledAt), eq(users.totpSecret, e.ciphertext), newerStep(e.step)))
+        .returning({ id: users.id }),
+    ),
+    revokeUserSessionsStatement(db, e.userId, e.now, e.keepSession),
+  ])
+  return done ? done[3].length : null
 }
+
+// The user's recovery codes replaced: the old set stops working in the same transaction.
+const recoveryCodeStatements = (db: Database, userId: string, hashes: string[], now: Date) =>
+  [
+    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now }))),
+  ] as const
 
 /** Replaces the user's recovery codes: the old set stops working in the same transaction (one batch, one round trip). */
 export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date): Promise<void> {
-  await batch(db, [
-    db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
-    db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now }))),
-  ])
+  await batch(db, recoveryCodeStatements(db, userId, hashes, now))
 }
 
 /** Spends a recovery code. Of two concurrent uses, exactly one finds `used_at is null`. */
 export async function spendRecoveryCode(db: Database, userId: string, codeHash: string, now: Date): Promise<boolean> {
-  const rows = await db
+  return (await spendRecoveryCodeStatement(db, userId, codeHash, now)).length > 0
+}
+
+const spendRecoveryCodeStatement = (db: Database, userId: string, codeHash: string, now: Date) =>
+  db
     .update(recoveryCodes)
     .set({ usedAt: now })
     .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, codeHash), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id })
-  return rows.length > 0
-}
 
 export async function countUnusedRecoveryCodes(db: Database, userId: string): Promise<number> {
   const [row] = await db
@@ -212,34 +197,32 @@ export async function takeChallengeAttempt(
 }
 
 // Spends the challenge and gives back the attempt taken for the code that proved right.
-async function spendChallenge(db: Database, tokenHash: string, now: Date): Promise<boolean> {
-  const rows = await db
+const spendChallenge = (db: Database, tokenHash: string, now: Date) =>
+  db
     .update(twoFactorChallenges)
     .set({ usedAt: now, failedAttempts: sql`${twoFactorChallenges.failedAttempts} - 1` })
     .where(and(eq(twoFactorChallenges.tokenHash, tokenHash), isNull(twoFactorChallenges.usedAt), gt(twoFactorChallenges.expiresAt, now)))
     .returning({ tokenHash: twoFactorChallenges.tokenHash })
-  return rows.length > 0
-}
 
 /**
- * Completes a login challenge with a verified TOTP step: the challenge is spent and the step
- * recorded together, or neither (the challenge row's lock orders concurrent verifications,
- * and the second finds it spent).
+ * The statements completing a login challenge with a verified TOTP step, for the front of
+ * the login's batch: the challenge is spent and the step recorded together, or the batch
+ * writes nothing (`allOrNothing` answers undefined). The challenge row's lock orders
+ * concurrent verifications, and the second finds it spent.
  */
-export function completeChallengeWithTotp(
-  db: Database,
-  c: { tokenHash: string; userId: string; step: number; now: Date },
-): Promise<boolean> {
-  return allOrNothing(db, async (tx) => (await spendChallenge(tx, c.tokenHash, c.now)) && advanceTotpStep(tx, c.userId, c.step, c.now))
-}
+export const completeChallengeWithTotp = (db: Database, c: { tokenHash: string; userId: string; step: number; now: Date }) =>
+  [
+    required(db, spendChallenge(db, c.tokenHash, c.now)),
+    required(
+      db,
+      db
+        .update(users)
+        .set({ totpLastStep: c.step, updatedAt: c.now })
+        .where(and(eq(users.id, c.userId), isNotNull(users.totpEnabledAt), newerStep(c.step)))
+        .returning({ id: users.id }),
+    ),
+  ] as const
 
-/** Completes a login challenge with a recovery code: both are spent, or neither. */
-export function completeChallengeWithRecoveryCode(
-  db: Database,
-  c: { tokenHash: string; userId: string; codeHash: string; now: Date },
-): Promise<boolean> {
-  return allOrNothing(
-    db,
-    async (tx) => (await spendChallenge(tx, c.tokenHash, c.now)) && spendRecoveryCode(tx, c.userId, c.codeHash, c.now),
-  )
-}
+/** The same with a recovery code: the challenge and the code are both spent, or the batch writes nothing. */
+export const completeChallengeWithRecoveryCode = (db: Database, c: { tokenHash: string; userId: string; codeHash: string; now: Date }) =>
+  [required(db, spendChallenge(db, c.tokenHash, c.now)), required(db, spendRecoveryCodeStatement(db, c.userId, c.codeHash, c.now))] as const

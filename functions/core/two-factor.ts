@@ -1,5 +1,5 @@
 import type { BatchItem } from 'drizzle-orm/batch'
-import { batch } from '../../db/client'
+import { allOrNothing, batch } from '../../db/client'
 import { resetCounter } from '../../db/queries/rate-limits'
 import { findAccount } from '../../db/queries/accounts'
 import { findMember } from '../../db/queries/organizations'
@@ -103,12 +103,13 @@ export async function twoFactorSucceeded(
   events: Omit<AuthEvent, 'userId' | 'orgId'>[],
   alsoWrite: BatchItem<'pg'>[] = [],
 ): Promise<void> {
-  await batch(s.db, [
-    resetCounter(s.db, twoFactorKey(userId)),
-    ...events.map((event) => eventStatement(s, { ...event, userId, orgId })),
-    ...alsoWrite,
-  ])
+  await batch(s.db, [...twoFactorSuccessStatements(s, { userId, orgId }, events), ...alsoWrite])
 }
+
+/** `twoFactorSucceeded` as statements, for the caller's batch. */
+export const twoFactorSuccessStatements = (s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]) =>
+  [resetCounter(s.db, twoFactorKey(userId)), ...events.map((event) => eventStatement(s, { ...event, userId, orgId }))] as const
+
 
 export async function twoFactorStatus(s: Services, userId: string) {
   const state = await loadState(s, userId)
@@ -324,8 +325,8 @@ export async function verifyTwoFactorLogin(
   if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
 
-  let ok = false
   const method = TOTP_CODE_PATTERN.test(code) ? 'totp' : 'recovery_code'
+  let completion: ReturnType<typeof completeChallengeWithTotp> | undefined
   if (method === 'totp') {
     const state: TotpState = {
       secret: account.user.totpSecret,
@@ -334,26 +335,27 @@ export async function verifyTwoFactorLogin(
       lastStep: account.user.totpLastStep,
     }
     const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
-    ok = step !== null && (await completeChallengeWithTotp(s.db, { tokenHash, userId, step, now: s.now }))
+    if (step !== null) completion = completeChallengeWithTotp(s.db, { tokenHash, userId, step, now: s.now })
   } else {
     const recovery = normalizeRecoveryCode(code)
-    ok =
-      recovery !== null &&
-      (await completeChallengeWithRecoveryCode(s.db, { tokenHash, userId, codeHash: await hashRecoveryCode(recovery), now: s.now }))
+    if (recovery !== null)
+      completion = completeChallengeWithRecoveryCode(s.db, { tokenHash, userId, codeHash: await hashRecoveryCode(recovery), now: s.now })
   }
-  if (!ok) {
+  // The code spent with the challenge, and the session opened, in one batch: all or nothing.
+  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  const done =
+    completion &&
+    (await allOrNothing(s.db, [
+      ...completion,
+      ...twoFactorSuccessStatements(s, owner, [
+        ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
+        { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
+      ]),
+      ...statements,
+    ]))
+  if (!done) {
     await recordFailedTwoFactorAttempt(s, attempt, owner, 'login')
     throw unauthenticated('invalid_code', 'The code is incorrect or was already used.')
   }
-  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
-  await twoFactorSucceeded(
-    s,
-    owner,
-    [
-      ...(method === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'login' } }] : []),
-      { type: 'login', outcome: 'success', detail: { method, session_id: tokens.sessionId } },
-    ],
-    [...statements],
-  )
   return { account, tokens }
 }
