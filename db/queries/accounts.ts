@@ -33,9 +33,12 @@ const selectAccount = (db: Database) =>
 
 /** A user with their organization and role, or undefined. */
 export async function findAccount(db: Database, userId: string): Promise<Account | undefined> {
-  const [row] = await selectAccount(db).where(eq(users.id, userId)).limit(1)
+  const [row] = await selectAccountById(db, userId)
   return row
 }
+
+/** `findAccount` as a statement, for a batch: at most one row. */
+export const selectAccountById = (db: Database, userId: string) => selectAccount(db).where(eq(users.id, userId)).limit(1)
 
 export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
   const [row] = await selectAccountByEmail(db, email)

@@ -14,7 +14,7 @@ export async function voidEmailTokens(db: Database, userId: string, purpose: Ema
   await voidEmailTokensStatement(db, userId, purpose, now)
 }
 
-const voidEmailTokensStatement = (db: Database, userId: string, purpose: EmailTokenPurpose, now: Date) =>
+export const voidEmailTokensStatement = (db: Database, userId: string, purpose: EmailTokenPurpose, now: Date) =>
   db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
 
 export interface NewEmailToken {

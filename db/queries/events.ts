@@ -37,26 +37,48 @@ export function listUserEvents(db: Database, userId: string, page: { limit: numb
     .limit(page.limit)
 }
 
+/** An event recorded with a change: only if it changed rows, and with their count in its detail. */
+export interface EventOfChange {
+  event: NewAuthEvent
+  /** Record the event only when a row changed. */
+  only?: 'if-changed'
+  /** Adds the number of changed rows to the event's detail under this name. */
+  countAs?: string
+}
+
 /**
- * A change (`update ... returning`, as SQL) and its event in one statement, one round trip.
- * `only: 'if-changed'` records the event only when a row changed; `countAs` adds the number
- * of changed rows to the event's detail under that name. Returns the number of changed rows.
+ * A change (`update ... returning`, as SQL) and its events in one statement, one round trip;
+ * its one row is `changed`, the number of changed rows. The events are written in the order
+ * given. A statement, for a batch: `changeWithEvent` runs one.
  */
+export function changeWithEventsStatement(db: Database, change: SQL, events: EventOfChange[]) {
+  const rows = events.map(({ event, only, countAs }, i) => {
+    const detail = sql`${JSON.stringify(event.detail ?? {})}::jsonb`
+    const withCount = countAs ? sql`${detail} || jsonb_build_object(${countAs}::text, (select count(*) from changed))` : detail
+    return sql`select ${i}::int as ord, ${event.createdAt!.toISOString()}::timestamptz as created_at, ${event.type}::text as type,
+        ${event.outcome}::text as outcome, ${event.userId ?? null}::uuid as user_id, ${event.orgId ?? null}::uuid as org_id,
+        ${event.ip ?? null}::text as ip, ${event.userAgent ?? null}::text as user_agent,
+        ${(event.detail === null || event.detail === undefined) && !countAs ? sql`null::jsonb` : withCount} as detail
+      ${only === 'if-changed' ? sql`where exists (select 1 from changed)` : sql``}`
+  })
+  return db.execute(sql`
+    with changed as (${change}), recorded as (
+      insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+      select created_at, type, outcome, user_id, org_id, ip, user_agent, detail
+      from (${sql.join(rows, sql` union all `)}) e order by ord
+    )
+    select count(*)::int as changed from changed`)
+}
+
+/** A change and its event in one statement, one round trip. Returns the number of changed rows. */
 export async function changeWithEvent(
   db: Database,
   change: SQL,
   event: NewAuthEvent,
   options: { only?: 'if-changed'; countAs?: string } = {},
 ): Promise<number> {
-  const detail = sql`${JSON.stringify(event.detail ?? {})}::jsonb`
-  const withCount = options.countAs ? sql`${detail} || jsonb_build_object(${options.countAs}::text, (select count(*) from changed))` : detail
-  const result = await db.execute(sql`
-    with changed as (${change}), recorded as (
-      insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
-      select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}, ${event.outcome}, ${event.userId ?? null}, ${event.orgId ?? null},
-        ${event.ip ?? null}, ${event.userAgent ?? null}, ${event.detail === null && !options.countAs ? sql`null` : withCount}
-      ${options.only === 'if-changed' ? sql`where exists (select 1 from changed)` : sql``}
-    )
-    select count(*)::int as changed from changed`)
-  return rowsOf<{ changed: number }>(result)[0]!.changed
+  return changedCount(await changeWithEventsStatement(db, change, [{ event, ...options }]))
 }
+
+/** The number of changed rows in the answer of `changeWithEventsStatement`. */
+export const changedCount = (result: unknown) => rowsOf<{ changed: number }>(result)[0]!.changed

@@ -94,9 +94,15 @@ const admissible = (rule: LockoutRule, now: Date) =>
 const windowExpired = (windowSeconds: number, now: Date) => sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
 
 export async function admitAttempt(db: Database, key: string, rule: LockoutRule, now: Date): Promise<AdmittedAttempt | undefined> {
+  const [row] = await admitAttemptStatement(db, key, rule, now)
+  return row
+}
+
+/** `admitAttempt` as a statement, for a batch: one row when admitted, none when locked. */
+export function admitAttemptStatement(db: Database, key: string, rule: LockoutRule, now: Date) {
   const lockFor = lockAfter(rule, now)
   const next = sql`${rateLimits.count} + 1`
-  const [row] = await db
+  return db
     .insert(rateLimits)
     .values({ key, count: 1, windowStartedAt: now, lockedUntil: lockFor(sql`1`) })
     .onConflictDoUpdate({
@@ -106,7 +112,6 @@ export async function admitAttempt(db: Database, key: string, rule: LockoutRule,
       setWhere: admissible(rule, now),
     })
     .returning({ count: rateLimits.count, lockedUntil: rateLimits.lockedUntil })
-  return row
 }
 
 export async function findCounter(db: Database, key: string) {

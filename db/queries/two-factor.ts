@@ -146,8 +146,11 @@ export async function disableTotp(db: Database, userId: string, now: Date, keepS
 
 /** Ends every pending login challenge of the user (their password changed). */
 export async function deleteChallenges(db: Database, userId: string): Promise<void> {
-  await db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
+  await deleteChallengesStatement(db, userId)
 }
+
+export const deleteChallengesStatement = (db: Database, userId: string) =>
+  db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
 
 export interface NewChallenge {
   tokenHash: string

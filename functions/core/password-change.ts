@@ -1,14 +1,17 @@
-import { findAccount, updatePasswordHash } from '../../db/queries/accounts'
-import { voidEmailTokens } from '../../db/queries/email-tokens'
-import { revokeUserSessions } from '../../db/queries/sessions'
-import { deleteChallenges } from '../../db/queries/two-factor'
+import { selectAccountById, updatePasswordHash } from '../../db/queries/accounts'
+import { voidEmailTokensStatement } from '../../db/queries/email-tokens'
+import { changeWithEventsStatement } from '../../db/queries/events'
+import { resetCounter } from '../../db/queries/rate-limits'
+import { revokeUserSessionsStatement } from '../../db/queries/sessions'
+import { deleteChallengesStatement } from '../../db/queries/two-factor'
 import type { Principal } from '../../db/queries/sessions'
-import { transaction } from '../../db/client'
-import { recordEvent } from './audit'
+import { batch } from '../../db/client'
+import { eventRow, eventStatement } from './audit'
+import type { AuthEvent } from './audit'
 import { unauthenticated } from './errors'
 import { checkNewPassword } from './password-policy'
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
-import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
+import { accountKey, attemptStatement, failureStatements, judgeAttempt } from './rate-limit'
 import type { Services } from './services'
 
 /**
@@ -20,28 +23,35 @@ import type { Services } from './services'
  */
 export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
   const who = { userId: caller.userId, orgId: caller.orgId }
-  const attempt = await checkLimit(s, accountKey(caller.email), who)
+  // The attempt admitted and the account read in one batch, one round trip.
+  const key = accountKey(caller.email)
+  const [admitted, [account]] = await s.db.batch([attemptStatement(s, key), selectAccountById(s.db, caller.userId)])
+  const attempt = await judgeAttempt(s, key, admitted, who)
   const argon2 = await s.argon2()
-  const account = await findAccount(s.db, caller.userId)
   // An OAuth-only account has no current password to prove; it still costs one hash.
   const hash = account?.user.passwordHash ?? DUMMY_HASH
   if (!verifyPassword(argon2, currentPassword, hash) || !account?.user.passwordHash) {
-    await recordEvent(s, { type: 'password_changed', outcome: 'failure', ...who, detail: { reason: 'wrong_current_password' } })
-    await recordFailure(s, attempt, who)
+    await batch(s.db, [
+      eventStatement(s, { type: 'password_changed', outcome: 'failure', ...who, detail: { reason: 'wrong_current_password' } }),
+      ...failureStatements(s, attempt, who),
+    ])
     throw unauthenticated('invalid_credentials', 'The current password is incorrect.')
   }
   await checkNewPassword(s, newPassword, { field: 'new_password', email: account.user.email, fullName: account.user.fullName })
   const newHash = hashPassword(argon2, newPassword)
-  await transaction(s.db, async (tx) => {
-    await updatePasswordHash(tx, caller.userId, newHash, s.now)
+  const event = (e: AuthEvent, countAs: string, only?: 'if-changed') => ({ event: eventRow(s, e), countAs, only })
+  // One batch (one transaction, one round trip): the hash, the end of other sessions, of reset
+  // links and of 2FA challenges, the audit rows, and the account's failures forgotten.
+  await batch(s.db, [
+    updatePasswordHash(s.db, caller.userId, newHash, s.now),
     // A reset link mailed before the change would otherwise undo it.
-    await voidEmailTokens(tx, caller.userId, 'password_reset', s.now)
-    const ended = await revokeUserSessions(tx, caller.userId, s.now, caller.sessionId)
+    voidEmailTokensStatement(s.db, caller.userId, 'password_reset', s.now),
+    changeWithEventsStatement(s.db, revokeUserSessionsStatement(s.db, caller.userId, s.now, caller.sessionId).getSQL(), [
+      event({ type: 'password_changed', outcome: 'success', ...who }, 'other_sessions_ended'),
+      event({ type: 'session_revoked', outcome: 'success', ...who, detail: { reason: 'password_changed' } }, 'sessions', 'if-changed'),
+    ]),
     // A 2FA challenge opened with the old password would otherwise still open a session.
-    await deleteChallenges(tx, caller.userId)
-    await recordEvent(s, { type: 'password_changed', outcome: 'success', ...who, detail: { other_sessions_ended: ended } }, tx)
-    if (ended > 0)
-      await recordEvent(s, { type: 'session_revoked', outcome: 'success', ...who, detail: { reason: 'password_changed', sessions: ended } }, tx)
-  })
-  await resetFailures(s, attempt.key)
+    deleteChallengesStatement(s.db, caller.userId),
+    resetCounter(s.db, attempt.key),
+  ])
 }

@@ -1,7 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import { batch } from '../../db/client'
-import { admitAttempt, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
-import type { ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
+import { admitAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
+import type { AdmittedAttempt, ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
 import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
@@ -198,7 +198,21 @@ export async function checkLimit(
   subject: { userId: string; orgId?: string | null } | { email: string },
   policy: LockoutPolicy = s.config.rateLimits.lockout,
 ): Promise<Attempt> {
-  const admitted = await admitAttempt(s.db, key, policy, s.now)
+  return judgeAttempt(s, key, await attemptStatement(s, key, policy), subject, policy)
+}
+
+/** `checkLimit`'s statement, for a batch with the reads that need not wait for it; `judgeAttempt` gives its verdict. */
+export const attemptStatement = (s: Services, key: string, policy: LockoutPolicy = s.config.rateLimits.lockout) =>
+  admitAttemptStatement(s.db, key, policy, s.now)
+
+/** The verdict on the rows of `attemptStatement`: exactly what `checkLimit` would have answered. */
+export async function judgeAttempt(
+  s: Services,
+  key: string,
+  [admitted]: AdmittedAttempt[],
+  subject: Subject,
+  policy: LockoutPolicy = s.config.rateLimits.lockout,
+): Promise<Attempt> {
   if (admitted) return { key, failures: admitted.count, lockedUntil: admitted.lockedUntil, hardLocked: admitted.count >= policy.hardLimit }
   return refuseAttempt(s, key, subject, policy)
 }
