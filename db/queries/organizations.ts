@@ -1,5 +1,5 @@
 import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
-import { transaction } from '../client'
+import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
 import { memberships, organizations, users } from '../schema'
 import type { Role } from '../schema'
@@ -56,46 +56,61 @@ export function countMembers(db: Database, orgId: string) {
 }
 
 export async function findMember(db: Database, orgId: string, userId: string): Promise<Member | undefined> {
-  const [row] = await db
+  const [row] = await selectMember(db, orgId, userId)
+  return row
+}
+
+/** `findMember` as a statement, for a batch: at most one row. */
+export const selectMember = (db: Database, orgId: string, userId: string) =>
+  db
     .select(memberColumns)
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
     .limit(1)
-  return row
-}
 
-/**
- * Runs `fn` in a transaction holding the organization's row lock, so membership changes of
- * one organization happen one at a time: two owners demoting each other at once cannot
- * both see the other as "another owner" and leave the organization without one.
- */
-export async function withOrganizationLocked<T>(db: Database, orgId: string, fn: (tx: Database) => Promise<T>): Promise<T> {
-  return transaction(db, async (tx) => {
-    await tx.execute(sql`select id from ${organizations} where id = ${orgId} for update`)
-    return fn(tx)
-  })
-}
-
-/** Active owners of the organization other than `exceptUserId`. */
-export async function countOtherActiveOwners(db: Database, orgId: string, exceptUserId: string): Promise<number> {
-  const [row] = await db
+/** One row, `{ n }`: the active owners of the organization other than `exceptUserId`. */
+export const countOtherActiveOwners = (db: Database, orgId: string, exceptUserId: string) =>
+  db
     .select({ n: count() })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
     .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner'), eq(users.isActive, true), ne(users.id, exceptUserId)))
-  return row?.n ?? 0
+
+/** What a membership change was decided on, read before its batch. */
+export interface MembershipState {
+  me: { userId: string; role: Role }
+  target: { userId: string; role: Role; isActive: boolean }
+  /** The change takes the target's owner role away: another active owner must remain. */
+  needsAnotherOwner: boolean
 }
 
-export async function setMemberRole(db: Database, orgId: string, userId: string, role: Role): Promise<void> {
-  await db.update(memberships).set({ role }).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
+/**
+ * The first statements of a membership change's batch: the organization's row lock, so
+ * changes of one organization happen one at a time, then the check that what the change was
+ * decided on still holds under it. Two owners demoting each other at once cannot both see the
+ * other as "another owner": the second finds the first's change committed, and its batch
+ * writes nothing (`allOrNothing` answers undefined; the caller decides again).
+ */
+export function lockedAndUnchanged(db: Database, orgId: string, state: MembershipState) {
+  const { me, target } = state
+  const holds = (condition: SQL) =>
+    sql`exists (select 1 from ${memberships} m join ${users} u on u.id = m.user_id where m.org_id = ${orgId} and ${condition})`
+  const anotherOwner = holds(sql`m.role = 'owner' and u.is_active and u.id <> ${target.userId}`)
+  return [
+    db.execute(sql`select id from ${organizations} where id = ${orgId} for update`),
+    db.execute(sql`select gatehouse_require(
+      ${holds(sql`m.user_id = ${me.userId} and m.role = ${me.role}`)}
+      and ${holds(sql`m.user_id = ${target.userId} and m.role = ${target.role} and u.is_active = ${target.isActive}`)}
+      and ${state.needsAnotherOwner ? anotherOwner : sql`true`}) as ok`),
+  ] as const
 }
 
-export async function setUserActive(db: Database, userId: string, isActive: boolean, now: Date): Promise<void> {
-  await db.update(users).set({ isActive, updatedAt: now }).where(eq(users.id, userId))
-}
+export const setMemberRole = (db: Database, orgId: string, userId: string, role: Role) =>
+  db.update(memberships).set({ role }).where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
+
+export const setUserActive = (db: Database, userId: string, isActive: boolean, now: Date) =>
+  db.update(users).set({ isActive, updatedAt: now }).where(eq(users.id, userId))
 
 /** Deletes the user; their membership, sessions, refresh tokens and the rest go with them (ON DELETE CASCADE). */
-export async function deleteUser(db: Database, userId: string): Promise<void> {
-  await db.delete(users).where(eq(users.id, userId))
-}
+export const deleteUser = (db: Database, userId: string) => db.delete(users).where(eq(users.id, userId))

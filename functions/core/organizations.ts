@@ -1,17 +1,20 @@
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
+import { allOrNothing } from '../../db/client'
 import type { Database } from '../../db/client'
+import { changeWithEventsStatement, insertEvent } from '../../db/queries/events'
 import {
   countOtherActiveOwners,
   deleteUser,
-  findMember,
   findOrganization,
+  lockedAndUnchanged,
+  selectMember,
   setMemberRole,
   setUserActive,
-  withOrganizationLocked,
 } from '../../db/queries/organizations'
-import type { Member, Organization } from '../../db/queries/organizations'
-import { revokeUserSessions } from '../../db/queries/sessions'
+import type { Member, MembershipState, Organization } from '../../db/queries/organizations'
+import { revokeUserSessionsStatement } from '../../db/queries/sessions'
 import type { Role } from '../../db/schema'
-import { recordEvent } from './audit'
+import { eventRow, eventStatement } from './audit'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -32,15 +35,20 @@ const forbidden = (detail: string) => new AuthError('forbidden', 403, detail)
 const lastOwner = () =>
   new AuthError('last_owner', 409, 'The organization must keep an active owner: promote another member to owner first.')
 
-/**
- * The checks every change to someone's membership passes, read under the organization's
- * lock: the actor's role is re-read there, so a demotion that just committed counts.
- */
-async function authorize(tx: Database, actor: Actor, targetUserId: string): Promise<{ me: Member; target: Member }> {
-  const me = await findMember(tx, actor.orgId, actor.userId)
+/** The reads a membership change is decided on, for a batch (the session check's, at the endpoint). */
+export const membershipReads = (db: Database, actor: Actor, targetUserId: string) =>
+  [
+    selectMember(db, actor.orgId, actor.userId),
+    selectMember(db, actor.orgId, targetUserId),
+    countOtherActiveOwners(db, actor.orgId, targetUserId),
+  ] as const
+
+export type MembershipReads = BatchResponse<ReturnType<typeof membershipReads>>
+
+/** The checks every change to someone's membership passes, on the reads its batch then holds to. */
+function authorize([[me], [target]]: MembershipReads): { me: Member; target: Member } {
   if (!me) throw unauthenticated('session_revoked', 'The session has ended.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
-  const target = await findMember(tx, actor.orgId, targetUserId)
   if (!target) throw notFound('Member')
   if (!canGrant(me.role, target.role)) throw forbidden('You cannot manage a member whose role is above yours.')
   // Peers: an admin manages members, not another admin; only owners manage admins and owners.
@@ -49,42 +57,72 @@ async function authorize(tx: Database, actor: Actor, targetUserId: string): Prom
   return { me, target }
 }
 
-/** Whether `target` is the organization's only active owner, so it must stay one. */
-const isLastOwner = async (tx: Database, orgId: string, target: Member) =>
-  target.role === 'owner' && target.isActive && (await countOtherActiveOwners(tx, orgId, target.userId)) === 0
+/**
+ * Decides a membership change on `reads` and writes it in one batch that first takes the
+ * organization's lock and checks the reads still hold (`lockedAndUnchanged`). When another
+ * change committed in between, nothing was written: read again and decide again on what it
+ * left. Every retry follows someone else's commit, so the organization always makes progress.
+ */
+async function changeMembership<T>(
+  s: Services,
+  actor: Actor,
+  targetUserId: string,
+  reads: MembershipReads | undefined,
+  decide: (reads: MembershipReads) => { state: MembershipState; writes: BatchItem<'pg'>[]; result: (done: unknown[]) => T },
+): Promise<T> {
+  for (;;) {
+    const { state, writes, result } = decide(reads ?? (await s.db.batch(membershipReads(s.db, actor, targetUserId))))
+    const done = await allOrNothing(s.db, [...lockedAndUnchanged(s.db, actor.orgId, state), ...writes])
+    if (done) return result(done)
+    reads = undefined
+  }
+}
+
+const stateOf = (me: Member, target: Member, takesOwner: boolean): MembershipState => ({
+  me: { userId: me.userId, role: me.role },
+  target: { userId: target.userId, role: target.role, isActive: target.isActive },
+  needsAnotherOwner: takesOwner && target.role === 'owner' && target.isActive,
+})
 
 /**
  * Changes a member's role and/or active flag. Deactivating ends every session of the user,
  * so a copied refresh token is dead even after reactivation; until then their access
  * tokens answer 403. A new role reaches the token at the next refresh, and at once on any
- * route, since routes check the live role too (http/auth.ts).
+ * route, since routes check the live role too (http/auth.ts). `reads` are `membershipReads`
+ * when the caller already has them.
  */
 export async function updateMember(
   s: Services,
   actor: Actor,
   targetUserId: string,
   changes: { role?: Role; isActive?: boolean },
+  reads?: MembershipReads,
 ): Promise<Member> {
   const { now } = s
-  return withOrganizationLocked(s.db, actor.orgId, async (tx) => {
-    // Audited in the change's own transaction: a change and its record commit together.
-    const audit = (type: 'member_role_changed' | 'member_deactivated' | 'member_reactivated', detail: Record<string, string | number>) =>
-      recordEvent(s, { type, outcome: 'success', ...actor, detail: { target_user_id: target.userId, ...detail } }, tx)
-    const { me, target } = await authorize(tx, actor, targetUserId)
+  return changeMembership(s, actor, targetUserId, reads, (read) => {
+    const { me, target } = authorize(read)
     if (changes.role !== undefined && target.userId === me.userId) throw forbidden('You cannot change your own role.')
     if (changes.role && !canGrant(me.role, changes.role)) throw forbidden('You cannot grant a role above your own.')
-    const losesOwner = (changes.role !== undefined && changes.role !== 'owner') || changes.isActive === false
-    if (losesOwner && (await isLastOwner(tx, actor.orgId, target))) throw lastOwner()
-    if (changes.role && changes.role !== target.role) {
-      await setMemberRole(tx, actor.orgId, target.userId, changes.role)
-      await audit('member_role_changed', { from: target.role, to: changes.role })
-    }
+    const state = stateOf(me, target, (changes.role !== undefined && changes.role !== 'owner') || changes.isActive === false)
+    if (state.needsAnotherOwner && read[2][0]!.n === 0) throw lastOwner()
+    // Audited in the change's own batch: a change and its record commit together.
+    const event = (type: 'member_role_changed' | 'member_deactivated' | 'member_reactivated', detail: Record<string, string | number>) =>
+      eventRow(s, { type, outcome: 'success', ...actor, detail: { target_user_id: target.userId, ...detail } })
+    const writes: BatchItem<'pg'>[] = []
+    if (changes.role && changes.role !== target.role)
+      writes.push(setMemberRole(s.db, actor.orgId, target.userId, changes.role), insertEvent(s.db, event('member_role_changed', { from: target.role, to: changes.role })))
     if (changes.isActive !== undefined && changes.isActive !== target.isActive) {
-      await setUserActive(tx, target.userId, changes.isActive, now)
-      if (changes.isActive) await audit('member_reactivated', {})
-      else await audit('member_deactivated', { sessions_ended: await revokeUserSessions(tx, target.userId, now) })
+      writes.push(setUserActive(s.db, target.userId, changes.isActive, now))
+      writes.push(
+        changes.isActive
+          ? insertEvent(s.db, event('member_reactivated', {}))
+          : changeWithEventsStatement(s.db, revokeUserSessionsStatement(s.db, target.userId, now).getSQL(), [
+              { event: event('member_deactivated', {}), countAs: 'sessions_ended' },
+            ]),
+      )
     }
-    return (await findMember(tx, actor.orgId, target.userId))!
+    writes.push(selectMember(s.db, actor.orgId, target.userId))
+    return { state, writes, result: (done) => (done.at(-1) as Member[])[0]! }
   })
 }
 
@@ -93,11 +131,15 @@ export async function updateMember(
  * never log in again and would hold their email forever; the user is deleted instead (their
  * sessions and tokens go with them), which frees the email for a new invitation.
  */
-export async function removeMember(s: Services, actor: Actor, targetUserId: string): Promise<void> {
-  await withOrganizationLocked(s.db, actor.orgId, async (tx) => {
-    const { target } = await authorize(tx, actor, targetUserId)
-    if (await isLastOwner(tx, actor.orgId, target)) throw lastOwner()
-    await deleteUser(tx, target.userId)
-    await recordEvent(s, { type: 'member_removed', outcome: 'success', ...actor, detail: { target_user_id: target.userId, role: target.role } }, tx)
+export async function removeMember(s: Services, actor: Actor, targetUserId: string, reads?: MembershipReads): Promise<void> {
+  await changeMembership(s, actor, targetUserId, reads, (read) => {
+    const { me, target } = authorize(read)
+    const state = stateOf(me, target, true)
+    if (state.needsAnotherOwner && read[2][0]!.n === 0) throw lastOwner()
+    const writes = [
+      deleteUser(s.db, target.userId),
+      eventStatement(s, { type: 'member_removed', outcome: 'success', ...actor, detail: { target_user_id: target.userId, role: target.role } }),
+    ]
+    return { state, writes, result: () => undefined }
   })
 }
