@@ -1,5 +1,6 @@
 import { and, eq } from 'drizzle-orm'
-import { transaction } from '../client'
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch } from '../client'
 import type { Database } from '../client'
 import { isUniqueViolation } from '../errors'
 import { memberships, organizations, users } from '../schema'
@@ -69,7 +70,7 @@ export function accountStatements(db: Database, input: NewAccount & { orgId: str
   ] as const
 }
 
-/** The user row of a new account, as both the batched and the transactional paths write it. */
+/** The user row of a new account. */
 const userRow = (input: NewAccount) => ({
   email: input.email.trim(),
   emailNormalized: normalizeEmail(input.email),
@@ -92,30 +93,21 @@ export interface NewAccount {
 }
 
 /**
- * Creates an organization, its owner and the membership in one transaction: all three or
- * nothing. Returns undefined when the email is taken (the unique index decides, so two
- * concurrent registrations cannot both win; an account with `ownsEmail: false` never conflicts). `tx` callers can add more rows atomically.
+ * Creates an organization, its owner and the membership in one batch (one round trip, one
+ * transaction): all three or nothing. Returns undefined when the email is taken (the unique
+ * index decides, so two concurrent registrations cannot both win; an account with
+ * `ownsEmail: false` never conflicts). `alsoWrite` adds statements about the new account to
+ * the same batch.
  */
 export async function createAccount(
   db: Database,
   input: NewAccount,
-  within?: (tx: Database, account: Account) => Promise<void>,
+  alsoWrite: (ids: { userId: string; orgId: string }) => BatchItem<'pg'>[] = () => [],
 ): Promise<Account | undefined> {
+  const ids = { orgId: crypto.randomUUID(), userId: crypto.randomUUID() }
   try {
-    return await transaction(db, async (tx) => {
-      const [org] = await tx
-        .insert(organizations)
-        .values({ name: input.organizationName })
-        .returning({ id: organizations.id, name: organizations.name })
-      const [user] = await tx
-        .insert(users)
-        .values(userRow(input))
-        .returning()
-      await tx.insert(memberships).values({ userId: user!.id, orgId: org!.id, role: 'owner' })
-      const account: Account = { user: user!, org: org!, role: 'owner' }
-      await within?.(tx, account)
-      return account
-    })
+    const [, [user]] = await batch(db, [...accountStatements(db, { ...input, ...ids }), ...alsoWrite(ids)])
+    return { user: user!, org: { id: ids.orgId, name: input.organizationName }, role: 'owner' }
   } catch (error) {
     if (isUniqueViolation(error)) return undefined
     throw error

@@ -37,8 +37,12 @@ export async function linkIdentity(db: Database, userId: string, identity: Ident
 
 /** For use inside a transaction: a conflict throws, so the whole new account rolls back. */
 export async function insertIdentity(db: Database, userId: string, identity: Identity, now: Date): Promise<void> {
-  await db.insert(oauthIdentities).values({ ...identity, userId, createdAt: now })
+  await insertIdentityStatement(db, userId, identity, now)
 }
+
+/** `insertIdentity` as a statement, for a batch. */
+export const insertIdentityStatement = (db: Database, userId: string, identity: Identity, now: Date) =>
+  db.insert(oauthIdentities).values({ ...identity, userId, createdAt: now })
 
 /** The identities linked to a user, oldest first. */
 export async function listIdentities(db: Database, userId: string) {

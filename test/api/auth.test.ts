@@ -1,4 +1,4 @@
-import { eq } from 'drizzle-orm'
+import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { memberships, organizations, refreshTokens, sessions, users } from '../../db/schema'
 import { testApp, TestClock, uniqueEmail } from '../support/app'
@@ -75,14 +75,15 @@ describe('POST /api/v1/auth/register', () => {
     await t.register({ password: '8 chars!' })
   })
 
-  it('leaves no row behind when the transaction fails after the user insert', async () => {
+  it('leaves no row behind when the batch fails after the user insert', async () => {
     const t = await testApp()
     const { createAccount } = await import('../../db/queries/accounts')
     const email = uniqueEmail('rollback')
     await expect(
-      createAccount(t.db, { email, fullName: 'Half', organizationName: 'Half Org', passwordHash: 'x' }, async () => {
-        throw new Error('injected failure after the user insert')
-      }),
+      // A statement after the user insert, in the same batch, that Postgres refuses.
+      createAccount(t.db, { email, fullName: 'Half', organizationName: 'Half Org', passwordHash: 'x' }, () => [
+        t.db.execute(sql`select 'injected failure after the user insert'::int`),
+      ]),
     ).rejects.toThrow('injected failure')
     expect(await t.db.select().from(users).where(eq(users.emailNormalized, email))).toEqual([])
     expect(await t.db.select().from(organizations).where(eq(organizations.name, 'Half Org'))).toEqual([])

@@ -1,6 +1,6 @@
 import { createAccount, findAccountByEmail } from '../../../db/queries/accounts'
 import type { Account } from '../../../db/queries/accounts'
-import { findAccountByIdentity, insertIdentity, linkIdentity } from '../../../db/queries/oauth'
+import { findAccountByIdentity, insertIdentityStatement, linkIdentity } from '../../../db/queries/oauth'
 import { recordEvent } from '../audit'
 import { sendVerificationMail } from '../email-verification'
 import { AuthError, unauthenticated, validationFailed } from '../errors'
@@ -96,7 +96,7 @@ async function findOrCreateAccount(
       // nothing (its real owner can still register it) until its mailbox is proven.
       ownsEmail: identity.emailVerified,
     },
-    (tx, account) => insertIdentity(tx, account.user.id, link, s.now),
+    ({ userId }) => [insertIdentityStatement(s.db, userId, link, s.now)],
   )
   if (!created) {
     // The email or the identity was taken between our reads and the insert.
