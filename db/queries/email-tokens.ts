@@ -1,8 +1,7 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
-import { batch, transaction } from '../client'
+import { batch, required, rowsOf } from '../client'
 import type { Database } from '../client'
-import { rowsOf } from '../client'
-import { emailTokens, invitations, users } from '../schema'
+import { emailTokens, invitations, memberships, users } from '../schema'
 
 export type EmailTokenPurpose = (typeof emailTokens.$inferSelect)['purpose']
 
@@ -39,14 +38,19 @@ export async function issueEmailToken(db: Database, t: NewEmailToken): Promise<v
 
 /** The user a still-usable token belongs to, without spending it. */
 export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {
-  const [row] = await db
-    .select({ userId: emailTokens.userId, email: users.email, fullName: users.fullName })
-    .from(emailTokens)
-    .innerJoin(users, eq(users.id, emailTokens.userId))
-    .where(and(eq(emailTokens.tokenHash, tokenHash), usable(purpose, now)))
-    .limit(1)
+  const [row] = await selectUsableEmailToken(db, tokenHash, purpose, now)
   return row
 }
+
+/** `findUsableEmailToken` as a statement, for a batch: at most one row, with the user's organization. */
+export const selectUsableEmailToken = (db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) =>
+  db
+    .select({ userId: emailTokens.userId, email: users.email, fullName: users.fullName, orgId: memberships.orgId })
+    .from(emailTokens)
+    .innerJoin(users, eq(users.id, emailTokens.userId))
+    .leftJoin(memberships, eq(memberships.userId, users.id))
+    .where(and(eq(emailTokens.tokenHash, tokenHash), usable(purpose, now)))
+    .limit(1)
 
 /**
  * Spends a verification token and marks its user verified, in one statement: of two
@@ -76,29 +80,23 @@ export async function verifyEmailWithToken(
 }
 
 /**
- * Spends a password-reset token and sets the new password hash, in one transaction. The
- * mail reached the inbox, so the address counts as verified too. Returns the user id, or
- * undefined when the token is not usable (unknown, expired, used, or raced).
+ * The statements spending a password-reset token of `userId` and setting the new password
+ * hash, for the front of a batch: if the token is no longer usable (used or expired since it
+ * was read, or raced), the batch writes nothing (`allOrNothing` answers undefined). The mail
+ * reached the inbox, so the address counts as verified too.
  */
-export async function resetPasswordWithToken(
-  db: Database,
-  r: { tokenHash: string; passwordHash: string; now: Date },
-  within: (tx: Database, userId: string) => Promise<void>,
-): Promise<string | undefined> {
-  return transaction(db, async (tx) => {
-    const [spent] = await tx
-      .update(emailTokens)
-      .set({ usedAt: r.now })
-      .where(and(eq(emailTokens.tokenHash, r.tokenHash), usable('password_reset', r.now)))
-      .returning({ userId: emailTokens.userId })
-    if (!spent) return undefined
-    await tx
-      .update(users)
-      .set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now })
-      .where(eq(users.id, spent.userId))
+export function resetPasswordWithToken(db: Database, r: { tokenHash: string; userId: string; passwordHash: string; now: Date }) {
+  return [
+    required(
+      db,
+      db
+        .update(emailTokens)
+        .set({ usedAt: r.now })
+        .where(and(eq(emailTokens.tokenHash, r.tokenHash), eq(emailTokens.userId, r.userId), usable('password_reset', r.now)))
+        .returning({ userId: emailTokens.userId }),
+    ),
+    db.update(users).set({ passwordHash: r.passwordHash, isVerified: true, updatedAt: r.now }).where(eq(users.id, r.userId)),
     // Any other reset link still in a mailbox dies with this one.
-    await voidEmailTokens(tx, spent.userId, 'password_reset', r.now)
-    await within(tx, spent.userId)
-    return spent.userId
-  })
+    voidEmailTokensStatement(db, r.userId, 'password_reset', r.now),
+  ] as const
 }

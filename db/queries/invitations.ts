@@ -139,8 +139,8 @@ export async function releaseInvitations(
 }
 
 /** Revokes the user's held invitations: whoever held the password before a reset made them. */
-export async function revokeHeldInvitations(db: Database, userId: string, now: Date): Promise<void> {
-  await db
+export function revokeHeldInvitations(db: Database, userId: string, now: Date) {
+  return db
     .update(invitations)
     .set({ revokedAt: now })
     .where(and(eq(invitations.invitedBy, userId), eq(invitations.held, true), pending(now)))

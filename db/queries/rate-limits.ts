@@ -20,8 +20,14 @@ export interface WindowHit {
  * a new one at `now`. Returns the count including this hit.
  */
 export async function hitWindow(db: Database, key: string, windowSeconds: number, now: Date): Promise<WindowHit> {
+  const [row] = await hitWindowStatement(db, key, windowSeconds, now)
+  return row!
+}
+
+/** `hitWindow` as a statement, for a batch: one row, the hit. */
+export function hitWindowStatement(db: Database, key: string, windowSeconds: number, now: Date) {
   const expired = windowExpired(windowSeconds, now)
-  const [row] = await db
+  return db
     .insert(rateLimits)
     .values({ key, count: 1, windowStartedAt: now })
     .onConflictDoUpdate({
@@ -32,7 +38,6 @@ export async function hitWindow(db: Database, key: string, windowSeconds: number
       },
     })
     .returning({ count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
-  return row!
 }
 
 /**

@@ -1,16 +1,19 @@
-import { findAccount, findUserByEmail } from '../../db/queries/accounts'
-import { findUsableEmailToken, resetPasswordWithToken } from '../../db/queries/email-tokens'
+import { allOrNothing } from '../../db/client'
+import { findUserByEmail } from '../../db/queries/accounts'
+import { resetPasswordWithToken, selectUsableEmailToken } from '../../db/queries/email-tokens'
+import { changeWithEventsStatement } from '../../db/queries/events'
 import { revokeHeldInvitations } from '../../db/queries/invitations'
-import { revokeUserSessions } from '../../db/queries/sessions'
-import { deleteChallenges } from '../../db/queries/two-factor'
-import { recordEvent } from './audit'
+import { resetCounter } from '../../db/queries/rate-limits'
+import { revokeUserSessionsStatement } from '../../db/queries/sessions'
+import { deleteChallengesStatement } from '../../db/queries/two-factor'
+import { eventRow } from './audit'
 import { hashToken } from './crypto'
 import { emailLink } from './email-links'
 import { invalidEmailToken } from './email-verification'
 import { sendMail } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
-import { accountKey, emailKey, hitRate, limitClient, resetFailures, twoFactorKey } from './rate-limit'
+import { accountKey, emailKey, hitRate, limitClient, limitClientAnd, twoFactorKey } from './rate-limit'
 import type { Services } from './services'
 
 /**
@@ -51,37 +54,33 @@ async function mailResetLink(s: Services, email: string): Promise<void> {
 /**
  * Sets a new password with a reset token and ends every session of the user, and every
  * pending 2FA challenge: whoever had the old password is out. The token is checked before argon2 runs, so random tokens cost
- * no hashing time; the transaction then spends it atomically.
+ * no hashing time; one batch then spends it atomically with the change.
  *
  * Proof of the mailbox also lifts the account's locks, the hard one included (NIST
  * 800-63B §5.2.2 allows re-enabling after a separate proof): otherwise an account that met
  * the hard limit, password or 2FA, would stay locked for good.
  */
 export async function resetPassword(s: Services, token: string, password: string): Promise<void> {
-  await limitClient(s, 'password_reset')
   const tokenHash = await hashToken(token)
-  const owner = await findUsableEmailToken(s.db, tokenHash, 'password_reset', s.now)
+  const [[owner]] = await limitClientAnd(s, 'password_reset', [selectUsableEmailToken(s.db, tokenHash, 'password_reset', s.now)] as const)
   if (!owner) throw invalidEmailToken()
   await checkNewPassword(s, password, { field: 'password', email: owner.email, fullName: owner.fullName })
   const passwordHash = hashPassword(await s.argon2(), password)
-  let ended = 0
-  const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {
-    ended = await revokeUserSessions(tx, id, s.now)
+  const { userId } = owner
+  // One batch, all or nothing: the token spent (if still usable) with the new hash, and
+  // everything the old password opened closed.
+  const done = await allOrNothing(s.db, [
+    ...resetPasswordWithToken(s.db, { tokenHash, userId, passwordHash, now: s.now }),
+    changeWithEventsStatement(s.db, revokeUserSessionsStatement(s.db, userId, s.now).getSQL(), [
+      { event: eventRow(s, { type: 'password_reset', outcome: 'success', userId, orgId: owner.orgId }), countAs: 'sessions_ended' },
+    ]),
     // A 2FA challenge opened with the old password is a session not yet issued: it dies too.
-    await deleteChallenges(tx, id)
+    deleteChallengesStatement(s.db, userId),
     // Invitations held for an unproven address were made by whoever had the old password:
     // the mailbox's owner, now in control, has not asked for them.
-    await revokeHeldInvitations(tx, id, s.now)
-  })
-  if (!userId) throw invalidEmailToken()
-  const account = await findAccount(s.db, userId)
-  if (account) await resetFailures(s, accountKey(account.user.email))
-  await resetFailures(s, twoFactorKey(userId))
-  await recordEvent(s, {
-    type: 'password_reset',
-    outcome: 'success',
-    userId,
-    orgId: account?.org.id,
-    detail: { sessions_ended: ended },
-  })
+    revokeHeldInvitations(s.db, userId, s.now),
+    resetCounter(s.db, accountKey(owner.email)),
+    resetCounter(s.db, twoFactorKey(userId)),
+  ])
+  if (!done) throw invalidEmailToken()
 }

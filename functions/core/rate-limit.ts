@@ -1,6 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
-import { admitAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
+import { admitAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindows, resetCounter } from '../../db/queries/rate-limits'
 import type { AdmittedAttempt, ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
 import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
@@ -168,6 +169,19 @@ export async function checkRates(s: Services, limits: { key: string; policy: Win
  */
 export function limitClient(s: Services, action: ClientAction): Promise<void> {
   return checkRate(s, clientKey(action, s.client.ip), s.config.rateLimits.perIp[action])
+}
+
+/**
+ * `limitClient`, and reads that need not wait for it, in one batch (one round trip): the
+ * reads' results once the client is under its limit, 429 as `limitClient` otherwise. Reads
+ * only: they run either way, and only their answer waits for the verdict.
+ */
+export async function limitClientAnd<R extends readonly BatchItem<'pg'>[]>(s: Services, action: ClientAction, reads: R): Promise<BatchResponse<R>> {
+  const policy = s.config.rateLimits.perIp[action]
+  const hit = hitWindowStatement(s.db, clientKey(action, s.client.ip), policy.windowSeconds, s.now)
+  const [[row], ...results] = (await s.db.batch([hit, ...reads])) as unknown as [WindowHit[], ...unknown[]]
+  checkClientWindow(s, action, row!)
+  return results as BatchResponse<R>
 }
 
 /** An attempt admitted by `checkLimit`, to hand to `recordFailure` if its secret was wrong. */
