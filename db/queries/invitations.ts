@@ -1,10 +1,8 @@
 import { and, count, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
-import { batch, transaction } from '../client'
+import { batch, required } from '../client'
 import type { Database } from '../client'
-import { isUniqueViolation } from '../errors'
 import { invitations, memberships, organizations, users } from '../schema'
 import type { Role } from '../schema'
-import type { Account } from './accounts'
 import { normalizeEmail } from './accounts'
 
 export type Invitation = typeof invitations.$inferSelect
@@ -156,52 +154,52 @@ const inviterMayGrant = sql`exists (
   where m.user_id = ${invitations.invitedBy} and m.org_id = ${invitations.orgId} and u.is_active
     and (m.role = 'owner' or (m.role = 'admin' and ${invitations.role} <> 'owner')))`
 
-export type AcceptResult = { kind: 'accepted'; account: Account } | { kind: 'invalid' } | { kind: 'email_taken' }
-
 /**
- * Spends an invitation and creates its user and membership, in one transaction. A held
- * invitation, or one whose inviter lost the right to grant its role, is not spendable. The
- * conditional UPDATE is what makes the token single-use: of two concurrent accepts, one
- * finds the row still pending. When the email is taken, everything rolls back and the
- * invitation stays pending.
+ * The statements spending an invitation (read before, by its token) and creating its user
+ * and membership, for the front of a batch. A held invitation, or one whose inviter lost the
+ * right to grant its role, is not spendable. The conditional UPDATE is what makes the token
+ * single-use: of two concurrent accepts, one finds the row still pending, and the other's
+ * batch writes nothing (`allOrNothing` answers undefined). When the email is taken, the
+ * unique index fails the batch and the invitation stays pending. The second result is the user.
  */
-export async function acceptInvitation(
-  db: Database,
-  a: { tokenHash: string; fullName: string; passwordHash: string; now: Date },
-): Promise<AcceptResult> {
-  try {
-    return await transaction(db, async (tx): Promise<AcceptResult> => {
-      const [invitation] = await tx
+export function acceptInvitation(db: Database, a: { invitation: Invitation; userId: string; fullName: string; passwordHash: string; now: Date }) {
+  const { invitation } = a
+  return [
+    required(
+      db,
+      db
         .update(invitations)
         .set({ acceptedAt: a.now })
-        .where(and(eq(invitations.tokenHash, a.tokenHash), pending(a.now), eq(invitations.held, false), inviterMayGrant))
-        .returning()
-      if (!invitation) return { kind: 'invalid' }
-      const [user] = await tx
-        .insert(users)
-        .values({
-          email: invitation.email,
-          emailNormalized: invitation.emailNormalized,
-          fullName: a.fullName,
-          passwordHash: a.passwordHash,
-          // The invitation reached this mailbox: the address is proven.
-          isVerified: true,
-        })
-        .returning()
-      await tx.insert(memberships).values({ userId: user!.id, orgId: invitation.orgId, role: invitation.role })
-      const [org] = await tx
-        .select({ id: organizations.id, name: organizations.name })
-        .from(organizations)
-        .where(eq(organizations.id, invitation.orgId))
-      return { kind: 'accepted', account: { user: user!, org: org!, role: invitation.role } }
-    })
-  } catch (error) {
-    if (isUniqueViolation(error)) return { kind: 'email_taken' }
-    throw error
-  }
+        .where(and(eq(invitations.tokenHash, invitation.tokenHash), pending(a.now), eq(invitations.held, false), inviterMayGrant))
+        .returning({ id: invitations.id }),
+    ),
+    db
+      .insert(users)
+      .values({
+        id: a.userId,
+        email: invitation.email,
+        emailNormalized: invitation.emailNormalized,
+        fullName: a.fullName,
+        passwordHash: a.passwordHash,
+        // The invitation reached this mailbox: the address is proven.
+        isVerified: true,
+      })
+      .returning(),
+    db.insert(memberships).values({ userId: a.userId, orgId: invitation.orgId, role: invitation.role }),
+  ] as const
 }
 
-export async function findInvitationByToken(db: Database, tokenHash: string): Promise<Invitation | undefined> {
-  const [row] = await db.select().from(invitations).where(eq(invitations.tokenHash, tokenHash)).limit(1)
+/** An invitation by its token's hash, with its organization's name and whether an account holds its address already. */
+export async function findInvitationByToken(db: Database, tokenHash: string) {
+  const [row] = await db
+    .select({
+      invitation: invitations,
+      orgName: organizations.name,
+      emailTaken: sql<boolean>`exists (select 1 from ${users} u where u.email_normalized = ${invitations.emailNormalized} and u.owns_email)`,
+    })
+    .from(invitations)
+    .innerJoin(organizations, eq(organizations.id, invitations.orgId))
+    .where(eq(invitations.tokenHash, tokenHash))
+    .limit(1)
   return row
 }

@@ -1,3 +1,5 @@
+import { allOrNothing } from '../../db/client'
+import { isUniqueViolation } from '../../db/errors'
 import { findUserByEmail } from '../../db/queries/accounts'
 import {
   acceptInvitation,
@@ -12,10 +14,10 @@ import {
 import type { Invitation } from '../../db/queries/invitations'
 import { roles } from '../../db/schema'
 import type { Role } from '../../db/schema'
-import { recordEvent } from './audit'
+import { eventStatement, recordEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
-import { completeLogin } from './login'
+import { prepareLogin } from './login'
 import type { LoginOutcome } from './login'
 import { sendMail } from './mail'
 import { checkNewPassword } from './password-policy'
@@ -147,25 +149,33 @@ const invalidInvitation = () =>
 /**
  * Creates the invited user in the inviting organization with the invited role, and signs
  * them in. The token is looked up before the password is hashed, so random tokens cost no
- * argon2 time; the transaction then spends it atomically.
+ * argon2 time; one batch then spends it with the account and the session, atomically.
  */
 export async function acceptAndLogin(s: Services, input: { token: string; password: string; fullName: string }): Promise<LoginOutcome> {
   const tokenHash = await hashToken(input.token)
-  const invitation = await findInvitationByToken(s.db, tokenHash)
-  if (!invitation || invitationStatus(invitation, s.now) !== 'pending') throw invalidInvitation()
-  if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
+  const found = await findInvitationByToken(s.db, tokenHash)
+  if (!found || invitationStatus(found.invitation, s.now) !== 'pending') throw invalidInvitation()
+  const { invitation, orgName } = found
+  if (found.emailTaken) throw emailTaken()
   await checkNewPassword(s, input.password, { field: 'password', email: invitation.email, fullName: input.fullName })
   const passwordHash = hashPassword(await s.argon2(), input.password)
-  const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
-  // Also a held invitation, or one whose inviter has lost the right to grant its role.
-  if (result.kind === 'invalid') throw invalidInvitation()
-  if (result.kind === 'email_taken') throw emailTaken()
-  await recordEvent(s, {
-    type: 'invitation_accepted',
-    outcome: 'success',
-    userId: result.account.user.id,
-    orgId: result.account.org.id,
-    detail: { invitation_id: invitation.id, role: invitation.role },
+  const who = { userId: crypto.randomUUID(), orgId: invitation.orgId, role: invitation.role }
+  // A new account has no 2FA: the session opens in the same batch as the account (one round trip).
+  const login = await prepareLogin(s, who, 'password')
+  const done = await allOrNothing(s.db, [
+    ...acceptInvitation(s.db, { invitation, userId: who.userId, fullName: input.fullName, passwordHash, now: s.now }),
+    eventStatement(s, {
+      type: 'invitation_accepted',
+      outcome: 'success',
+      userId: who.userId,
+      orgId: who.orgId,
+      detail: { invitation_id: invitation.id, role: invitation.role },
+    }),
+    ...login.statements,
+  ]).catch((error) => {
+    throw isUniqueViolation(error) ? emailTaken() : error
   })
-  return completeLogin(s, result.account)
+  // Also a held invitation, or one whose inviter has lost the right to grant its role.
+  if (!done) throw invalidInvitation()
+  return { kind: 'tokens', account: { user: done[1][0]!, org: { id: who.orgId, name: orgName }, role: who.role }, tokens: login.tokens }
 }

@@ -2,6 +2,7 @@ import type { BatchItem } from 'drizzle-orm/batch'
 import { batch, rowsOf } from '../../db/client'
 import { selectAccountByEmail, updatePasswordHash } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
+import type { Role } from '../../db/schema'
 import type { ClientAndAttempt } from '../../db/queries/rate-limits'
 import { resetCounter } from '../../db/queries/rate-limits'
 import { eventStatement } from './audit'
@@ -94,11 +95,14 @@ export async function completeLogin(
     ])
     return { kind: 'two_factor', account, sessionToken: challenge.sessionToken }
   }
-  const { tokens, statements } = await prepareSession(s.db, s.config, { ...who, role: account.role }, s.now, s.client)
-  await batch(s.db, [
-    ...statements,
-    eventStatement(s, { type: 'login', outcome: 'success', ...who, detail: { method, ...detail, session_id: tokens.sessionId } }),
-    ...alsoWrite,
-  ])
+  const { tokens, statements } = await prepareLogin(s, { ...who, role: account.role }, method, detail)
+  await batch(s.db, [...statements, ...alsoWrite])
   return { kind: 'tokens', account, tokens }
+}
+
+/** A new session and its login event, as statements for the caller's batch (no 2FA asked: the caller knows there is none). */
+export async function prepareLogin(s: Services, who: { userId: string; orgId: string; role: Role }, method: string, detail: EventDetail = {}) {
+  const { tokens, statements } = await prepareSession(s.db, s.config, who, s.now, s.client)
+  const event = eventStatement(s, { type: 'login', outcome: 'success', userId: who.userId, orgId: who.orgId, detail: { method, ...detail, session_id: tokens.sessionId } })
+  return { tokens, statements: [...statements, event] as const }
 }
