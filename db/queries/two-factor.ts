@@ -1,7 +1,10 @@
-import { and, count, eq, gt, isNotNull, isNull, lt, ne, or, sql } from 'drizzle-orm'
-import { allOrNothing, batch, required } from '../client'
+import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import type { BatchItem } from 'drizzle-orm/batch'
+import { allOrNothing, required } from '../client'
 import type { Database } from '../client'
-import { recoveryCodes, sessions, twoFactorChallenges, users } from '../schema'
+import { recoveryCodes, twoFactorChallenges, users } from '../schema'
+import { changeWithEventsStatement, changedCount } from './events'
+import type { EventOfChange, NewAuthEvent } from './events'
 import { revokeUserSessionsStatement } from './sessions'
 
 export interface TotpState {
@@ -12,12 +15,16 @@ export interface TotpState {
 }
 
 export async function findTotpState(db: Database, userId: string): Promise<TotpState | undefined> {
-  const [row] = await db
+  const [row] = await selectTotpState(db, userId)
+  return row
+}
+
+/** `findTotpState` as a statement, for a batch (the session check's): at most one row. */
+export const selectTotpState = (db: Database, userId: string) =>
+  db
     .select({ secret: users.totpSecret, keyId: users.totpKeyId, enabledAt: users.totpEnabledAt, lastStep: users.totpLastStep })
     .from(users)
     .where(eq(users.id, userId))
-  return row
-}
 
 /**
  * Stores a new, not yet active secret (replacing an earlier unconfirmed one). False when 2FA
@@ -41,15 +48,19 @@ export async function storePendingTotpSecret(
 // condition of the UPDATE, two concurrent uses of one code cannot both pass.
 const newerStep = (step: number) => or(isNull(users.totpLastStep), lt(users.totpLastStep, step))
 
-/** Records a verified TOTP step; false when that step (or a later one) was already used. */
-export async function advanceTotpStep(db: Database, userId: string, step: number, now: Date): Promise<boolean> {
-  const rows = await db
-    .update(users)
-    .set({ totpLastStep: step, updatedAt: now })
-    .where(and(eq(users.id, userId), isNotNull(users.totpEnabledAt), newerStep(step)))
-    .returning({ id: users.id })
-  return rows.length > 0
-}
+/**
+ * Records a verified TOTP step, as a `required` statement for the front of a batch: when that
+ * step (or a later one) was already used, the batch writes nothing.
+ */
+export const advanceTotpStep = (db: Database, userId: string, step: number, now: Date) =>
+  required(
+    db,
+    db
+      .update(users)
+      .set({ totpLastStep: step, updatedAt: now })
+      .where(and(eq(users.id, userId), isNotNull(users.totpEnabledAt), newerStep(step)))
+      .returning({ id: users.id }),
+  )
 
 // Every batch here locks rows in one order, challenge → recovery codes → user, so two
 // of them can never wait on each other (no deadlock between a login and a disable).
@@ -64,6 +75,9 @@ export async function advanceTotpStep(db: Database, userId: string, step: number
 export async function enableTotp(
   db: Database,
   e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date; keepSession: string },
+  /** Its audit row: the number of sessions ended goes in as `other_sessions_ended`. */
+  enabled: NewAuthEvent,
+  alsoWrite: BatchItem<'pg'>[] = [],
 ): Promise<number | null> {
   const done = await allOrNothing(db, [
     ...recoveryCodeStatements(db, e.userId, e.recoveryCodeHashes, e.now),
@@ -75,9 +89,12 @@ export async function enableTotp(
         .where(and(eq(users.id, e.userId), isNull(users.totpEnabledAt), eq(users.totpSecret, e.ciphertext), newerStep(e.step)))
         .returning({ id: users.id }),
     ),
-    revokeUserSessionsStatement(db, e.userId, e.now, e.keepSession),
+    changeWithEventsStatement(db, revokeUserSessionsStatement(db, e.userId, e.now, e.keepSession).getSQL(), [
+      { event: enabled, countAs: 'other_sessions_ended' },
+    ]),
+    ...alsoWrite,
   ])
-  return done ? done[3].length : null
+  return done ? changedCount(done[3]) : null
 }
 
 // The user's recovery codes replaced: the old set stops working in the same transaction.
@@ -87,15 +104,12 @@ const recoveryCodeStatements = (db: Database, userId: string, hashes: string[], 
     db.insert(recoveryCodes).values(hashes.map((codeHash) => ({ userId, codeHash, createdAt: now }))),
   ] as const
 
-/** Replaces the user's recovery codes: the old set stops working in the same transaction (one batch, one round trip). */
-export async function replaceRecoveryCodes(db: Database, userId: string, hashes: string[], now: Date): Promise<void> {
-  await batch(db, recoveryCodeStatements(db, userId, hashes, now))
-}
+/** Replaces the user's recovery codes (statements, for a batch): the old set stops working in the same transaction. */
+export const replaceRecoveryCodes = recoveryCodeStatements
 
-/** Spends a recovery code. Of two concurrent uses, exactly one finds `used_at is null`. */
-export async function spendRecoveryCode(db: Database, userId: string, codeHash: string, now: Date): Promise<boolean> {
-  return (await spendRecoveryCodeStatement(db, userId, codeHash, now)).length > 0
-}
+/** Spends a recovery code, as a `required` statement: of two concurrent uses, exactly one finds `used_at is null`. */
+export const spendRecoveryCode = (db: Database, userId: string, codeHash: string, now: Date) =>
+  required(db, spendRecoveryCodeStatement(db, userId, codeHash, now))
 
 const spendRecoveryCodeStatement = (db: Database, userId: string, codeHash: string, now: Date) =>
   db
@@ -104,42 +118,46 @@ const spendRecoveryCodeStatement = (db: Database, userId: string, codeHash: stri
     .where(and(eq(recoveryCodes.userId, userId), eq(recoveryCodes.codeHash, codeHash), isNull(recoveryCodes.usedAt)))
     .returning({ id: recoveryCodes.id })
 
-export async function countUnusedRecoveryCodes(db: Database, userId: string): Promise<number> {
-  const [row] = await db
+/** One row, `{ n }`: the user's unused recovery codes. */
+export const countUnusedRecoveryCodes = (db: Database, userId: string) =>
+  db
     .select({ n: count() })
     .from(recoveryCodes)
     .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)))
-  return row?.n ?? 0
-}
 
 /**
  * Turns 2FA off (the secret, the recovery codes and any pending login challenge go) and
- * ends every session of the user but `keepSession` (all of them without one), in one
- * transaction: never 2FA off with the sessions that may be why it was turned off still
- * alive. Returns how many sessions ended.
+ * ends every session of the user but `keepSession` (all of them without one), as statements
+ * of one batch: never 2FA off with the sessions that may be why it was turned off still
+ * alive. `events` are its audit rows (`countAs` names the number of sessions ended). With
+ * `proof`, the code proving the change is spent in the same batch, in the lock order above;
+ * when it was already used, the batch writes nothing (`allOrNothing` answers undefined).
  */
-export async function disableTotp(db: Database, userId: string, now: Date, keepSession?: string): Promise<number> {
-  // One batch (one transaction, one round trip), in the lock order above.
-  const [, , , ended] = await batch(db, [
+export function disableTotp(
+  db: Database,
+  d: { userId: string; now: Date; keepSession?: string; proof?: { codeHash: string } | { step: number } },
+  events: EventOfChange[],
+): [BatchItem<'pg'>, ...BatchItem<'pg'>[]] {
+  const { userId, now, proof } = d
+  const spend = (which: 'codeHash' | 'step'): BatchItem<'pg'>[] =>
+    proof && which in proof
+      ? [
+          'codeHash' in proof
+            ? spendRecoveryCode(db, userId, proof.codeHash, now)
+            : advanceTotpStep(db, userId, (proof as { step: number }).step, now),
+        ]
+      : []
+  return [
     db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId)),
+    ...spend('codeHash'),
     db.delete(recoveryCodes).where(eq(recoveryCodes.userId, userId)),
+    ...spend('step'),
     db
       .update(users)
       .set({ totpSecret: null, totpKeyId: null, totpEnabledAt: null, totpLastStep: null, updatedAt: now })
       .where(eq(users.id, userId)),
-    db
-      .update(sessions)
-      .set({ revokedAt: now })
-      .where(
-        and(
-          eq(sessions.userId, userId),
-          isNull(sessions.revokedAt),
-          keepSession === undefined ? undefined : ne(sessions.id, keepSession),
-        ),
-      )
-      .returning({ id: sessions.id }),
-  ])
-  return ended.length
+    changeWithEventsStatement(db, revokeUserSessionsStatement(db, userId, now, d.keepSession).getSQL(), events),
+  ]
 }
 
 // ---- the two-step login ----
@@ -216,14 +234,7 @@ const spendChallenge = (db: Database, tokenHash: string, now: Date) =>
 export const completeChallengeWithTotp = (db: Database, c: { tokenHash: string; userId: string; step: number; now: Date }) =>
   [
     required(db, spendChallenge(db, c.tokenHash, c.now)),
-    required(
-      db,
-      db
-        .update(users)
-        .set({ totpLastStep: c.step, updatedAt: c.now })
-        .where(and(eq(users.id, c.userId), isNotNull(users.totpEnabledAt), newerStep(c.step)))
-        .returning({ id: users.id }),
-    ),
+    advanceTotpStep(db, c.userId, c.step, c.now),
   ] as const
 
 /** The same with a recovery code: the challenge and the code are both spent, or the batch writes nothing. */

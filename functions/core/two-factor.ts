@@ -1,8 +1,9 @@
-import type { BatchItem } from 'drizzle-orm/batch'
+import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { allOrNothing, batch } from '../../db/client'
+import type { Database } from '../../db/client'
 import { resetCounter } from '../../db/queries/rate-limits'
-import { findAccount } from '../../db/queries/accounts'
-import { findMember } from '../../db/queries/organizations'
+import { findAccount, selectAccountById } from '../../db/queries/accounts'
+import { selectMember } from '../../db/queries/organizations'
 import type { Role } from '../../db/schema'
 import type { Account } from '../../db/queries/accounts'
 import {
@@ -14,27 +15,28 @@ import {
   enableTotp,
   findTotpState,
   insertChallenge,
+  selectTotpState,
   replaceRecoveryCodes,
   spendRecoveryCode,
   storePendingTotpSecret,
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { eventStatement, } from './audit'
+import { eventRow, eventStatement } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, checkLimit, failureStatements, limitClient, resetFailures, twoFactorKey } from './rate-limit'
+import { accountKey, attemptStatement, checkLimit, failureStatements, judgeAttempt, limitClient, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
-import { sendMail } from './mail'
+import { mailFailure, mailWithWrite } from './mail'
 import { requireRecentSignIn } from './reauthentication'
 import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
-import { prepareSession, } from './sessions'
+import { prepareSession } from './sessions'
 import type { IssuedTokens } from './sessions'
 import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
 
@@ -111,10 +113,23 @@ export const twoFactorSuccessStatements = (s: Services, { userId, orgId }: Owner
   [resetCounter(s.db, twoFactorKey(userId)), ...events.map((event) => eventStatement(s, { ...event, userId, orgId }))] as const
 
 
-export async function twoFactorStatus(s: Services, userId: string) {
-  const state = await loadState(s, userId)
+/** What the 2FA endpoints read about their caller, in the session check's round trip. */
+export const totpStateRead = (db: Database, caller: { userId: string }) => [selectTotpState(db, caller.userId)] as const
+
+/** `twoFactorStatus`'s reads, for the session check's batch. */
+export const twoFactorStatusReads = (db: Database, caller: { userId: string }) =>
+  [selectTotpState(db, caller.userId), countUnusedRecoveryCodes(db, caller.userId)] as const
+
+/** Whether 2FA is on, and how many recovery codes are left, from `twoFactorStatusReads`. */
+export function twoFactorStatus([[state], [unused]]: BatchResponse<ReturnType<typeof twoFactorStatusReads>>) {
+  if (!state) throw new AuthError('not_found', 404, 'User not found.')
   const enabled = state.enabledAt !== null
-  return { enabled, recoveryCodesRemaining: enabled ? await countUnusedRecoveryCodes(s.db, userId) : 0 }
+  return { enabled, recoveryCodesRemaining: enabled ? (unused?.n ?? 0) : 0 }
+}
+
+const stateFrom = (rows: TotpState[] | undefined) => {
+  if (rows && !rows[0]) throw new AuthError('not_found', 404, 'User not found.')
+  return rows?.[0]
 }
 
 /**
@@ -145,11 +160,18 @@ export type TwoFactorCaller = RecentCaller & { sessionId: string; fullName: stri
 /**
  * Confirms the pending secret with a code from it; returns the first recovery codes. Every
  * other session ends (a thief's among them), and the account's address hears of it.
+ * `read` is `totpStateRead`'s answer, when the caller has it already.
  */
-export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code: string, password?: string): Promise<string[]> {
+export async function enableTwoFactor(
+  s: Services,
+  caller: TwoFactorCaller,
+  code: string,
+  password?: string,
+  read?: TotpState[],
+): Promise<string[]> {
   const { userId } = caller
   await requireRecentSignIn(s, caller, password)
-  const state = await loadState(s, userId)
+  const state = stateFrom(read) ?? (await loadState(s, userId))
   if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
   if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
   const attempt = await admitTwoFactorAttempt(s, userId)
@@ -159,60 +181,73 @@ export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
-  const ended = await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId })
+  const notice = ownerNotice(s, caller, 'turned on', 'Every other session of your account was ended.')
+  // The change, its audit row, the counter reset and the notice (with the outbox): one batch.
+  const ended = await enableTotp(
+    s.db,
+    { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId },
+    eventRow(s, { type: 'two_factor_enabled', outcome: 'success', userId, orgId: caller.orgId }),
+    [...twoFactorSuccessStatements(s, caller, []), ...notice.statements],
+  )
   if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
-  await twoFactorSucceeded(s, caller, [{ type: 'two_factor_enabled', outcome: 'success', detail: { other_sessions_ended: ended } }])
-  await tellOwner(s, caller, 'turned on', 'Every other session of your account was ended.')
+  await noticeSent(s, notice)
   return codes
 }
 
 /**
- * Mails the account's address about a change to its 2FA, so a change made with a stolen
- * session does not go unnoticed. A mail that fails is logged: the change itself stands.
+ * The mail to the account's address about a change to its 2FA, so a change made with a
+ * stolen session does not go unnoticed: with the outbox, statements for the change's batch;
+ * with the email API, sent once it committed (`noticeSent`). A mail that fails is logged: the
+ * change itself stands.
  */
-function tellOwner(s: Services, to: { email: string; fullName: string }, change: string, consequence: string): Promise<void> {
-  return sendMail(
-    s,
-    {
-      to: to.email,
-      subject: `Two-factor authentication was ${change}`,
-      text: [
-        `Hello ${to.fullName},`,
-        '',
-        `Two-factor authentication was ${change} for your account on ${s.now.toISOString()}. ${consequence}`,
-        '',
-        'If this was not you, reset your password now and contact your organization’s owner.',
-      ].join('\n'),
-    },
-    { afterResponse: true },
-  ).catch((error) => console.error('2FA notice not sent', error))
+function ownerNotice(s: Services, to: { email: string; fullName: string }, change: string, consequence: string) {
+  return mailWithWrite(s, {
+    to: to.email,
+    subject: `Two-factor authentication was ${change}`,
+    text: [
+      `Hello ${to.fullName},`,
+      '',
+      `Two-factor authentication was ${change} for your account on ${s.now.toISOString()}. ${consequence}`,
+      '',
+      'If this was not you, reset your password now and contact your organization’s owner.',
+    ].join('\n'),
+  })
 }
 
-// A current TOTP code of an enabled user, spent (its step recorded) if right.
-async function spendTotp(s: Services, userId: string, state: TotpState, code: string): Promise<boolean> {
-  if (!TOTP_CODE_PATTERN.test(code)) return false
-  const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
-  return step !== null && advanceTotpStep(s.db, userId, step, s.now)
+const noticeSent = (s: Services, notice: ReturnType<typeof ownerNotice>) =>
+  notice.afterCommit().catch((error) => s.log.error('2FA notice not sent', mailFailure(error)))
+
+// The step of a current TOTP code of an enabled user, or null when the code is wrong.
+async function totpStep(s: Services, userId: string, state: TotpState, code: string) {
+  if (!TOTP_CODE_PATTERN.test(code)) return null
+  return verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
 }
 
-/** A new set of recovery codes, for a current TOTP code; the old set stops working. */
-export async function regenerateRecoveryCodes(s: Services, owner: Owner, code: string): Promise<string[]> {
+/** A new set of recovery codes, for a current TOTP code; the old set stops working. `read` as for `enableTwoFactor`. */
+export async function regenerateRecoveryCodes(s: Services, owner: Owner, code: string, read?: TotpState[]): Promise<string[]> {
   const { userId } = owner
-  const state = await loadState(s, userId)
+  const state = stateFrom(read) ?? (await loadState(s, userId))
   if (!state.enabledAt) throw notEnabled()
   const attempt = await admitTwoFactorAttempt(s, userId)
-  if (!(await spendTotp(s, userId, state, code))) {
+  const step = await totpStep(s, userId, state, code)
+  const { codes, hashes } = await newRecoverySet()
+  // The code spent (if still unused), the new set, the counter reset and the audit row: one batch.
+  const done =
+    step !== null &&
+    (await allOrNothing(s.db, [
+      advanceTotpStep(s.db, userId, step, s.now),
+      ...replaceRecoveryCodes(s.db, userId, hashes, s.now),
+      ...twoFactorSuccessStatements(s, owner, [{ type: 'recovery_codes_regenerated', outcome: 'success' }]),
+    ]))
+  if (!done) {
     await recordFailedTwoFactorAttempt(s, attempt, owner, 'recovery_codes')
     throw invalidCode()
   }
-  const { codes, hashes } = await newRecoverySet()
-  await replaceRecoveryCodes(s.db, userId, hashes, s.now)
-  await twoFactorSucceeded(s, owner, [{ type: 'recovery_codes_regenerated', outcome: 'success' }])
   return codes
 }
 
@@ -221,43 +256,63 @@ export type DisableProof = { code: string; password?: undefined } | { password: 
 /**
  * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
  * session of the user ends: whoever else held one may be why 2FA is being turned off.
+ * `read` as for `enableTwoFactor`.
  */
-export async function disableTwoFactor(s: Services, caller: Owner & { sessionId: string; email: string; fullName: string }, proof: DisableProof) {
+export async function disableTwoFactor(
+  s: Services,
+  caller: Owner & { sessionId: string; email: string; fullName: string },
+  proof_: DisableProof,
+  read?: TotpState[],
+) {
   const { userId } = caller
-  const state = await loadState(s, userId)
+  const state = stateFrom(read) ?? (await loadState(s, userId))
   if (!state.enabledAt) throw notEnabled()
-  // A password is a guess at the password, wherever it is typed: it counts on the login's
-  // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
-  const attempt =
-    proof.code !== undefined ? await admitTwoFactorAttempt(s, userId) : await checkLimit(s, accountKey(caller.email), caller)
   let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
-  if (proof.code !== undefined) {
-    const recovery = normalizeRecoveryCode(proof.code)
+  let attempt: Attempt
+  // The code proving the change, spent in its batch; null for a wrong one.
+  let proof: { codeHash: string } | { step: number } | null | undefined
+  if (proof_.code !== undefined) {
+    attempt = await admitTwoFactorAttempt(s, userId)
+    const recovery = normalizeRecoveryCode(proof_.code)
     proofKind = recovery ? 'recovery_code' : 'totp'
-    const ok = recovery
-      ? await spendRecoveryCode(s.db, userId, await hashRecoveryCode(recovery), s.now)
-      : await spendTotp(s, userId, state, proof.code)
-    if (!ok) {
-      await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable')
-      throw invalidCode()
+    if (recovery) proof = { codeHash: await hashRecoveryCode(recovery) }
+    else {
+      const step = await totpStep(s, userId, state, proof_.code)
+      proof = step === null ? null : { step }
     }
   } else {
-    const account = await findAccount(s.db, userId)
+    // A password is a guess at the password, wherever it is typed: it counts on the login's
+    // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
+    const key = accountKey(caller.email)
+    const [admitted, [account]] = await s.db.batch([attemptStatement(s, key), selectAccountById(s.db, userId)])
+    attempt = await judgeAttempt(s, key, admitted, caller)
     const hash = account?.user.passwordHash
-    if (!hash || !verifyPassword(await s.argon2(), proof.password, hash)) {
+    if (!hash || !verifyPassword(await s.argon2(), proof_.password, hash)) {
       await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable_password')
       throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
         errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; use a code' }],
       })
     }
   }
-  const ended = await disableTotp(s.db, userId, s.now, caller.sessionId)
-  if (proofKind === 'password') await resetFailures(s, attempt.key)
-  await twoFactorSucceeded(s, caller, [
-    ...(proofKind === 'recovery_code' ? [{ type: 'recovery_code_used' as const, outcome: 'success' as const, detail: { via: 'disable' } }] : []),
-    { type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind, other_sessions_ended: ended } },
-  ])
-  await tellOwner(s, caller, 'turned off', 'Every other session of your account was ended.')
+  const notice = ownerNotice(s, caller, 'turned off', 'Every other session of your account was ended.')
+  const event = (e: Omit<AuthEvent, 'userId' | 'orgId'>) => eventRow(s, { ...e, userId, orgId: caller.orgId })
+  // The change, the code spent, its audit rows, the counters reset and the notice: one batch.
+  const done =
+    proof !== null &&
+    (await allOrNothing(s.db, [
+      ...disableTotp(s.db, { userId, now: s.now, keepSession: caller.sessionId, proof }, [
+        ...(proofKind === 'recovery_code' ? [{ event: event({ type: 'recovery_code_used', outcome: 'success', detail: { via: 'disable' } }) }] : []),
+        { event: event({ type: 'two_factor_disabled', outcome: 'success', detail: { proof: proofKind } }), countAs: 'other_sessions_ended' },
+      ]),
+      resetCounter(s.db, twoFactorKey(userId)),
+      ...(proofKind === 'password' ? [resetCounter(s.db, attempt.key)] : []),
+      ...notice.statements,
+    ]))
+  if (!done) {
+    await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable')
+    throw invalidCode()
+  }
+  await noticeSent(s, notice)
 }
 
 /**
@@ -268,18 +323,25 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
 export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
   if (actor.role !== 'owner') throw new AuthError('forbidden', 403, 'Only an owner can reset a member’s two-factor authentication.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
-  const target = await findMember(s.db, actor.orgId, targetUserId)
+  const [[target], [state]] = await s.db.batch([selectMember(s.db, actor.orgId, targetUserId), selectTotpState(s.db, targetUserId)])
   if (!target) throw notFound('Member')
   if (target.userId === actor.userId)
     throw new AuthError('forbidden', 403, 'Turn your own two-factor authentication off at /2fa/disable.')
-  const state = await loadState(s, target.userId)
-  if (!state.enabledAt) throw notEnabled()
-  const ended = await disableTotp(s.db, target.userId, s.now)
-  // The member's 2FA counter and the audit row (naming the owner) in one batch.
-  await twoFactorSucceeded(s, { userId: target.userId, orgId: actor.orgId }, [
-    { type: 'two_factor_reset', outcome: 'success', detail: { by: actor.userId, sessions_ended: ended } },
+  if (!state?.enabledAt) throw notEnabled()
+  const notice = ownerNotice(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
+  const member = { userId: target.userId, orgId: actor.orgId }
+  // The member's 2FA off, their sessions ended, their counter reset, the audit row naming the owner: one batch.
+  await batch(s.db, [
+    ...disableTotp(s.db, { userId: target.userId, now: s.now }, [
+      {
+        event: eventRow(s, { type: 'two_factor_reset', outcome: 'success', ...member, detail: { by: actor.userId } }),
+        countAs: 'sessions_ended',
+      },
+    ]),
+    resetCounter(s.db, twoFactorKey(target.userId)),
+    ...notice.statements,
   ])
-  await tellOwner(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
+  await noticeSent(s, notice)
 }
 
 /** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini'
-import { disableTwoFactor } from '../core/two-factor'
+import { disableTwoFactor, totpStateRead } from '../core/two-factor'
 import type { DisableProof } from '../core/two-factor'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
@@ -12,6 +12,8 @@ export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
     summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
     description: 'Every other session of the user ends, and the account’s address is mailed.',
     auth: 'profile:write',
+    // The caller's 2FA state, with the session check.
+    reads: totpStateRead,
     body: z
       .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })
       .check(
@@ -26,8 +28,8 @@ export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c) => {
-    await disableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json') as DisableProof)
+  async (c, [state]) => {
+    await disableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json') as DisableProof, state)
     return { enabled: false }
   },
 )

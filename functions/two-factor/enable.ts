@@ -1,5 +1,5 @@
 import * as z from 'zod/mini'
-import { enableTwoFactor } from '../core/two-factor'
+import { enableTwoFactor, totpStateRead } from '../core/two-factor'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
 import { inBothDialects } from '../v1/dialects'
@@ -14,6 +14,8 @@ export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
       'user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in ' +
       'longer ago than that needs the current `password` too (403 `reauthentication_required`).',
     auth: 'profile:write',
+    // The caller's 2FA state, with the session check.
+    reads: totpStateRead,
     body: z.object({ code: totpCode, password: z.optional(anyPassword) }),
     responses: {
       200: { description: '2FA is on', schema: z.object({ enabled: z.literal(true), recovery_codes: recoveryCodes }) },
@@ -22,9 +24,9 @@ export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c) => {
+  async (c, [state]) => {
     const { code, password } = c.req.valid('json')
-    const codes = await enableTwoFactor(services(c), c.var.auth.principal, code, password)
+    const codes = await enableTwoFactor(services(c), c.var.auth.principal, code, password, state)
     return { enabled: true, recovery_codes: codes }
   },
 )

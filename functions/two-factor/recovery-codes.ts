@@ -1,5 +1,5 @@
 import * as z from 'zod/mini'
-import { regenerateRecoveryCodes } from '../core/two-factor'
+import { regenerateRecoveryCodes, totpStateRead } from '../core/two-factor'
 import { services } from '../http/respond'
 import { inBothDialects } from '../v1/dialects'
 import { recoveryCodes, totpCode } from './schemas'
@@ -10,6 +10,8 @@ export const { api: twoFactorRecoveryCodes, v1: v1TwoFactorRecoveryCodes } = inB
     summary: 'Replace the recovery codes (needs a current TOTP code)',
     description: 'The old codes stop working at once.',
     auth: 'profile:write',
+    // The caller's 2FA state, with the session check.
+    reads: totpStateRead,
     body: z.object({ code: totpCode }),
     responses: {
       200: { description: 'The new recovery codes, shown this once', schema: z.object({ recovery_codes: recoveryCodes }) },
@@ -17,5 +19,5 @@ export const { api: twoFactorRecoveryCodes, v1: v1TwoFactorRecoveryCodes } = inB
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c) => ({ recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal, c.req.valid('json').code) }),
+  async (c, [state]) => ({ recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal, c.req.valid('json').code, state) }),
 )

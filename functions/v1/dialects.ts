@@ -1,4 +1,6 @@
+import type { BatchResponse } from 'drizzle-orm/batch'
 import type * as z from 'zod/mini'
+import type { CallerReads } from '../core/sessions'
 import { endpoint } from '../http/endpoint'
 import type { Endpoint, EndpointSpec } from '../http/endpoint'
 import { NO_STORE } from '../http/respond'
@@ -10,12 +12,12 @@ type HandlerContext<B extends z.ZodMiniType | undefined> = Parameters<Parameters
  * One endpoint in both dialects, from one spec and one body: the auth API answers the body
  * as it is, /v1 wraps it in its envelope. Errors already differ by path (http/errors.ts).
  */
-export function inBothDialects<B extends z.ZodMiniType | undefined = undefined>(
-  spec: EndpointSpec<B>,
-  body: (c: HandlerContext<B>) => Promise<object>,
+export function inBothDialects<B extends z.ZodMiniType | undefined = undefined, R extends CallerReads = CallerReads>(
+  spec: EndpointSpec<B, R>,
+  body: (c: HandlerContext<B>, reads: BatchResponse<R>) => Promise<object>,
 ): { api: Endpoint; v1: Endpoint } {
   return {
-    api: endpoint(spec, async (c) => c.json(await body(c), 200, NO_STORE)),
-    v1: endpoint({ ...spec, summary: `${spec.summary} (the /v1 dialect)` }, async (c) => ok(c, await body(c))),
+    api: endpoint(spec, async (c, reads) => c.json(await body(c, reads), 200, NO_STORE)),
+    v1: endpoint({ ...spec, summary: `${spec.summary} (the /v1 dialect)` }, async (c, reads) => ok(c, await body(c, reads))),
   }
 }
