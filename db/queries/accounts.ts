@@ -1,4 +1,5 @@
 import { and, eq } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { batch } from '../client'
 import type { Database } from '../client'
@@ -38,8 +39,8 @@ export async function findAccount(db: Database, userId: string): Promise<Account
   return row
 }
 
-/** `findAccount` as a statement, for a batch: at most one row. */
-export const selectAccountById = (db: Database, userId: string) => selectAccount(db).where(eq(users.id, userId)).limit(1)
+/** `findAccount` as a statement, for a batch: at most one row. `userId` may be a subquery. */
+export const selectAccountById = (db: Database, userId: string | SQL) => selectAccount(db).where(eq(users.id, userId)).limit(1)
 
 export async function findAccountByEmail(db: Database, email: string): Promise<Account | undefined> {
   const [row] = await selectAccountByEmail(db, email)

@@ -149,6 +149,8 @@ export interface ClientAndAttempt {
   /** Null when the attempt was not admitted (the client over its limit, or the key locked). */
   failures: number | null
   locked_until_ms: number | null
+  /** With a `subject` statement: the user it returned, null when it returned none. */
+  user_id?: string | null
 }
 
 /**
@@ -156,22 +158,35 @@ export interface ClientAndAttempt {
  * attempt is admitted (and counted) only when the client is still under its limit, exactly
  * as if the two ran one after the other and the first had refused. Both upserts lock and
  * re-read their row, so concurrent requests are counted exactly.
+ *
+ * `key` is the account's key; or `subject`, a data-modifying statement run only while the
+ * client is under its limit (`underLimit`, a condition), returning `key` and `user_id`: the
+ * attempt is then admitted on the key it returned, if any (a 2FA challenge's attempt taken,
+ * then its user's counter).
  */
 export function hitWindowThenAdmit(
   db: Database,
-  c: { clientKey: string; window: { limit: number; windowSeconds: number }; key: string; rule: LockoutRule; now: Date },
+  c: { clientKey: string; window: { limit: number; windowSeconds: number }; rule: LockoutRule; now: Date } & (
+    | { key: string; subject?: undefined }
+    | { key?: undefined; subject: (underLimit: SQL) => SQL }
+  ),
 ) {
   const { now, rule } = c
   const lockFor = lockAfter(rule, now)
+  const underLimit = sql`(select client.count from client) <= ${c.window.limit}::int`
+  const subject = c.subject
+    ? sql`, subject as (${c.subject(underLimit)})`
+    : sql`, subject as (select ${c.key}::text as key, null::uuid as user_id where ${underLimit})`
   return db.execute(sql`
-    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)}), admitted as (
+    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)})${subject}, admitted as (
       insert into ${rateLimits} (key, count, window_started_at, locked_until)
-      select ${c.key}, 1, ${at(now)}, ${lockFor(sql`1`)} from client where client.count <= ${c.window.limit}::int
+      select subject.key, 1, ${at(now)}, ${lockFor(sql`1`)} from subject
       on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
       where ${admissible(rule, now)}
       returning count, locked_until
     )
     select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
-      admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms
+      admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms,
+      (select user_id from subject) as user_id
     from client left join admitted on true`)
 }

@@ -1,4 +1,5 @@
 import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { allOrNothing, required } from '../client'
 import type { Database } from '../client'
@@ -189,6 +190,20 @@ export function insertChallenge(db: Database, c: NewChallenge) {
     ip: c.ip ?? null,
   })
 }
+
+/**
+ * `takeChallengeAttempt` as SQL for `hitWindowThenAdmit`'s `subject`: taken only while
+ * `underLimit`, it returns the challenge's user and their counter's key (`keyPrefix` + id).
+ */
+export const takeChallengeAttemptSql = (tokenHash: string, now: Date, maxAttempts: number, keyPrefix: string, underLimit: SQL) => sql`
+  update ${twoFactorChallenges} set failed_attempts = failed_attempts + 1
+  where token_hash = ${tokenHash} and used_at is null and expires_at > ${now.toISOString()}::timestamptz
+    and failed_attempts < ${maxAttempts}::int and ${underLimit}
+  returning ${keyPrefix}::text || user_id as key, user_id`
+
+/** The user of a challenge, as a subquery (for the account read in the same batch). */
+export const challengeUser = (tokenHash: string) =>
+  sql`(select ${twoFactorChallenges.userId} from ${twoFactorChallenges} where ${twoFactorChallenges.tokenHash} = ${tokenHash})`
 
 /**
  * Takes one of a challenge's attempts before its code is checked, counting it as failed

@@ -1,4 +1,4 @@
-import { findAccount, normalizeEmail } from '../../db/queries/accounts'
+import { normalizeEmail } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
 import {
   completeChallengeWithPasskey,
@@ -14,7 +14,6 @@ import {
 } from '../../db/queries/passkeys'
 import type { Ceremony, ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
 import type { Principal } from '../../db/queries/sessions'
-import { takeChallengeAttempt } from '../../db/queries/two-factor'
 import { recordEvent } from './audit'
 import { requireRecentSignIn } from './reauthentication'
 import { base64url, hashToken, randomBytes } from './crypto'
@@ -27,7 +26,7 @@ import { checkRate, limitClient } from './rate-limit'
 import type { Services } from './services'
 import { startSession } from './sessions'
 import type { IssuedTokens } from './sessions'
-import { admitTwoFactorAttempt, CHALLENGE_MAX_ATTEMPTS, recordFailedTwoFactorAttempt, twoFactorSucceeded } from './two-factor'
+import { CHALLENGE_MAX_ATTEMPTS, openChallenge, recordFailedTwoFactorAttempt, twoFactorSucceeded } from './two-factor'
 
 // Passkeys: the two WebAuthn ceremonies (registration, authentication) over our storage.
 // Every challenge is 32 random bytes, handed out once, stored as a SHA-256 hash, bound to
@@ -362,16 +361,11 @@ export async function verifyTwoFactorWithPasskey(
   sessionToken: string,
   credential: AuthenticationResponseJSON,
 ): Promise<{ account: Account; tokens: IssuedTokens }> {
-  await limitClient(s, 'two_factor')
   const tokenHash = await hashToken(sessionToken)
-  const taken = await takeChallengeAttempt(s.db, tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS)
-  if (!taken) throw challengeInvalid()
-  const { userId } = taken
-  const attempt = await admitTwoFactorAttempt(s, userId)
+  const { userId, attempt, account: holder } = await openChallenge(s, tokenHash)
   const verified = await verifyAssertion(s, 'second_factor', credential)
   const bound = !('failure' in verified) && verified.challenge.sessionTokenHash === tokenHash && verified.passkey.userId === userId
   if ('failure' in verified || !bound) {
-    const holder = await findAccount(s.db, userId)
     if (!holder) throw challengeInvalid()
     await recordFailedTwoFactorAttempt(s, attempt, { userId, orgId: holder.org.id }, 'login_passkey')
     throw passkeyInvalid('failure' in verified ? verified.failure : 'credential_mismatch')

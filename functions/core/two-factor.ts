@@ -1,8 +1,9 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
-import { allOrNothing, batch } from '../../db/client'
+import { allOrNothing, batch, rowsOf } from '../../db/client'
 import type { Database } from '../../db/client'
-import { resetCounter } from '../../db/queries/rate-limits'
-import { findAccount, selectAccountById } from '../../db/queries/accounts'
+import { hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
+import type { ClientAndAttempt } from '../../db/queries/rate-limits'
+import { selectAccountById } from '../../db/queries/accounts'
 import { selectMember } from '../../db/queries/organizations'
 import type { Role } from '../../db/schema'
 import type { Account } from '../../db/queries/accounts'
@@ -14,12 +15,12 @@ import {
   disableTotp,
   enableTotp,
   findTotpState,
+  challengeUser,
   insertChallenge,
+  takeChallengeAttemptSql,
   selectTotpState,
   replaceRecoveryCodes,
-  spendRecoveryCode,
   storePendingTotpSecret,
-  takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
 import { eventRow, eventStatement } from './audit'
@@ -29,7 +30,7 @@ import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, attemptStatement, checkLimit, failureStatements, judgeAttempt, limitClient, twoFactorKey } from './rate-limit'
+import { accountKey, admitClientAttempt, attemptStatement, checkClientWindow, checkLimit, clientKey, failureStatements, judgeAttempt, twoFactorKey } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { mailFailure, mailWithWrite } from './mail'
 import { requireRecentSignIn } from './reauthentication'
@@ -368,6 +369,33 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string) {
 }
 
 /**
+ * The first round trip of step two, one batch: the client's per-IP limit, then (under it)
+ * one of the challenge's attempts taken, then (if taken) one attempt admitted on its user's
+ * 2FA counter, and the user's account. Exactly `limitClient`, `takeChallengeAttempt`,
+ * `admitTwoFactorAttempt` and `findAccount` in turn: 429 over the client's limit, 401 for
+ * a challenge unknown, spent, expired or out of attempts, 429 while the user's counter is locked.
+ */
+export async function openChallenge(s: Services, tokenHash: string): Promise<{ userId: string; attempt: Attempt; account: Account | undefined }> {
+  const policy = s.config.rateLimits.twoFactorLockout
+  const [admission, [account]] = await s.db.batch([
+    hitWindowThenAdmit(s.db, {
+      clientKey: clientKey('two_factor', s.client.ip),
+      window: s.config.rateLimits.perIp.two_factor,
+      rule: policy,
+      now: s.now,
+      subject: (underLimit) => takeChallengeAttemptSql(tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS, twoFactorKey(''), underLimit),
+    }),
+    selectAccountById(s.db, challengeUser(tokenHash)),
+  ])
+  const row = rowsOf<ClientAndAttempt>(admission)[0]!
+  checkClientWindow(s, 'two_factor', { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) })
+  if (!row.user_id) throw challengeInvalid()
+  const userId = row.user_id
+  const attempt = await admitClientAttempt(s, 'two_factor', twoFactorKey(userId), row, { userId }, policy)
+  return { userId, attempt, account }
+}
+
+/**
  * Step two: the session_token and a TOTP or recovery code. A right code spends both the
  * challenge and the code in one transaction, and opens the session.
  */
@@ -376,13 +404,8 @@ export async function verifyTwoFactorLogin(
   sessionToken: string,
   code: string,
 ): Promise<{ account: Account; tokens: IssuedTokens }> {
-  await limitClient(s, 'two_factor')
   const tokenHash = await hashToken(sessionToken)
-  const challenge = await takeChallengeAttempt(s.db, tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS)
-  if (!challenge) throw challengeInvalid()
-  const { userId } = challenge
-  const attempt = await admitTwoFactorAttempt(s, userId)
-  const account = await findAccount(s.db, userId)
+  const { userId, attempt, account } = await openChallenge(s, tokenHash)
   if (!account?.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
   if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
