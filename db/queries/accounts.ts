@@ -16,9 +16,12 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase()
 const holds = (email: string) => and(eq(users.emailNormalized, normalizeEmail(email)), eq(users.ownsEmail, true))
 
 export async function findUserByEmail(db: Database, email: string): Promise<User | undefined> {
-  const [user] = await db.select().from(users).where(holds(email)).limit(1)
+  const [user] = await selectUserByEmail(db, email)
   return user
 }
+
+/** `findUserByEmail` as a statement, for a batch: at most one row. */
+export const selectUserByEmail = (db: Database, email: string) => db.select().from(users).where(holds(email)).limit(1)
 
 export interface Account {
   user: User

@@ -1,5 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
-import { batch, required, rowsOf } from '../client'
+import { required, rowsOf } from '../client'
 import type { Database } from '../client'
 import { emailTokens, invitations, memberships, users } from '../schema'
 
@@ -31,10 +31,9 @@ export function insertEmailToken(db: Database, t: NewEmailToken) {
     .values({ tokenHash: t.tokenHash, purpose: t.purpose, userId: t.userId, createdAt: t.now, expiresAt: t.expiresAt })
 }
 
-/** Stores a new token's hash; the user's earlier unused tokens of that purpose stop working, so only the newest link does. One round trip. */
-export async function issueEmailToken(db: Database, t: NewEmailToken): Promise<void> {
-  await batch(db, [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)])
-}
+/** Stores a new token's hash (statements, for a batch); the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
+export const issueEmailToken = (db: Database, t: NewEmailToken) =>
+  [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)] as const
 
 /** The user a still-usable token belongs to, without spending it. */
 export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {

@@ -1,4 +1,4 @@
-import { findAccount } from '../../db/queries/accounts'
+import { selectAccountById } from '../../db/queries/accounts'
 import { sendVerificationMail } from '../core/email-verification'
 import { AuthError, notFound } from '../core/errors'
 import { checkRate, userKey } from '../core/rate-limit'
@@ -11,15 +11,16 @@ export const resendVerificationEmail = endpoint(
     summary: 'Mail a new verification link to the caller',
     description: 'Earlier links stop working. 409 when the address is already verified.',
     auth: 'profile:write',
+    // The caller's account, with the session check.
+    reads: (db, { userId }) => [selectAccountById(db, userId)],
     responses: {
       202: { description: 'The mail is on its way' },
       429: { description: 'Too many verification mails asked for (Retry-After)' },
     },
   },
-  async (c) => {
+  async (c, [[account]]) => {
     const s = services(c)
     await checkRate(s, userKey('verify_email_resend', c.var.auth.principal.userId), s.config.rateLimits.verifyEmailResendPerUser)
-    const account = await findAccount(c.var.db, c.var.auth.principal.userId)
     if (!account) throw notFound('User')
     if (account.user.isVerified) throw new AuthError('conflict', 409, 'The email address is already verified.')
     await sendVerificationMail(s, account.user)

@@ -1,4 +1,3 @@
-import { issueEmailToken } from '../../db/queries/email-tokens'
 import type { EmailTokenPurpose, NewEmailToken } from '../../db/queries/email-tokens'
 import { hashToken, randomToken } from './crypto'
 import type { Services } from './services'
@@ -13,16 +12,10 @@ const PAGES: Record<EmailTokenPurpose, { path: string; ttlSeconds: number }> = {
 }
 
 /**
- * A single-use link for a mail: a fresh random token whose hash alone is stored, on the
- * app's page for that purpose (`${APP_URL}/verify-email?token=...`).
+ * A single-use link for a mail: a fresh random token whose hash alone is stored (the caller
+ * writes `token` with `issueEmailToken`, in its batch), on the app's page for that purpose
+ * (`${APP_URL}/verify-email?token=...`).
  */
-export async function emailLink(s: Services, userId: string, purpose: EmailTokenPurpose) {
-  const { token, url } = await newEmailLink(s, userId, purpose)
-  await issueEmailToken(s.db, token)
-  return url
-}
-
-/** A link and its token's row, not yet stored: for a user whose row is written in the same batch (no earlier links to void). */
 export async function newEmailLink(s: Services, userId: string, purpose: EmailTokenPurpose) {
   const token = randomToken()
   const { path, ttlSeconds } = PAGES[purpose]

@@ -1,10 +1,11 @@
 import { isUniqueViolation } from '../../db/errors'
-import { insertEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
+import { batch } from '../../db/client'
+import { insertEmailToken, issueEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
-import { emailLink, newEmailLink } from './email-links'
+import { newEmailLink } from './email-links'
 import { releaseHeldInvitations } from './invitations'
 import { AuthError } from './errors'
-import { mailWithWrite, sendMail } from './mail'
+import { mailWithWrite } from './mail'
 import type { MailMessage } from './mail'
 import type { Services } from './services'
 
@@ -14,8 +15,11 @@ export async function sendVerificationMail(
   user: { id: string; email: string; fullName: string },
   options: { afterResponse?: boolean } = {},
 ): Promise<void> {
-  const link = await emailLink(s, user.id, 'verify_email')
-  await sendMail(s, verificationMessage(user, link), options)
+  const { token, url } = await newEmailLink(s, user.id, 'verify_email')
+  const mail = mailWithWrite(s, verificationMessage(user, url), options)
+  // The new link, the old ones voided and (with the outbox) the mail: one batch.
+  await batch(s.db, [...issueEmailToken(s.db, token), ...mail.statements])
+  await mail.afterCommit()
 }
 
 /**

@@ -1,6 +1,7 @@
-import { allOrNothing } from '../../db/client'
-import { findUserByEmail } from '../../db/queries/accounts'
-import { resetPasswordWithToken, selectUsableEmailToken } from '../../db/queries/email-tokens'
+import { allOrNothing, batch } from '../../db/client'
+import { selectUserByEmail } from '../../db/queries/accounts'
+import type { User } from '../../db/queries/accounts'
+import { issueEmailToken, resetPasswordWithToken, selectUsableEmailToken } from '../../db/queries/email-tokens'
 import { changeWithEventsStatement } from '../../db/queries/events'
 import { revokeHeldInvitations } from '../../db/queries/invitations'
 import { resetCounter } from '../../db/queries/rate-limits'
@@ -8,12 +9,12 @@ import { revokeUserSessionsStatement } from '../../db/queries/sessions'
 import { deleteChallengesStatement } from '../../db/queries/two-factor'
 import { eventRow } from './audit'
 import { hashToken } from './crypto'
-import { emailLink } from './email-links'
+import { newEmailLink } from './email-links'
 import { invalidEmailToken } from './email-verification'
-import { sendMail } from './mail'
+import { mailWithWrite } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
-import { accountKey, emailKey, hitRate, limitClient, limitClientAnd, twoFactorKey } from './rate-limit'
+import { accountKey, emailKey, hitRate, limitClientAnd, twoFactorKey } from './rate-limit'
 import type { Services } from './services'
 
 /**
@@ -23,32 +24,39 @@ import type { Services } from './services'
  * the runtime allows it (`waitUntil`), so the answer takes the same time for any address.
  */
 export async function requestPasswordReset(s: Services, email: string): Promise<void> {
-  await limitClient(s, 'password_reset')
+  // The account is read with the client's limit: one batch, whether or not it exists.
+  const [[user]] = await limitClientAnd(s, 'password_reset', [selectUserByEmail(s.db, email)] as const)
   // Over the per-address limit the answer stays 202 and no mail goes out: a mailbox cannot be
   // flooded, and the caller learns nothing (the counter runs for unknown addresses too).
   if ((await hitRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)) !== null) return
-  const mailing = mailResetLink(s, email)
+  const mailing = mailResetLink(s, user)
   if (s.waitUntil) s.waitUntil(mailing.catch((error) => console.error('password reset mail not sent', error)))
   else await mailing
 }
 
-async function mailResetLink(s: Services, email: string): Promise<void> {
-  const user = await findUserByEmail(s.db, email)
+async function mailResetLink(s: Services, user: User | undefined): Promise<void> {
   if (!user?.isActive) return
-  const link = await emailLink(s, user.id, 'password_reset')
-  await sendMail(s, {
-    to: user.email,
-    subject: 'Reset your password',
-    text: [
-      `Hello ${user.fullName},`,
-      '',
-      'Someone asked to reset the password of your account. To choose a new one, open this link:',
-      link.url,
-      '',
-      `The link works once and expires on ${link.expiresAt.toISOString()}.`,
-      'If you did not ask for this, ignore this mail: your password stays as it is.',
-    ].join('\n'),
-  })
+  const { token, url: link } = await newEmailLink(s, user.id, 'password_reset')
+  const mail = mailWithWrite(
+    s,
+    {
+      to: user.email,
+      subject: 'Reset your password',
+      text: [
+        `Hello ${user.fullName},`,
+        '',
+        'Someone asked to reset the password of your account. To choose a new one, open this link:',
+        link.url,
+        '',
+        `The link works once and expires on ${link.expiresAt.toISOString()}.`,
+        'If you did not ask for this, ignore this mail: your password stays as it is.',
+      ].join('\n'),
+    },
+    {},
+  )
+  // The link, the old ones voided and (with the outbox) the mail: one batch.
+  await batch(s.db, [...issueEmailToken(s.db, token), ...mail.statements])
+  await mail.afterCommit()
 }
 
 /**

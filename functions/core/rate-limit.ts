@@ -179,7 +179,7 @@ export function limitClient(s: Services, action: ClientAction): Promise<void> {
 export async function limitClientAnd<R extends readonly BatchItem<'pg'>[]>(s: Services, action: ClientAction, reads: R): Promise<BatchResponse<R>> {
   const policy = s.config.rateLimits.perIp[action]
   const hit = hitWindowStatement(s.db, clientKey(action, s.client.ip), policy.windowSeconds, s.now)
-  const [[row], ...results] = (await s.db.batch([hit, ...reads])) as unknown as [WindowHit[], ...unknown[]]
+  const [[row], ...results] = (await batch(s.db, [hit, ...reads])) as unknown as [WindowHit[], ...unknown[]]
   checkClientWindow(s, action, row!)
   return results as BatchResponse<R>
 }

@@ -43,8 +43,8 @@ const cleanMessage = (message: MailMessage): MailMessage => ({ ...message, subje
  * outbox, its row is one more statement of the caller's batch; with the email API, it is sent
  * once the write is committed, after the response where the runtime allows it.
  */
-export function mailWithWrite(s: Services, message: MailMessage) {
+export function mailWithWrite(s: Services, message: MailMessage, options: { afterResponse?: boolean } = { afterResponse: true }) {
   const clean = cleanMessage(message)
   if (s.config.mail.transport === 'outbox') return { statements: [insertOutboxMail(s.db, clean)] as const, afterCommit: async () => {} }
-  return { statements: [] as const, afterCommit: () => sendMail(s, clean, { afterResponse: true }) }
+  return { statements: [] as const, afterCommit: () => sendMail(s, clean, options) }
 }
