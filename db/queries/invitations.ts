@@ -1,5 +1,5 @@
 import { and, count, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
-import { batch, required } from '../client'
+import { required } from '../client'
 import type { Database } from '../client'
 import { invitations, memberships, organizations, users } from '../schema'
 import type { Role } from '../schema'
@@ -19,11 +19,14 @@ export interface NewInvitation {
   held?: boolean
 }
 
-/** Inserts an invitation; earlier pending ones for the same email in the organization are revoked, so only the newest link works. */
-export async function createInvitation(db: Database, i: NewInvitation): Promise<Invitation> {
+/**
+ * Inserts an invitation with the id the caller chose (statements, for a batch; the second
+ * returns the row); earlier pending ones for the same email in the organization are
+ * revoked, so only the newest link works.
+ */
+export function createInvitation(db: Database, i: NewInvitation & { id: string }) {
   const emailNormalized = normalizeEmail(i.email)
-  // One batch, one round trip: nothing between the two statements depends on the first.
-  const [, [row]] = await batch(db, [
+  return [
     db
       .update(invitations)
       .set({ revokedAt: i.now })
@@ -31,6 +34,7 @@ export async function createInvitation(db: Database, i: NewInvitation): Promise<
     db
       .insert(invitations)
       .values({
+        id: i.id,
         orgId: i.orgId,
         email: i.email.trim(),
         emailNormalized,
@@ -42,8 +46,7 @@ export async function createInvitation(db: Database, i: NewInvitation): Promise<
         expiresAt: i.expiresAt,
       })
       .returning(),
-  ])
-  return row!
+  ] as const
 }
 
 const pending = (now: Date) =>

@@ -45,12 +45,17 @@ export function hitWindowStatement(db: Database, key: string, windowSeconds: num
  * Returns the hits in the order of `keys`.
  */
 export async function hitWindows(db: Database, keys: { key: string; windowSeconds: number }[], now: Date): Promise<WindowHit[]> {
+  return hitsInOrder(keys, await hitWindowsStatement(db, keys, now))
+}
+
+/** `hitWindows` as a statement, for a batch; `hitsInOrder` orders its rows as the keys. */
+export function hitWindowsStatement(db: Database, keys: { key: string; windowSeconds: number }[], now: Date) {
   const windowOf = sql`case ${rateLimits.key} ${sql.join(
     keys.map(({ key, windowSeconds }) => sql`when ${key} then ${windowSeconds}::float8`),
     sql` `,
   )} end`
   const expired = sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowOf})`
-  const rows = await db
+  return db
     .insert(rateLimits)
     .values(keys.map(({ key }) => ({ key, count: 1, windowStartedAt: now })))
     .onConflictDoUpdate({
@@ -61,8 +66,10 @@ export async function hitWindows(db: Database, keys: { key: string; windowSecond
       },
     })
     .returning({ key: rateLimits.key, count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
-  return keys.map(({ key }) => rows.find((row) => row.key === key)!)
 }
+
+export const hitsInOrder = (keys: { key: string }[], rows: (WindowHit & { key: string })[]): WindowHit[] =>
+  keys.map(({ key }) => rows.find((row) => row.key === key)!)
 
 export interface LockoutRule {
   lockAfterFailures: number

@@ -1,6 +1,6 @@
-import { allOrNothing } from '../../db/client'
+import { allOrNothing, batch } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
-import { findUserByEmail } from '../../db/queries/accounts'
+import { selectUserByEmail } from '../../db/queries/accounts'
 import {
   acceptInvitation,
   createInvitation,
@@ -19,9 +19,11 @@ import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
 import { prepareLogin } from './login'
 import type { LoginOutcome } from './login'
-import { sendMail } from './mail'
+import { mailWithWrite, sendMail } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
+import { checkRatesAnd } from './rate-limit'
+import type { WindowPolicy } from './rate-limit'
 import { canGrant } from './roles'
 import type { Services } from './services'
 
@@ -50,11 +52,16 @@ export async function invite(
   s: Services,
   actor: { userId: string; orgId: string; orgName: string; role: Role; isVerified: boolean },
   input: { email: string; role: Role },
+  limits: { key: string; policy: WindowPolicy }[] = [],
 ): Promise<Invitation> {
+  // The caller's limits counted and the address looked up in one batch; the verdicts in order.
+  const [[taken]] = await checkRatesAnd(s, limits, [selectUserByEmail(s.db, input.email)] as const)
   if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 403, 'You cannot invite someone with a role above your own.')
-  if (await findUserByEmail(s.db, input.email)) throw emailTaken()
+  if (taken) throw emailTaken()
   const token = randomToken()
-  const invitation = await createInvitation(s.db, {
+  const held = !actor.isVerified
+  const created = {
+    id: crypto.randomUUID(),
     orgId: actor.orgId,
     email: input.email,
     role: input.role,
@@ -62,31 +69,38 @@ export async function invite(
     invitedBy: actor.userId,
     now: s.now,
     expiresAt: expiry(s),
-    held: !actor.isVerified,
-  })
-  if (!invitation.held) {
-    try {
-      await mailInvitation(s, invitation, token, actor.orgName)
-    } catch (error) {
-      await deleteInvitation(s.db, invitation.id)
-      throw error
-    }
+    held,
   }
-  await recordEvent(s, {
+  const mail = mailWithWrite(s, invitationMessage(s, created, token, actor.orgName), {})
+  const event = eventStatement(s, {
     type: 'invitation_created',
     outcome: 'success',
     userId: actor.userId,
     orgId: actor.orgId,
-    detail: { invitation_id: invitation.id, role: invitation.role, ...(invitation.held ? { held: true } : {}) },
+    detail: { invitation_id: created.id, role: created.role, ...(held ? { held: true } : {}) },
   })
-  return invitation
+  // A mail through the email API can fail after the write: the invitation is then withdrawn,
+  // never audited. Otherwise (held, or the outbox) the invitation, its mail and its audit row
+  // are one batch.
+  const mailAfter = !held && mail.statements.length === 0
+  const [, [invitation]] = await batch(s.db, [...createInvitation(s.db, created), ...(held ? [] : mail.statements), ...(mailAfter ? [] : [event])])
+  if (mailAfter) {
+    try {
+      await mail.afterCommit()
+    } catch (error) {
+      await deleteInvitation(s.db, invitation!.id)
+      throw error
+    }
+    await event
+  }
+  return invitation!
 }
 
 const expiry = (s: Services) => new Date(s.now.getTime() + s.config.invitationTtlSeconds * 1000)
 
-function mailInvitation(s: Services, invitation: Invitation, token: string, orgName: string) {
+function invitationMessage(s: Services, invitation: { email: string; role: Role; expiresAt: Date }, token: string, orgName: string) {
   const link = `${s.config.appUrl}/accept-invitation?token=${encodeURIComponent(token)}`
-  return sendMail(s, {
+  return {
     to: invitation.email,
     subject: `You are invited to join ${orgName}`,
     text: [
@@ -98,8 +112,11 @@ function mailInvitation(s: Services, invitation: Invitation, token: string, orgN
       `The link works once and expires on ${invitation.expiresAt.toISOString()}.`,
       'If you did not expect this invitation, ignore this mail.',
     ].join('\n'),
-  })
+  }
 }
+
+const mailInvitation = (s: Services, invitation: Invitation, token: string, orgName: string) =>
+  sendMail(s, invitationMessage(s, invitation, token, orgName))
 
 /**
  * The inviter proved their address: their held invitations get a new token each (the first

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini'
 import { invite } from '../core/invitations'
-import { checkRates, orgKey, userKey } from '../core/rate-limit'
+import { orgKey, userKey } from '../core/rate-limit'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 import { email } from '../http/schemas'
@@ -26,11 +26,10 @@ export const createInvitation = endpoint(
     const s = services(c)
     const { userId, orgId } = c.var.auth.principal
     // Each invitation is a mail to any address with a subject the inviter chose: bounded.
-    await checkRates(s, [
+    const created = await invite(s, c.var.auth.principal, c.req.valid('json'), [
       { key: userKey('invite', userId), policy: s.config.rateLimits.invitationsPerUser },
       { key: orgKey('invite', orgId), policy: s.config.rateLimits.invitationsPerOrg },
     ])
-    const created = await invite(s, c.var.auth.principal, c.req.valid('json'))
     return c.json(invitationBody(created, s.now), 201)
   },
 )

@@ -191,7 +191,7 @@ describe('database round trips of every endpoint', () => {
       'PATCH /api/v1/org': 2,
       'GET /v1/people': 1,
       'GET /v1/me': 1,
-      'POST /api/v1/org/invitations': 6,
+      'POST /api/v1/org/invitations': 3,
       'GET /api/v1/org/invitations': 1,
       'POST /api/v1/auth/invitations/accept': 2,
       'DELETE /api/v1/org/invitations/:id': 3,
