@@ -190,6 +190,16 @@ function createPools(target) {
       return pool
     },
     end: () => Promise.all([...pools.values()].map((p) => p.end().catch(() => {}))),
+    /** Clients of every pool: open, idle (open and not checked out), and requests waiting for one. */
+    stats() {
+      const total = { open: 0, idle: 0, waiting: 0 }
+      for (const p of pools.values()) {
+        total.open += p.totalCount
+        total.idle += p.idleCount
+        total.waiting += p.waitingCount
+      }
+      return total
+    },
   }
 }
 
@@ -240,6 +250,10 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
       try {
         const client = await pool.connect()
         let broken
+        // pg emits a checked-out client's lost connection as an 'error' event, besides failing
+        // its query: unheard, that event would be an uncaught exception and end the relay.
+        const lost = (error) => (broken = error)
+        client.on('error', lost)
         try {
           if (request.single) answer = await runQuery(client, request.single)
           else {
@@ -258,6 +272,7 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
           if (!(error instanceof pg.DatabaseError)) broken = error
           throw error
         } finally {
+          client.off('error', lost)
           client.release(broken)
         }
       } finally {
@@ -392,6 +407,8 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     setDelay(ms) {
       delay = ms
     },
+    /** The SQL-over-HTTP pools' clients: a checked-out client (open − idle) after the requests are answered is a leak. */
+    pool: () => pools.stats(),
     /** TCP connections from WebSockets open now: 0 once every client has hung up (tests check for leaks). */
     get connections() {
       return tcpSockets.size
