@@ -85,6 +85,7 @@ async function insertRecoveryCodes(db: Database, userId: string, hashes: string[
 export async function enableTotp(
   db: Database,
   e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date; keepSession: string },
+  within?: (tx: Database, sessionsEnded: number) => Promise<void>,
 ): Promise<number | null> {
   let ended = 0
   const enabled = await allOrNothing(db, async (tx) => {
@@ -96,6 +97,7 @@ export async function enableTotp(
       .returning({ id: users.id })
     if (rows.length === 0) return false
     ended = await revokeUserSessions(tx, e.userId, e.now, e.keepSession)
+    await within?.(tx, ended)
     return true
   })
   return enabled ? ended : null

@@ -20,7 +20,7 @@ import {
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { eventStatement, } from './audit'
+import { eventStatement, recordEvent } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
@@ -158,14 +158,21 @@ export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
-  const ended = await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId })
+  // The audit row commits with the change: an answer lost after the commit must not lose it.
+  const enabled: AuthEvent = { type: 'two_factor_enabled', outcome: 'success', userId, orgId: caller.orgId }
+  const ended = await enableTotp(
+    s.db,
+    { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId },
+    (tx, sessionsEnded) => recordEvent(s, { ...enabled, detail: { other_sessions_ended: sessionsEnded } }, tx),
+  )
   if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
-  await twoFactorSucceeded(s, caller, [{ type: 'two_factor_enabled', outcome: 'success', detail: { other_sessions_ended: ended } }])
+  // The account's 2FA failures are forgotten (a counter: lost with the answer, it only stays strict).
+  await twoFactorSucceeded(s, caller, [])
   await tellOwner(s, caller, 'turned on', 'Every other session of your account was ended.')
   return codes
 }

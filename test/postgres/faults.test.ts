@@ -207,9 +207,10 @@ const operations = {
       expect({
         sessions: await one(t, sql`select count(*) from sessions where user_id = ${c.user_id} and revoked_at is null`),
         unspentLinks: await one(t, sql`select count(*) from email_tokens where user_id = ${c.user_id} and purpose = 'password_reset' and used_at is null`),
+        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'password_reset'`),
         oldPassword: (await t.post('/api/v1/auth/login', { email: c.email, password: c.password })).status,
         newPassword: (await t.post('/api/v1/auth/login', { email: c.email, password: newPassword })).status,
-      }).toEqual({ sessions: 0, unspentLinks: 0, oldPassword: 401, newPassword: 200 })
+      }).toEqual({ sessions: 0, unspentLinks: 0, audit: 1, oldPassword: 401, newPassword: 200 })
     },
     repeat: (res) => expectError(res, 400, 'email_token_invalid'),
   }),
@@ -229,8 +230,9 @@ const operations = {
       expect({
         member: await rows(t, sql`select m.role, m.org_id from users u join memberships m on m.user_id = u.id where u.email_normalized = ${c.email}`),
         accepted: await one(t, sql`select count(*) from invitations where id = ${c.id} and accepted_at is not null`),
+        audit: await one(t, sql`select count(*) from auth_events where type = 'invitation_accepted' and detail->>'invitation_id' = ${c.id}`),
         login: (await t.post('/api/v1/auth/login', { email: c.email, password })).status,
-      }).toEqual({ member: [{ role: 'admin', org_id: c.owner.organization_id }], accepted: 1, login: 200 })
+      }).toEqual({ member: [{ role: 'admin', org_id: c.owner.organization_id }], accepted: 1, audit: 1, login: 200 })
     },
     repeat: (res) => expectError(res, 400, 'invitation_invalid'),
   }),
@@ -251,7 +253,8 @@ const operations = {
       expect({
         enabled: await one(t, sql`select count(*) from users where id = ${c.user_id} and totp_enabled_at is not null`),
         recoveryCodes: await one(t, sql`select count(*) from recovery_codes where user_id = ${c.user_id}`),
-      }).toEqual({ enabled: 1, recoveryCodes: 10 })
+        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'two_factor_enabled'`),
+      }).toEqual({ enabled: 1, recoveryCodes: 10, audit: 1 })
     },
     repeat: (res) => expectError(res, 409, 'two_factor_already_enabled'),
   }),
