@@ -322,3 +322,29 @@ describe.each(Object.entries(operations) as [string, Operation<any>][])('%s, wit
     await op.repeat(await op.send(t, c), t, c)
   })
 })
+
+describe('the /v1 dialect, with the link to the database lost', () => {
+  it('answers its own 503 envelope before the commit, writes nothing, and a retry signs in', async () => {
+    const t = await app()
+    const user = await registerOwner(t)
+    const login = () => t.post('/v1/login', { email: user.email, password: user.password })
+    const before = await snapshot(t)
+    await expectUnavailable(await withFault({ sql: operations.login.sql, at: 'before-commit' }, login), 'v1')
+    expect(await snapshot(t)).toEqual(before)
+    const retry = await login()
+    expect(retry.status).toBe(200)
+    expect((await retry.json()).data.user.email).toBe(user.email)
+  })
+
+  it('answers its own 503 envelope after the commit, and a retried refresh meets reuse detection', async () => {
+    const t = await app()
+    const user = await registerOwner(t)
+    const refresh = () => t.post('/v1/refresh', { refresh_token: user.refresh_token })
+    await expectUnavailable(await withFault({ sql: operations.refresh.sql, at: 'after-commit' }, refresh), 'v1')
+    await operations.refresh.complete(t, user)
+    const retry = await refresh()
+    expect(retry.status).toBe(401)
+    expect(await retry.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await one(t, sql`select count(*) from sessions where user_id = ${user.user_id} and revoked_at is null`)).toBe(0)
+  })
+})
