@@ -231,6 +231,7 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
   const fresh = new WeakSet() // TCP connections to the relay that have not carried a request yet
   // What the clients asked for so far: SQL-over-HTTP requests, and WebSockets opened.
   const counts = { httpRequests: 0, webSockets: 0 }
+  let loseAnswer // tests only (loseAnswers): (request) => true drops that request's answer
 
   async function handleSql(req, res) {
     if (req.method !== 'POST' || !new URL(req.url, 'http://relay').pathname.endsWith('/sql')) return send(res, 404, 'not found')
@@ -240,10 +241,11 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     const delayed = wait > 0 ? sleep(wait) : undefined
     let status = 200
     let answer
+    let request
     try {
       const connectionString = req.headers['neon-connection-string']
       if (typeof connectionString !== 'string') throw new BadRequest('Neon-Connection-String is missing')
-      const request = parseRequest(await readBody(req))
+      request = parseRequest(await readBody(req))
       const begin = request.batch ? beginStatement(req.headers) : undefined
       const pool = pools.get(connectionString)
       const release = acquire ? await acquire() : undefined
@@ -287,6 +289,8 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
       } else [status, answer] = [502, `the database could not be reached: ${error.message}`]
     }
     await delayed
+    // A test's fault: the database answered (and committed), and the answer is lost on its way.
+    if (status === 200 && loseAnswer?.(request)) return req.socket.destroy()
     send(res, status, answer)
   }
 
@@ -403,6 +407,15 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     sqlEndpoint: `http://${address.address}:${address.port}/sql`,
     /** Requests and WebSockets so far: tests count round trips with it. */
     counts: () => ({ ...counts }),
+    /**
+     * Tests only: for each SQL-over-HTTP request the database answered, `lose(request)`
+     * (`{single: {query, params}}` or `{batch: [...]}`) decides whether the answer is lost:
+     * the connection is cut instead, as a dropped link after Neon's commit would be.
+     * `undefined` stops it.
+     */
+    loseAnswers(lose) {
+      loseAnswer = lose
+    },
     /** Changes the delay of `delayMs` from now on (the bench measures with and without it). */
     setDelay(ms) {
       delay = ms

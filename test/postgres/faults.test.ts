@@ -348,3 +348,23 @@ describe('the /v1 dialect, with the link to the database lost', () => {
     expect(await one(t, sql`select count(*) from sessions where user_id = ${user.user_id} and revoked_at is null`)).toBe(0)
   })
 })
+
+// The other leg of the link: the database committed and answered, and the HTTP answer from
+// Neon's endpoint to the Worker is lost (the relay cuts the connection instead). The Worker's
+// fetch fails; the answer is the same 503, and so is what a retry gets.
+describe.each(['register', 'login', 'refresh'] as const)('%s, with the answer lost on its way to the Worker', (name) => {
+  it('answers 503, the change is whole, and a retry gets the answer for a repeat', async () => {
+    const op = operations[name] as Operation<any>
+    const t = await app()
+    const c = await op.prepare(t)
+    const lost = link.loseAnswer(op.sql)
+    try {
+      await expectUnavailable(await op.send(t, c))
+      expect(lost.fired(), `no request matched ${op.sql}`).toBe(true)
+    } finally {
+      lost.stop()
+    }
+    await op.complete(t, c)
+    await op.repeat(await op.send(t, c), t, c)
+  })
+})

@@ -33,6 +33,12 @@ export interface FaultLink {
   relay(): { open: number; idle: number; waiting: number; webSockets: number }
   /** This database's server processes by state (`idle`, `active`, `idle in transaction`, …), seen from outside the proxy. */
   backends(): Promise<Record<string, number>>
+  /**
+   * Loses the relay's answer to the next SQL-over-HTTP request with a statement matching
+   * `sql`, after the database committed it: the Worker's `fetch` fails, as when the link to
+   * Neon's endpoint drops. `fired()` says whether it happened.
+   */
+  loseAnswer(sql: RegExp): { fired: () => boolean; stop: () => void }
 }
 
 export interface TestPostgresOptions {
@@ -103,6 +109,15 @@ async function freshDatabaseOn(serverUrl: string, options: TestPostgresOptions):
     proxy,
     relay: () => ({ ...relay.pool(), webSockets: relay.connections }),
     backends: () => backendsOf(serverUrl, name),
+    loseAnswer(sql) {
+      let fired = false
+      relay.loseAnswers((request: { single?: { query: string }; batch?: { query: string }[] }) => {
+        if (fired || !(request.batch ?? [request.single!]).some((q) => sql.test(q.query))) return false
+        fired = true
+        return true
+      })
+      return { fired: () => fired, stop: () => relay.loseAnswers(undefined) }
+    },
   }
   return {
     url: url.href,
