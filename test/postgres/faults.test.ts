@@ -8,6 +8,7 @@ import type { FaultLink } from '../support/postgres'
 import { addMember, inviteAndReadToken, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
 import { referenceTotp } from '../support/rfc6238'
 import { challenge, verify, withTwoFactor } from '../support/two-factor'
+import { softwareAuthenticator } from '../support/webauthn-authenticator'
 
 // The link to the database drops inside each multi-statement operation (the issue's §4): a
 // proxy between the relay (Neon's endpoint, locally) and Postgres cuts the connection just
@@ -366,5 +367,45 @@ describe.each(['register', 'login', 'refresh'] as const)('%s, with the answer lo
     }
     await op.complete(t, c)
     await op.repeat(await op.send(t, c), t, c)
+  })
+})
+
+// A passkey login is three commits: the challenge is spent (one statement), the passkey's
+// signature counter moves (one statement), then the session's batch. The challenge is
+// single-use by design, so what a client retries after a 503 is the ceremony (new options, a
+// new signature), not the same assertion.
+describe('passkey login, with the link to the database lost at the session', () => {
+  const ORIGIN = 'https://app.example.com'
+  async function signedAssertion() {
+    link = (await testDatabase({ faults: true })).faults!
+    const t = await testApp({ env: { WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: ORIGIN } })
+    const device = softwareAuthenticator({ origin: ORIGIN })
+    const user = await registerOwner(t)
+    const options = await (await t.post('/api/v1/auth/passkeys/registration/options', { password: user.password }, user.access_token)).json()
+    expect((await t.post('/api/v1/auth/passkeys/registration', { credential: (await device.register(options)).json }, user.access_token)).status).toBe(201)
+    const assertion = async () => device.authenticate(await (await t.post('/api/v1/auth/passkeys/login/options', {})).json())
+    const signIn = (credential: unknown) => t.post('/api/v1/auth/passkeys/login', { credential })
+    const sessions = () =>
+      one(t, sql`select count(*) from sessions s join refresh_tokens r on r.session_id = s.id where s.user_id = ${user.user_id} and s.revoked_at is null`)
+    return { t, user, assertion, signIn, sessions }
+  }
+
+  it('before the commit: 503, no session, and a new ceremony signs in', async () => {
+    const { assertion, signIn, sessions } = await signedAssertion()
+    const credential = await assertion()
+    await expectUnavailable(await withFault({ sql: operations.login.sql, at: 'before-commit' }, () => signIn(credential)))
+    expect(await sessions()).toBe(1) // the registration's
+    await expectError(await signIn(credential), 401, 'passkey_invalid')
+    expect((await signIn(await assertion())).status).toBe(200)
+    expect(await sessions()).toBe(2)
+  })
+
+  it('after the commit: 503, the session is whole, and the same assertion is refused', async () => {
+    const { t, user, assertion, signIn, sessions } = await signedAssertion()
+    const credential = await assertion()
+    await expectUnavailable(await withFault({ sql: operations.login.sql, at: 'after-commit' }, () => signIn(credential)))
+    expect(await sessions()).toBe(2)
+    expect(await one(t, sql`select count(*) from auth_events where user_id = ${user.user_id} and type = 'login' and detail->>'method' = 'passkey'`)).toBe(1)
+    await expectError(await signIn(credential), 401, 'passkey_invalid')
   })
 })
