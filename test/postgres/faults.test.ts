@@ -55,8 +55,7 @@ async function snapshot(t: TestApp, counters: Record<string, string[]> = {}): Pr
 async function expectUnavailable(res: TestResponse, dialect: 'auth' | 'v1' = 'auth') {
   expect(res.status).toBe(503)
   if (dialect === 'v1') expect(await res.json()).toEqual({ success: false, message: 'The service is temporarily unavailable.' })
-  else
-    expect(await res.json()).toMatchObject({ status: 503, code: 'database_unavailable', detail: 'The service is temporarily unavailable.' })
+  else expect(await res.json()).toMatchObject({ status: 503, code: 'database_unavailable', detail: 'The service is temporarily unavailable.' })
 }
 
 async function expectError(res: TestResponse, status: number, code: string) {
@@ -86,7 +85,14 @@ afterEach(async () => {
     const relay = link.relay()
     const backends = await link.backends()
     state = { relay, backends, proxied: link.proxy.connections }
-    if (relay.open === relay.idle && relay.waiting === 0 && relay.webSockets === 0 && backends.idle === relay.open && Object.keys(backends).length === 1 && link.proxy.connections === relay.open)
+    if (
+      relay.open === relay.idle &&
+      relay.waiting === 0 &&
+      relay.webSockets === 0 &&
+      backends.idle === relay.open &&
+      Object.keys(backends).length === 1 &&
+      link.proxy.connections === relay.open
+    )
       break
     await new Promise((resolve) => setTimeout(resolve, 20))
   }
