@@ -462,7 +462,8 @@ describe('passkeys and two-factor authentication', () => {
     expect(same.status).toBe(401)
     expect(await same.json()).toEqual(passkeyInvalid)
     // With user verification, the same passkey is a second factor.
-    const verified = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()) })
+    const again = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const verified = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(again) })
     expect(verified.status).toBe(200)
   })
 
