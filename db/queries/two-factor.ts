@@ -173,6 +173,7 @@ export interface NewChallenge {
   expiresAt: Date
   userAgent?: string | null
   ip?: string | null
+  firstFactorPasskeyId?: string
 }
 
 export function insertChallenge(db: Database, c: NewChallenge) {
@@ -183,6 +184,7 @@ export function insertChallenge(db: Database, c: NewChallenge) {
     expiresAt: c.expiresAt,
     userAgent: c.userAgent ?? null,
     ip: c.ip ?? null,
+    firstFactorPasskeyId: c.firstFactorPasskeyId ?? null,
   })
 }
 
@@ -197,7 +199,7 @@ export async function takeChallengeAttempt(
   tokenHash: string,
   now: Date,
   maxAttempts: number,
-): Promise<{ userId: string } | undefined> {
+): Promise<{ userId: string; firstFactorPasskeyId: string | null } | undefined> {
   const [row] = await db
     .update(twoFactorChallenges)
     .set({ failedAttempts: sql`${twoFactorChallenges.failedAttempts} + 1` })
@@ -209,7 +211,7 @@ export async function takeChallengeAttempt(
         lt(twoFactorChallenges.failedAttempts, maxAttempts),
       ),
     )
-    .returning({ userId: twoFactorChallenges.userId })
+    .returning({ userId: twoFactorChallenges.userId, firstFactorPasskeyId: twoFactorChallenges.firstFactorPasskeyId })
   return row
 }
 

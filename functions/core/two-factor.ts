@@ -296,7 +296,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
 }
 
 /** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
-export async function prepareTwoFactorChallenge(s: Services, userId: string) {
+export async function prepareTwoFactorChallenge(s: Services, userId: string, firstFactorPasskeyId?: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
@@ -307,6 +307,7 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string) {
     expiresAt: new Date(s.now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
     userAgent: s.client.userAgent,
     ip: s.client.ip,
+    firstFactorPasskeyId,
   })
   return { sessionToken, statement }
 }
