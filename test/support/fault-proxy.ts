@@ -23,8 +23,8 @@ export interface Fault {
 export interface FaultProxy {
   host: string
   port: number
-  /** Arms one fault; `fired` resolves with the SQL of the statement that matched. */
-  arm(fault: Fault): { fired: () => boolean; statement: () => string | undefined }
+  /** Arms one fault, for the next transaction with a statement matching `fault.sql`. */
+  arm(fault: Fault): { fired: () => boolean }
   disarm(): void
   /** Records every statement's SQL sent to Postgres while `work` runs (to choose a fault's `sql`). */
   trace(work: () => Promise<unknown>): Promise<string[]>
@@ -69,7 +69,7 @@ function sqlOf(message: Buffer): string | undefined {
 }
 
 export async function startFaultProxy(target: { host: string; port: number }): Promise<FaultProxy> {
-  let armed: (Fault & { matched?: string; fired: boolean }) | undefined
+  let armed: (Fault & { fired: boolean }) | undefined
   const links = new Set<{ client: net.Socket; server: net.Socket }>()
   let traced: string[] | undefined
 
@@ -104,10 +104,7 @@ export async function startFaultProxy(target: { host: string; port: number }): P
       for (const message of fromClient(chunk)) {
         const sql = sqlOf(message)
         if (sql !== undefined) traced?.push(sql)
-        if (armed && !armed.fired && !mine && sql !== undefined && armed.sql.test(sql)) {
-          mine = armed
-          mine.matched = sql
-        }
+        if (armed && !armed.fired && !mine && sql !== undefined && armed.sql.test(sql)) mine = armed
         const commits = (type(message) === 'Q' && /^\s*commit\b/i.test(sql ?? '')) || (type(message) === 'S' && !inBlock)
         if (mine && commits && armed === mine && !mine.fired) {
           if (mine.at === 'before-commit') {
@@ -160,9 +157,9 @@ export async function startFaultProxy(target: { host: string; port: number }): P
     host: '127.0.0.1',
     port,
     arm(fault) {
-      const state = { ...fault, fired: false } as Fault & { matched?: string; fired: boolean }
+      const state = { ...fault, fired: false }
       armed = state
-      return { fired: () => state.fired, statement: () => state.matched }
+      return { fired: () => state.fired }
     },
     disarm() {
       armed = undefined
