@@ -15,7 +15,7 @@ import * as schema from './schema'
 //    transaction: the unit of work of a request whose statements need not see each other's
 //    results in between. Every request path uses this, and nothing else: no WebSocket, no
 //    interactive transaction. A decision between two statements of one unit of work is a
-//    `required` statement in its batch (migration 0005's `gatehouse_require`): when the change
+//    `required` statement in its batch (migration 0007's `gatehouse_require`): when the change
 //    it guards did not happen, the batch raises and writes nothing, as a rollback would.
 
 /** Any executor of our schema. Queries take this; request paths hold a `RequestDatabase`. */
@@ -74,7 +74,7 @@ export async function batch<T extends Statements>(db: Database, statements: T): 
 
 /**
  * A statement of a batch that changes rows and must change at least one: otherwise it raises
- * (SQLSTATE GH001, `gatehouse_require` of migration 0005) and the whole batch is undone, as
+ * (SQLSTATE GH001, `gatehouse_require` of migration 0007) and the whole batch is undone, as
  * an interactive transaction's rollback would. `change` is an `update`/`insert`/`delete …
  * returning`. Statements after it in the batch run only once it changed something, in the
  * same transaction, each seeing what the ones before it wrote: the decision between two

@@ -158,6 +158,8 @@ export interface ClientAndAttempt {
   locked_until_ms: number | null
   /** With a `subject` statement: the user it returned, null when it returned none. */
   user_id?: string | null
+  /** With a `subject` statement returning one: the passkey that was a 2FA challenge's first factor. */
+  first_factor_passkey_id?: string | null
 }
 
 /**
@@ -183,7 +185,7 @@ export function hitWindowThenAdmit(
   const underLimit = sql`(select client.count from client) <= ${c.window.limit}::int`
   const subject = c.subject
     ? sql`, subject as (${c.subject(underLimit)})`
-    : sql`, subject as (select ${c.key}::text as key, null::uuid as user_id where ${underLimit})`
+    : sql`, subject as (select ${c.key}::text as key, null::uuid as user_id, null::uuid as first_factor_passkey_id where ${underLimit})`
   return db.execute(sql`
     with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)})${subject}, admitted as (
       insert into ${rateLimits} (key, count, window_started_at, locked_until)
@@ -194,6 +196,6 @@ export function hitWindowThenAdmit(
     )
     select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
       admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms,
-      (select user_id from subject) as user_id
+      (select user_id from subject) as user_id, (select first_factor_passkey_id from subject) as first_factor_passkey_id
     from client left join admitted on true`)
 }

@@ -178,6 +178,7 @@ export interface NewChallenge {
   expiresAt: Date
   userAgent?: string | null
   ip?: string | null
+  firstFactorPasskeyId?: string
 }
 
 export function insertChallenge(db: Database, c: NewChallenge) {
@@ -188,6 +189,7 @@ export function insertChallenge(db: Database, c: NewChallenge) {
     expiresAt: c.expiresAt,
     userAgent: c.userAgent ?? null,
     ip: c.ip ?? null,
+    firstFactorPasskeyId: c.firstFactorPasskeyId ?? null,
   })
 }
 
@@ -199,7 +201,7 @@ export const takeChallengeAttemptSql = (tokenHash: string, now: Date, maxAttempt
   update ${twoFactorChallenges} set failed_attempts = failed_attempts + 1
   where token_hash = ${tokenHash} and used_at is null and expires_at > ${now.toISOString()}::timestamptz
     and failed_attempts < ${maxAttempts}::int and ${underLimit}
-  returning ${keyPrefix}::text || user_id as key, user_id`
+  returning ${keyPrefix}::text || user_id as key, user_id, first_factor_passkey_id`
 
 /** The user of a challenge, as a subquery (for the account read in the same batch). */
 export const challengeUser = (tokenHash: string) =>
@@ -216,7 +218,7 @@ export async function takeChallengeAttempt(
   tokenHash: string,
   now: Date,
   maxAttempts: number,
-): Promise<{ userId: string } | undefined> {
+): Promise<{ userId: string; firstFactorPasskeyId: string | null } | undefined> {
   const [row] = await db
     .update(twoFactorChallenges)
     .set({ failedAttempts: sql`${twoFactorChallenges.failedAttempts} + 1` })
@@ -228,7 +230,7 @@ export async function takeChallengeAttempt(
         lt(twoFactorChallenges.failedAttempts, maxAttempts),
       ),
     )
-    .returning({ userId: twoFactorChallenges.userId })
+    .returning({ userId: twoFactorChallenges.userId, firstFactorPasskeyId: twoFactorChallenges.firstFactorPasskeyId })
   return row
 }
 

@@ -353,7 +353,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
 }
 
 /** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
-export async function prepareTwoFactorChallenge(s: Services, userId: string) {
+export async function prepareTwoFactorChallenge(s: Services, userId: string, firstFactorPasskeyId?: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
@@ -364,6 +364,7 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string) {
     expiresAt: new Date(s.now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
     userAgent: s.client.userAgent,
     ip: s.client.ip,
+    firstFactorPasskeyId,
   })
   return { sessionToken, statement }
 }
@@ -375,7 +376,10 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string) {
  * `admitTwoFactorAttempt` and `findAccount` in turn: 429 over the client's limit, 401 for
  * a challenge unknown, spent, expired or out of attempts, 429 while the user's counter is locked.
  */
-export async function openChallenge(s: Services, tokenHash: string): Promise<{ userId: string; attempt: Attempt; account: Account | undefined }> {
+export async function openChallenge(
+  s: Services,
+  tokenHash: string,
+): Promise<{ userId: string; attempt: Attempt; account: Account | undefined; firstFactorPasskeyId: string | null }> {
   const policy = s.config.rateLimits.twoFactorLockout
   const [admission, [account]] = await s.db.batch([
     hitWindowThenAdmit(s.db, {
@@ -392,7 +396,7 @@ export async function openChallenge(s: Services, tokenHash: string): Promise<{ u
   if (!row.user_id) throw challengeInvalid()
   const userId = row.user_id
   const attempt = await admitClientAttempt(s, 'two_factor', twoFactorKey(userId), row, { userId }, policy)
-  return { userId, attempt, account }
+  return { userId, attempt, account, firstFactorPasskeyId: row.first_factor_passkey_id ?? null }
 }
 
 /**
