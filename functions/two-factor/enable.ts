@@ -1,12 +1,12 @@
 import * as z from 'zod/mini'
 import { enableTwoFactor } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
 import { recoveryCodes, totpCode } from './schemas'
 
-// POST /api/v1/auth/2fa/enable, POST /v1/2fa/enable
-export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
+// POST /api/v1/auth/2fa/enable (and /v1: v1/routes.ts)
+export const twoFactorEnable = operation(
   {
     summary: 'Turn 2FA on with a code from the secret of /2fa/setup',
     description:

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini'
 import { regenerateRecoveryCodes } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
-import { inBothDialects } from '../v1/dialects'
 import { recoveryCodes, totpCode } from './schemas'
 
-// POST /api/v1/auth/2fa/recovery-codes, POST /v1/2fa/recovery-codes
-export const { api: twoFactorRecoveryCodes, v1: v1TwoFactorRecoveryCodes } = inBothDialects(
+// POST /api/v1/auth/2fa/recovery-codes (and /v1: v1/routes.ts)
+export const twoFactorRecoveryCodes = operation(
   {
     summary: 'Replace the recovery codes (needs a current TOTP code)',
     description: 'The old codes stop working at once.',

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini'
 import { setupTwoFactor } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
 
-// POST /api/v1/auth/2fa/setup, POST /v1/2fa/setup
-export const { api: twoFactorSetup, v1: v1TwoFactorSetup } = inBothDialects(
+// POST /api/v1/auth/2fa/setup (and /v1: v1/routes.ts)
+export const twoFactorSetup = operation(
   {
     summary: 'Start setting up 2FA: a new TOTP secret, its otpauth:// URI and a QR code',
     description:
