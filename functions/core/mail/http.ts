@@ -1,4 +1,4 @@
-import type { MailConfig } from '../../config'
+import type { MailConfig } from '../../config/mail'
 import { AuthError } from '../errors'
 import type { MailMessage } from './index'
 
