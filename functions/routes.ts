@@ -1,6 +1,6 @@
 import { listEventsEndpoint } from './auth/events'
 import { listIdentitiesEndpoint, unlinkIdentityEndpoint } from './auth/identities'
-import { acceptInvitation } from './auth/invitation-accept'
+import { acceptInvitationEndpoint } from './auth/invitation-accept'
 import { login } from './auth/login'
 import { logout } from './auth/logout'
 import { logoutAll } from './auth/logout-all'
@@ -18,9 +18,9 @@ import type { Route } from './http/endpoint'
 import { authApi } from './http/problem'
 import { oauthCallback } from './oauth/callback'
 import { getOrganization } from './org/get'
-import { createInvitation } from './org/invitations-create'
+import { createInvitationEndpoint } from './org/invitations-create'
 import { listOrganizationInvitations } from './org/invitations-list'
-import { revokeInvitation } from './org/invitations-revoke'
+import { revokeInvitationEndpoint } from './org/invitations-revoke'
 import { removeOrganizationMember } from './org/member-remove'
 import { resetMemberTwoFactorEndpoint } from './org/member-two-factor-reset'
 import { updateOrganizationMember } from './org/member-update'
@@ -62,7 +62,7 @@ export const apiRoutes: readonly Route[] = [
   ['delete', '/api/v1/auth/sessions/:id', revokeSessionEndpoint],
   ['post', '/api/v1/auth/logout-all', logoutAll],
   ['get', '/api/v1/auth/events', listEventsEndpoint],
-  ['post', '/api/v1/auth/invitations/accept', acceptInvitation],
+  ['post', '/api/v1/auth/invitations/accept', acceptInvitationEndpoint],
   ['post', '/api/v1/auth/verify-email', verifyEmailEndpoint],
   ['post', '/api/v1/auth/verify-email/resend', resendVerificationEmail],
   ['post', '/api/v1/auth/password/forgot', forgotPassword],
@@ -74,9 +74,9 @@ export const apiRoutes: readonly Route[] = [
   ['patch', '/api/v1/org/members/:user_id', updateOrganizationMember],
   ['delete', '/api/v1/org/members/:user_id', removeOrganizationMember],
   ['post', '/api/v1/org/members/:user_id/2fa/reset', resetMemberTwoFactorEndpoint],
-  ['post', '/api/v1/org/invitations', createInvitation],
+  ['post', '/api/v1/org/invitations', createInvitationEndpoint],
   ['get', '/api/v1/org/invitations', listOrganizationInvitations],
-  ['delete', '/api/v1/org/invitations/:id', revokeInvitation],
+  ['delete', '/api/v1/org/invitations/:id', revokeInvitationEndpoint],
   ['post', '/api/v1/auth/oauth/callback', oauthCallback],
   ['get', '/api/v1/auth/identities', listIdentitiesEndpoint],
   ['delete', '/api/v1/auth/identities/:provider', unlinkIdentityEndpoint],

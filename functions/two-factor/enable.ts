@@ -3,7 +3,7 @@ import { enableTwoFactor } from '../core/two-factor'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { recoveryCodes, totpCode } from './schemas'
+import { recoveryCodes, totpCodeInput } from './schemas'
 
 // POST /api/v1/auth/2fa/enable (and /v1: v1/routes.ts)
 export const twoFactorEnable = operation(
@@ -14,7 +14,7 @@ export const twoFactorEnable = operation(
       'user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in ' +
       'longer ago than that needs the current `password` too (403 `reauthentication_required`).',
     auth: 'profile:write',
-    body: z.object({ code: totpCode, password: z.optional(anyPassword) }),
+    body: z.object({ code: totpCodeInput, password: z.optional(anyPassword) }),
     responses: {
       200: { description: '2FA is on', schema: z.object({ enabled: z.literal(true), recovery_codes: recoveryCodes }) },
       403: { description: '`reauthentication_required`: send the password, or sign in again' },
