@@ -2,6 +2,7 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { memberships, organizations, refreshTokens, sessions, users } from '../../db/schema'
 import { testApp, TestClock, uniqueEmail } from '../support/app'
+import { problem } from '../support/errors'
 
 const password = 'correct horse battery staple'
 
@@ -42,13 +43,7 @@ describe('POST /api/v1/auth/register', () => {
     const res = await t.post('/api/v1/auth/register', { email: `  ${email.toUpperCase()} `, password, full_name: 'B', organization_name: 'B' })
     expect(res.status).toBe(409)
     expect(res.headers.get('Content-Type')).toBe('application/problem+json')
-    expect(await res.json()).toEqual({
-      type: '/docs#error-email_taken',
-      title: 'Conflict',
-      status: 409,
-      detail: 'An account with this email already exists.',
-      code: 'email_taken',
-    })
+    expect(await res.json()).toEqual(problem(409, 'email_taken', 'An account with this email already exists.'))
   })
 
   it.each([

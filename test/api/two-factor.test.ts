@@ -5,6 +5,7 @@ import { base32Encode } from '../../functions/core/totp'
 import { testApp } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
 import { challenge, verify, withTwoFactor, wrongCode } from '../support/two-factor'
+import { problem, V1_UNAUTHENTICATED } from '../support/errors'
 
 const RECOVERY_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/
 
@@ -252,13 +253,7 @@ describe('the two-step login', () => {
     t.clock.advance(5 * 60 + 1)
     const res = await verify(t, token, user.code())
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-challenge_invalid',
-      title: 'Unauthorized',
-      status: 401,
-      detail: 'The session token is invalid, expired, used, or out of attempts; log in again.',
-      code: 'challenge_invalid',
-    })
+    expect(await res.json()).toEqual(problem(401, 'challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.'))
   })
 
   it('accepts a session_token just before its 5 minutes are up', async () => {
@@ -449,7 +444,7 @@ describe('the /v1 dialect', () => {
     const user = await withTwoFactor(t)
     const res = await t.post('/v1/2fa/verify', { session_token: await challenge(t, user, '/v1/login'), code: wrongCode(user.code()) })
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await res.json()).toEqual(V1_UNAUTHENTICATED)
   })
 })
 
