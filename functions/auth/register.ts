@@ -31,7 +31,7 @@ export const register = endpoint(
       organizationName: input.organization_name,
       passwordHash: hashPassword(await s.argon2(), input.password),
     })
-    if (!created) throw new AuthError('email_taken', 409, 'An account with this email already exists.')
+    if (!created) throw new AuthError('email_taken', 'An account with this email already exists.')
     return tokenResponse(c, loginBody(created.account, created.tokens), 201)
   },
 )

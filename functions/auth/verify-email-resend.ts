@@ -21,7 +21,7 @@ export const resendVerificationEmail = endpoint(
     await checkRate(s, userKey('verify_email_resend', c.var.auth.principal.userId), s.config.rateLimits.verifyEmailResendPerUser)
     const account = await findAccount(c.var.db, c.var.auth.principal.userId)
     if (!account) throw notFound('User')
-    if (account.user.isVerified) throw new AuthError('conflict', 409, 'The email address is already verified.')
+    if (account.user.isVerified) throw new AuthError('conflict', 'The email address is already verified.')
     await sendVerificationMail(s, account.user)
     return c.body(null, 202)
   },

@@ -45,7 +45,7 @@ function verificationMessage(user: { email: string; fullName: string }, link: { 
 }
 
 export const invalidEmailToken = () =>
-  new AuthError('email_token_invalid', 400, 'The link is invalid, expired or already used.')
+  new AuthError('email_token_invalid', 'The link is invalid, expired or already used.')
 
 /**
  * Spends a verification token; the user behind it is verified and holds the address. An
@@ -58,7 +58,7 @@ export async function verifyEmail(s: Services, token: string) {
     user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
   } catch (error) {
     if (!isUniqueViolation(error)) throw error
-    throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
+    throw new AuthError('email_taken', 'Another account holds this email address now; this account keeps it only as a contact address.')
   }
   if (!user) throw invalidEmailToken()
   if (user.hasHeldInvitations) await releaseHeldInvitations(s, user.id)

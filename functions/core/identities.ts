@@ -18,7 +18,6 @@ export async function unlink(s: Services, caller: RecentCaller, provider: string
     if (!(await hasIdentity(s.db, caller.userId, provider))) throw notFound('Identity')
     throw new AuthError(
       'last_sign_in_method',
-      409,
       'This is the only way to sign in to the account: set a password (through password reset), link another provider or add a passkey first.',
     )
   }

@@ -28,9 +28,9 @@ export async function loadOrganization(db: Database, orgId: string): Promise<Org
   return org
 }
 
-const forbidden = (detail: string) => new AuthError('forbidden', 403, detail)
+const forbidden = (detail: string) => new AuthError('forbidden', detail)
 const lastOwner = () =>
-  new AuthError('last_owner', 409, 'The organization must keep an active owner: promote another member to owner first.')
+  new AuthError('last_owner', 'The organization must keep an active owner: promote another member to owner first.')
 
 /**
  * The checks every change to someone's membership passes, read under the organization's

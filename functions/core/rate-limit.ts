@@ -47,7 +47,7 @@ export function ipBucket(ip: string | null | undefined): string {
 const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
 
 const tooMany = (detail: string, retryAfterSeconds: number) =>
-  new AuthError('rate_limited', 429, detail, { retryAfterSeconds })
+  new AuthError('rate_limited', detail, { retryAfterSeconds })
 
 /**
  * Counts one hit on a windowed key. Returns null while under the limit, or the seconds

@@ -187,7 +187,7 @@ export function checkPrincipal(principal: Principal | undefined, now: Date): Pri
   if (!principal) throw unauthenticated('session_revoked', 'The session has ended.')
   // Before the revocation check: deactivation also ends the sessions, and the contract
   // wants a deactivated user's tokens to say 403 (inactive), not 401.
-  if (!principal.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!principal.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   if (principal.sessionRevoked || principal.sessionExpiresAt <= now) throw unauthenticated('session_revoked', 'The session has ended.')
   return principal
 }
@@ -263,7 +263,7 @@ export async function authorize<R extends CallerReads>(
     // must still grant it too, so a demotion takes effect at once, not at the next refresh.
     authorize: ({ claims, principal }) => {
       if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
-        throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+        throw new AuthError('insufficient_scope', `This action needs the "${scope}" scope.`)
     },
   })
 }

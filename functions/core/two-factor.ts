@@ -45,10 +45,10 @@ export const CHALLENGE_MAX_ATTEMPTS = 5
 export const TOTP_CODE_PATTERN = /^[0-9]{6}$/
 
 const invalidCode = () =>
-  new AuthError('invalid_code', 422, 'The code is incorrect or was already used.', {
+  new AuthError('invalid_code', 'The code is incorrect or was already used.', {
     errors: [{ field: 'code', message: 'is incorrect or was already used' }],
   })
-const notEnabled = () => new AuthError('two_factor_not_enabled', 409, 'Two-factor authentication is not enabled.')
+const notEnabled = () => new AuthError('two_factor_not_enabled', 'Two-factor authentication is not enabled.')
 const challengeInvalid = () =>
   unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
 
@@ -65,7 +65,7 @@ async function readSecret(s: Services, userId: string, state: TotpState): Promis
 
 async function loadState(s: Services, userId: string): Promise<TotpState> {
   const state = await findTotpState(s.db, userId)
-  if (!state) throw new AuthError('not_found', 404, 'User not found.')
+  if (!state) throw new AuthError('not_found', 'User not found.')
   return state
 }
 
@@ -127,7 +127,7 @@ export async function setupTwoFactor(s: Services, caller: RecentCaller, password
   const secret = newTotpSecret()
   const { kid, ciphertext } = await encrypt(keys, secret, caller.userId)
   if (!(await storePendingTotpSecret(s.db, caller.userId, { ciphertext, keyId: kid }, s.now)))
-    throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+    throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
   const otpauthUrl = totpUri(secret, s.config.totpIssuer, caller.email)
   return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
 }
@@ -149,8 +149,8 @@ export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code
   const { userId } = caller
   await requireRecentSignIn(s, caller, password)
   const state = await loadState(s, userId)
-  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
-  if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
+  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
+  if (!state.secret) throw new AuthError('two_factor_not_enabled', 'Set up two-factor authentication first (POST .../2fa/setup).')
   const attempt = await admitTwoFactorAttempt(s, userId)
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
@@ -162,7 +162,7 @@ export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code
   if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
-    if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+    if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
   await twoFactorSucceeded(s, caller, [{ type: 'two_factor_enabled', outcome: 'success', detail: { other_sessions_ended: ended } }])
@@ -245,7 +245,7 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
     const hash = account?.user.passwordHash
     if (!hash || !verifyPassword(await s.argon2(), proof.password, hash)) {
       await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable_password')
-      throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+      throw new AuthError('invalid_credentials', 'The password is incorrect.', {
         errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; use a code' }],
       })
     }
@@ -265,12 +265,12 @@ export async function disableTwoFactor(s: Services, caller: Owner & { sessionId:
  * Owners only, and never their own (that is /2fa/disable, with proof).
  */
 export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
-  if (actor.role !== 'owner') throw new AuthError('forbidden', 403, 'Only an owner can reset a member’s two-factor authentication.')
+  if (actor.role !== 'owner') throw new AuthError('forbidden', 'Only an owner can reset a member’s two-factor authentication.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
   const target = await findMember(s.db, actor.orgId, targetUserId)
   if (!target) throw notFound('Member')
   if (target.userId === actor.userId)
-    throw new AuthError('forbidden', 403, 'Turn your own two-factor authentication off at /2fa/disable.')
+    throw new AuthError('forbidden', 'Turn your own two-factor authentication off at /2fa/disable.')
   const state = await loadState(s, target.userId)
   if (!state.enabledAt) throw notEnabled()
   const ended = await disableTotp(s.db, target.userId, s.now)
@@ -321,7 +321,7 @@ export async function verifyTwoFactorLogin(
   const attempt = await admitTwoFactorAttempt(s, userId)
   const account = await findAccount(s.db, userId)
   if (!account?.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
-  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
 
   let ok = false

@@ -27,7 +27,7 @@ export function jsonBody<S extends z.ZodMiniType>(
     if (declared > MAX_BODY_BYTES) throw tooLarge()
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
     const unsupported = () =>
-      new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+      new AuthError('unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).')
     const json = JSON_MEDIA_TYPE.test(mediaType)
     if (!json && !options.optional) throw unsupported()
     // Content-Length can lie or be absent (chunked): what actually arrives is read bounded.
@@ -40,7 +40,7 @@ export function jsonBody<S extends z.ZodMiniType>(
     try {
       if (!absent) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
     } catch {
-      throw new AuthError('malformed_json', 400, 'The request body is not valid JSON.')
+      throw new AuthError('malformed_json', 'The request body is not valid JSON.')
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value))
       throw validationFailed([{ field: '', message: 'must be a JSON object' }])
@@ -53,7 +53,7 @@ export function jsonBody<S extends z.ZodMiniType>(
   }
 }
 
-const tooLarge = () => new AuthError('payload_too_large', 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
+const tooLarge = () => new AuthError('payload_too_large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
 
 /**
  * The body, counted as it streams in: Content-Length can lie or be absent (chunked), and

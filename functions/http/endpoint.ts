@@ -3,6 +3,7 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { BlankInput } from 'hono/types'
 import type * as z from 'zod/mini'
 import type { RequestDatabase } from '../../db/client'
+import type { ErrorCode } from '../core/errors'
 import type { Caller, CallerReads } from '../core/sessions'
 import { requireAuth } from './auth'
 import { jsonBody } from './body'
@@ -25,6 +26,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
   /** The query parameters the handler reads, for the OpenAPI document. */
   query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>
+  /** Where this endpoint answers a failure with another status than http/statuses.ts's. */
+  statuses?: Partial<Record<ErrorCode, number>>
 }
 
 type Input<B> = B extends z.ZodMiniType ? { in: { json: z.input<B> }; out: { json: z.output<B> } } : BlankInput
@@ -49,6 +52,12 @@ export type Route = readonly [method: 'get' | 'post' | 'patch' | 'delete' | 'put
 
 function guards(spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>): MiddlewareHandler<AppEnv>[] {
   const handlers: MiddlewareHandler<AppEnv>[] = []
+  const { statuses } = spec
+  if (statuses)
+    handlers.push(async (c, next) => {
+      c.set('statuses', statuses)
+      await next()
+    })
   const auth = spec.auth ?? true
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
   if (spec.body) handlers.push(jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)

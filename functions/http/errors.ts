@@ -2,11 +2,14 @@ import type { Context, ErrorHandler } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { sqlState } from '../../db/errors'
 import { AuthError } from '../core/errors'
+import type { ErrorCode } from '../core/errors'
 import { errorFields } from '../core/log'
 import type { AppEnv } from './env'
+import { STATUSES } from './statuses'
 
 /** What every dialect's error response carries besides its body. */
 export interface FailureContext {
+  status: number
   headers: Record<string, string>
   /** On a 500: the request's id, so the user can quote the line of the log that says what failed. */
   requestId?: string
@@ -15,11 +18,14 @@ export interface FailureContext {
 /** How a dialect writes a failure: the one thing in which dialects' errors differ. */
 export type FailureBody = (c: Context<AppEnv>, error: AuthError, context: FailureContext) => Response
 
-function respond(c: Context<AppEnv>, error: AuthError, body: FailureBody): Response {
+/** The one place a failure gets its status: the endpoint's own, or the table's. */
+export const statusOf = (c: Context<AppEnv>, code: ErrorCode) => c.var.statuses?.[code] ?? STATUSES[code]
+
+function respond(c: Context<AppEnv>, error: AuthError, body: FailureBody, status = statusOf(c, error.code)): Response {
   c.set('failure', { ...c.var.failure, code: error.code })
   const headers: Record<string, string> = { 'Cache-Control': 'no-store' }
   if (error.extra.retryAfterSeconds !== undefined) headers['Retry-After'] = String(error.extra.retryAfterSeconds)
-  return body(c, error, { headers, requestId: error.status === 500 ? c.var.requestId : undefined })
+  return body(c, error, { status, headers, requestId: status === 500 ? c.var.requestId : undefined })
 }
 
 // Class 08 connection exception, 53 insufficient resources, 57P0x operator intervention.
@@ -50,12 +56,12 @@ export function errorHandler(body: FailureBody): ErrorHandler<AppEnv> {
       return respond(c, error, body)
     }
     if (error instanceof HTTPException && error.status < 500) {
-      return respond(c, new AuthError('malformed_json', error.status, error.message), body)
+      return respond(c, new AuthError('malformed_json', error.message), body, error.status)
     }
     c.set('failure', { code: 'internal_error', error: errorFields(error) })
     if (isDatabaseUnavailable(error))
-      return respond(c, new AuthError('database_unavailable', 503, 'The service is temporarily unavailable.'), body)
-    return respond(c, new AuthError('internal_error', 500, 'An unexpected error occurred.'), body)
+      return respond(c, new AuthError('database_unavailable', 'The service is temporarily unavailable.'), body)
+    return respond(c, new AuthError('internal_error', 'An unexpected error occurred.'), body)
   }
 }
 
@@ -69,4 +75,4 @@ function internalDetail(internal: unknown) {
 }
 
 /** A request no route of the dialect answers. */
-export const noRoute = (c: Context) => new AuthError('not_found', 404, `No route for ${c.req.method} ${c.req.path}.`)
+export const noRoute = (c: Context) => new AuthError('not_found', `No route for ${c.req.method} ${c.req.path}.`)

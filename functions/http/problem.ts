@@ -17,18 +17,18 @@ const TITLES: Record<number, string> = {
 }
 
 /** The auth API's failure: RFC 9457 problem details, with our stable `code`. */
-export const problemDetails: FailureBody = (_c, error, { headers, requestId }) => {
+export const problemDetails: FailureBody = (_c, error, { status, headers, requestId }) => {
   const problem: Record<string, unknown> = {
     type: `/docs#error-${error.code}`,
-    title: TITLES[error.status] ?? 'Error',
-    status: error.status,
+    title: TITLES[status] ?? 'Error',
+    status,
     detail: error.detail,
     code: error.code,
   }
   if (error.extra.errors) problem.errors = error.extra.errors
   if (requestId) problem.request_id = requestId
   return new Response(JSON.stringify(problem), {
-    status: error.status,
+    status,
     headers: { ...headers, 'Content-Type': 'application/problem+json' },
   })
 }

@@ -4,6 +4,7 @@ import type { Config } from '../config'
 import { AuthError } from '../core/errors'
 import type { ErrorCode } from '../core/errors'
 import { authorize } from '../core/sessions'
+import { STATUSES } from '../http/statuses'
 
 // The failures a downstream service can meet, named as gatehouse/verify names them.
 const REASONS: Partial<Record<ErrorCode, VerifyError>> = {
@@ -27,6 +28,6 @@ export async function verifyForService(db: RequestDatabase, config: Config, toke
   } catch (error) {
     const reason = error instanceof AuthError ? REASONS[error.code] : undefined
     if (!reason || !(error instanceof AuthError)) throw error
-    return { ok: false, error: reason, code: error.code, status: error.status as 401 | 403, detail: error.detail }
+    return { ok: false, error: reason, code: error.code, status: STATUSES[error.code] as 401 | 403, detail: error.detail }
   }
 }

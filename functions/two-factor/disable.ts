@@ -4,6 +4,7 @@ import type { DisableProof } from '../core/two-factor'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 import { anyCode } from './schemas'
 
 // POST /api/v1/auth/2fa/disable (and /v1: v1/routes.ts)
@@ -12,6 +13,7 @@ export const twoFactorDisable = operation(
     summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
     description: 'Every other session of the user ends, and the account’s address is mailed.',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z
       .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })
       .check(

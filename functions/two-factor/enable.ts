@@ -3,6 +3,7 @@ import { enableTwoFactor } from '../core/two-factor'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 import { recoveryCodes, totpCodeInput } from './schemas'
 
 // POST /api/v1/auth/2fa/enable (and /v1: v1/routes.ts)
@@ -14,6 +15,7 @@ export const twoFactorEnable = operation(
       'user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in ' +
       'longer ago than that needs the current `password` too (403 `reauthentication_required`).',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ code: totpCodeInput, password: z.optional(anyPassword) }),
     responses: {
       200: { description: '2FA is on', schema: z.object({ enabled: z.literal(true), recovery_codes: recoveryCodes }) },

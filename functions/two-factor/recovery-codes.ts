@@ -2,6 +2,7 @@ import * as z from 'zod/mini'
 import { regenerateRecoveryCodes } from '../core/two-factor'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 import { recoveryCodes, totpCodeInput } from './schemas'
 
 // POST /api/v1/auth/2fa/recovery-codes (and /v1: v1/routes.ts)
@@ -10,6 +11,7 @@ export const twoFactorRecoveryCodes = operation(
     summary: 'Replace the recovery codes (needs a current TOTP code)',
     description: 'The old codes stop working at once.',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ code: totpCodeInput }),
     responses: {
       200: { description: 'The new recovery codes, shown this once', schema: z.object({ recovery_codes: recoveryCodes }) },

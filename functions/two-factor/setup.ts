@@ -3,6 +3,7 @@ import { setupTwoFactor } from '../core/two-factor'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 
 // POST /api/v1/auth/2fa/setup (and /v1: v1/routes.ts)
 export const twoFactorSetup = operation(
@@ -13,6 +14,7 @@ export const twoFactorSetup = operation(
       'TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the ' +
       'body (403 `reauthentication_required` without it). The body is optional.',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ password: z.optional(anyPassword) }),
     bodyOptional: true,
     responses: {

@@ -3,17 +3,17 @@ import type { FailureBody } from '../http/errors'
 import type { AuthError } from '../core/errors'
 
 /** The `/v1` dialect: clients written against its docs match on these exact messages. */
-function message(error: AuthError): string {
-  if (error.status === 401) return 'Unauthenticated.'
+function message(error: AuthError, status: number): string {
+  if (status === 401) return 'Unauthenticated.'
   if (error.code === 'insufficient_scope') return 'This action is unauthorized.'
   // Laravel's throttle message, which the dialect's clients know.
-  if (error.status === 429) return 'Too Many Attempts.'
+  if (status === 429) return 'Too Many Attempts.'
   return error.detail
 }
 
 /** `{success: false, message, errors?: {field: [messages]}}`, as Laravel answers. */
-const envelope: FailureBody = (c, error, { headers, requestId }) => {
-  const body: Record<string, unknown> = { success: false, message: message(error) }
+const envelope: FailureBody = (c, error, { status, headers, requestId }) => {
+  const body: Record<string, unknown> = { success: false, message: message(error, status) }
   if (error.extra.errors) {
     // No prototype: a field named `__proto__` or `constructor` is a key like any other.
     const errors: Record<string, string[]> = Object.create(null)
@@ -21,7 +21,7 @@ const envelope: FailureBody = (c, error, { headers, requestId }) => {
     body.errors = errors
   }
   if (requestId) body.request_id = requestId
-  return c.json(body, error.status as 400, headers)
+  return c.json(body, status as 400, headers)
 }
 
 /** The /v1 dialect: every answer in an envelope, `{success: true, data}` or `{success: false, message}`. */
