@@ -117,6 +117,9 @@ export const twoFactorChallenges = pgTable('two_factor_challenges', {
   usedAt: at('used_at'),
   userAgent: text('user_agent'),
   ip: text('ip'),
+  // The passkey that was the first factor (used without user verification): as the second
+  // factor it then counts only with user verification, or one key would be both factors.
+  firstFactorPasskeyId: uuid('first_factor_passkey_id'),
 })
 
 export const recoveryCodes = pgTable(

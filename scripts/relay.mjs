@@ -190,6 +190,16 @@ function createPools(target) {
       return pool
     },
     end: () => Promise.all([...pools.values()].map((p) => p.end().catch(() => {}))),
+    /** Clients of every pool: open, idle (open and not checked out), and requests waiting for one. */
+    stats() {
+      const total = { open: 0, idle: 0, waiting: 0 }
+      for (const p of pools.values()) {
+        total.open += p.totalCount
+        total.idle += p.idleCount
+        total.waiting += p.waitingCount
+      }
+      return total
+    },
   }
 }
 
@@ -221,6 +231,7 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
   const fresh = new WeakSet() // TCP connections to the relay that have not carried a request yet
   // What the clients asked for so far: SQL-over-HTTP requests, and WebSockets opened.
   const counts = { httpRequests: 0, webSockets: 0 }
+  let loseAnswer // tests only (loseAnswers): (request) => true drops that request's answer
 
   async function handleSql(req, res) {
     if (req.method !== 'POST' || !new URL(req.url, 'http://relay').pathname.endsWith('/sql')) return send(res, 404, 'not found')
@@ -230,16 +241,21 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     const delayed = wait > 0 ? sleep(wait) : undefined
     let status = 200
     let answer
+    let request
     try {
       const connectionString = req.headers['neon-connection-string']
       if (typeof connectionString !== 'string') throw new BadRequest('Neon-Connection-String is missing')
-      const request = parseRequest(await readBody(req))
+      request = parseRequest(await readBody(req))
       const begin = request.batch ? beginStatement(req.headers) : undefined
       const pool = pools.get(connectionString)
       const release = acquire ? await acquire() : undefined
       try {
         const client = await pool.connect()
         let broken
+        // pg emits a checked-out client's lost connection as an 'error' event, besides failing
+        // its query: unheard, that event would be an uncaught exception and end the relay.
+        const lost = (error) => (broken = error)
+        client.on('error', lost)
         try {
           if (request.single) answer = await runQuery(client, request.single)
           else {
@@ -258,6 +274,7 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
           if (!(error instanceof pg.DatabaseError)) broken = error
           throw error
         } finally {
+          client.off('error', lost)
           client.release(broken)
         }
       } finally {
@@ -272,6 +289,8 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
       } else [status, answer] = [502, `the database could not be reached: ${error.message}`]
     }
     await delayed
+    // A test's fault: the database answered (and committed), and the answer is lost on its way.
+    if (status === 200 && loseAnswer?.(request)) return req.socket.destroy()
     send(res, status, answer)
   }
 
@@ -388,10 +407,21 @@ export async function startRelay({ target, host = '127.0.0.1', port = 0, seriali
     sqlEndpoint: `http://${address.address}:${address.port}/sql`,
     /** Requests and WebSockets so far: tests count round trips with it. */
     counts: () => ({ ...counts }),
+    /**
+     * Tests only: for each SQL-over-HTTP request the database answered, `lose(request)`
+     * (`{single: {query, params}}` or `{batch: [...]}`) decides whether the answer is lost:
+     * the connection is cut instead, as a dropped link after Neon's commit would be.
+     * `undefined` stops it.
+     */
+    loseAnswers(lose) {
+      loseAnswer = lose
+    },
     /** Changes the delay of `delayMs` from now on (the bench measures with and without it). */
     setDelay(ms) {
       delay = ms
     },
+    /** The SQL-over-HTTP pools' clients: a checked-out client (open − idle) after the requests are answered is a leak. */
+    pool: () => pools.stats(),
     /** TCP connections from WebSockets open now: 0 once every client has hung up (tests check for leaks). */
     get connections() {
       return tcpSockets.size

@@ -159,7 +159,8 @@ const inviterMayGrant = sql`exists (
 export type AcceptResult = { kind: 'accepted'; account: Account } | { kind: 'invalid' } | { kind: 'email_taken' }
 
 /**
- * Spends an invitation and creates its user and membership, in one transaction. A held
+ * Spends an invitation and creates its user and membership, in one transaction (with
+ * `within`'s rows, the audit row: all of it or none). A held
  * invitation, or one whose inviter lost the right to grant its role, is not spendable. The
  * conditional UPDATE is what makes the token single-use: of two concurrent accepts, one
  * finds the row still pending. When the email is taken, everything rolls back and the
@@ -168,6 +169,7 @@ export type AcceptResult = { kind: 'accepted'; account: Account } | { kind: 'inv
 export async function acceptInvitation(
   db: Database,
   a: { tokenHash: string; fullName: string; passwordHash: string; now: Date },
+  within?: (tx: Database, account: Account, invitation: Invitation) => Promise<void>,
 ): Promise<AcceptResult> {
   try {
     return await transaction(db, async (tx): Promise<AcceptResult> => {
@@ -193,7 +195,9 @@ export async function acceptInvitation(
         .select({ id: organizations.id, name: organizations.name })
         .from(organizations)
         .where(eq(organizations.id, invitation.orgId))
-      return { kind: 'accepted', account: { user: user!, org: org!, role: invitation.role } }
+      const account: Account = { user: user!, org: org!, role: invitation.role }
+      await within?.(tx, account, invitation)
+      return { kind: 'accepted', account }
     })
   } catch (error) {
     if (isUniqueViolation(error)) return { kind: 'email_taken' }

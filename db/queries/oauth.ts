@@ -1,4 +1,5 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
+import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
 import { memberships, oauthIdentities, organizations, passkeys, users } from '../schema'
 import type { Account } from './accounts'
@@ -50,30 +51,28 @@ export async function listIdentities(db: Database, userId: string) {
 }
 
 /**
- * Unlinks the user's identities of one provider, in one statement, only if the account keeps
- * another way to sign in (a password, or another provider's identity). Returns how many went.
+ * Unlinks the user's identities of one provider only if the account keeps another way to sign
+ * in (a password, another provider, a passkey): one batch, one round trip. The user row is
+ * locked first, as passkey deletion does, so two removals of the last two ways serialize and
+ * the second sees the first's effect.
  */
-export async function unlinkIdentity(db: Database, userId: string, provider: string): Promise<number> {
-  const rows = await db
-    .delete(oauthIdentities)
-    .where(
-      and(
-        eq(oauthIdentities.userId, userId),
-        eq(oauthIdentities.provider, provider),
-        sql`(exists (select 1 from ${users} where ${users.id} = ${userId} and ${users.passwordHash} is not null)
+export async function unlinkIdentity(db: Database, userId: string, provider: string): Promise<'unlinked' | 'not_found' | 'last_sign_in_method'> {
+  const [, result] = await batch(db, [
+    db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update'),
+    // A new statement after the lock: under READ COMMITTED it sees what the other committed.
+    db.execute(sql`
+      with target as (
+        select provider, subject from ${oauthIdentities} where user_id = ${userId} and provider = ${provider}
+      ), gone as (
+        delete from ${oauthIdentities} where user_id = ${userId} and provider = ${provider} and (
+          exists (select 1 from ${users} where id = ${userId} and password_hash is not null)
           or exists (select 1 from ${oauthIdentities} other where other.user_id = ${userId} and other.provider <> ${provider})
-          or exists (select 1 from ${passkeys} where ${passkeys.userId} = ${userId}))`,
-      ),
-    )
-    .returning({ provider: oauthIdentities.provider })
-  return rows.length
-}
-
-export async function hasIdentity(db: Database, userId: string, provider: string): Promise<boolean> {
-  const [row] = await db
-    .select({ provider: oauthIdentities.provider })
-    .from(oauthIdentities)
-    .where(and(eq(oauthIdentities.userId, userId), eq(oauthIdentities.provider, provider)))
-    .limit(1)
-  return row !== undefined
+          or exists (select 1 from ${passkeys} where user_id = ${userId})
+        )
+        returning provider
+      )
+      select (select count(*) from target)::int as found, (select count(*) from gone)::int as deleted`),
+  ])
+  const [row] = rowsOf<{ found: number; deleted: number }>(result)
+  return row!.deleted > 0 ? 'unlinked' : row!.found > 0 ? 'last_sign_in_method' : 'not_found'
 }

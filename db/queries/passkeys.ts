@@ -71,10 +71,10 @@ export async function insertLoginChallenge(db: Database, c: NewWebAuthnChallenge
 export async function insertSecondFactorChallenge(
   db: Database,
   c: NewWebAuthnChallenge & { sessionTokenHash: string; maxAttempts: number },
-): Promise<{ userId: string; credentials: CredentialDescriptor[] } | undefined> {
+): Promise<{ userId: string; firstFactorPasskeyId: string | null; credentials: CredentialDescriptor[] } | undefined> {
   const result = await db.execute(sql`
     with swept as (${sweepExpired(c.now)}), pending as (
-      select user_id from ${twoFactorChallenges}
+      select user_id, first_factor_passkey_id from ${twoFactorChallenges}
       where token_hash = ${c.sessionTokenHash} and used_at is null and expires_at > ${c.now.toISOString()}
         and failed_attempts < ${c.maxAttempts}
     ), issued as (
@@ -82,11 +82,11 @@ export async function insertSecondFactorChallenge(
       select ${c.challengeHash}, 'second_factor', user_id, true, ${c.sessionTokenHash}, ${c.now.toISOString()}, ${c.expiresAt.toISOString()}
       from pending
     )
-    select pending.user_id, p.credential_id, p.transports from pending
+    select pending.user_id, pending.first_factor_passkey_id, p.credential_id, p.transports from pending
     left join ${passkeys} p on p.user_id = pending.user_id order by p.created_at`)
-  const rows = rowsOf<{ user_id: string; credential_id: string | null; transports: string[] | null }>(result)
+  const rows = rowsOf<{ user_id: string; first_factor_passkey_id: string | null; credential_id: string | null; transports: string[] | null }>(result)
   if (rows.length === 0) return undefined
-  return { userId: rows[0]!.user_id, credentials: descriptors(rows) }
+  return { userId: rows[0]!.user_id, firstFactorPasskeyId: rows[0]!.first_factor_passkey_id, credentials: descriptors(rows) }
 }
 
 export interface ConsumedChallenge {

@@ -85,6 +85,7 @@ async function insertRecoveryCodes(db: Database, userId: string, hashes: string[
 export async function enableTotp(
   db: Database,
   e: { userId: string; ciphertext: string; step: number; recoveryCodeHashes: string[]; now: Date; keepSession: string },
+  within?: (tx: Database, sessionsEnded: number) => Promise<void>,
 ): Promise<number | null> {
   let ended = 0
   const enabled = await allOrNothing(db, async (tx) => {
@@ -96,6 +97,7 @@ export async function enableTotp(
       .returning({ id: users.id })
     if (rows.length === 0) return false
     ended = await revokeUserSessions(tx, e.userId, e.now, e.keepSession)
+    await within?.(tx, ended)
     return true
   })
   return enabled ? ended : null
@@ -171,6 +173,7 @@ export interface NewChallenge {
   expiresAt: Date
   userAgent?: string | null
   ip?: string | null
+  firstFactorPasskeyId?: string
 }
 
 export function insertChallenge(db: Database, c: NewChallenge) {
@@ -181,6 +184,7 @@ export function insertChallenge(db: Database, c: NewChallenge) {
     expiresAt: c.expiresAt,
     userAgent: c.userAgent ?? null,
     ip: c.ip ?? null,
+    firstFactorPasskeyId: c.firstFactorPasskeyId ?? null,
   })
 }
 
@@ -195,7 +199,7 @@ export async function takeChallengeAttempt(
   tokenHash: string,
   now: Date,
   maxAttempts: number,
-): Promise<{ userId: string } | undefined> {
+): Promise<{ userId: string; firstFactorPasskeyId: string | null } | undefined> {
   const [row] = await db
     .update(twoFactorChallenges)
     .set({ failedAttempts: sql`${twoFactorChallenges.failedAttempts} + 1` })
@@ -207,7 +211,7 @@ export async function takeChallengeAttempt(
         lt(twoFactorChallenges.failedAttempts, maxAttempts),
       ),
     )
-    .returning({ userId: twoFactorChallenges.userId })
+    .returning({ userId: twoFactorChallenges.userId, firstFactorPasskeyId: twoFactorChallenges.firstFactorPasskeyId })
   return row
 }
 

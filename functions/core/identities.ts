@@ -1,4 +1,4 @@
-import { hasIdentity, listIdentities, unlinkIdentity } from '../../db/queries/oauth'
+import { listIdentities, unlinkIdentity } from '../../db/queries/oauth'
 import { recordEvent } from './audit'
 import { AuthError, notFound } from './errors'
 import { requireRecentSignIn } from './reauthentication'
@@ -13,13 +13,12 @@ export const linkedIdentities = (s: Services, userId: string) => listIdentities(
  */
 export async function unlink(s: Services, caller: RecentCaller, provider: string, password: string | undefined): Promise<void> {
   await requireRecentSignIn(s, caller, password)
-  const removed = await unlinkIdentity(s.db, caller.userId, provider)
-  if (removed === 0) {
-    if (!(await hasIdentity(s.db, caller.userId, provider))) throw notFound('Identity')
+  const outcome = await unlinkIdentity(s.db, caller.userId, provider)
+  if (outcome === 'not_found') throw notFound('Identity')
+  if (outcome === 'last_sign_in_method')
     throw new AuthError(
       'last_sign_in_method',
       'This is the only way to sign in to the account: set a password (through password reset), link another provider or add a passkey first.',
     )
-  }
   await recordEvent(s, { type: 'identity_unlinked', outcome: 'success', userId: caller.userId, orgId: caller.orgId, detail: { provider } })
 }

@@ -156,16 +156,16 @@ export async function acceptAndLogin(s: Services, input: { token: string; passwo
   if (await findUserByEmail(s.db, invitation.email)) throw emailTaken()
   await checkNewPassword(s, input.password, { field: 'password', email: invitation.email, fullName: input.fullName })
   const passwordHash = hashPassword(await s.argon2(), input.password)
-  const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now })
+  // The audit row commits with the membership: an answer lost after the commit must not lose it.
+  const result = await acceptInvitation(s.db, { tokenHash, fullName: input.fullName, passwordHash, now: s.now }, (tx, account, spent) =>
+    recordEvent(
+      s,
+      { type: 'invitation_accepted', outcome: 'success', userId: account.user.id, orgId: account.org.id, detail: { invitation_id: spent.id, role: spent.role } },
+      tx,
+    ),
+  )
   // Also a held invitation, or one whose inviter has lost the right to grant its role.
   if (result.kind === 'invalid') throw invalidInvitation()
   if (result.kind === 'email_taken') throw emailTaken()
-  await recordEvent(s, {
-    type: 'invitation_accepted',
-    outcome: 'success',
-    userId: result.account.user.id,
-    orgId: result.account.org.id,
-    detail: { invitation_id: invitation.id, role: invitation.role },
-  })
   return completeLogin(s, result.account)
 }

@@ -81,12 +81,16 @@ export async function completeLogin(
   s: Services,
   account: Account,
   method = 'password',
-  { multiFactor = false, detail = {} }: { multiFactor?: boolean; detail?: EventDetail } = {},
+  {
+    multiFactor = false,
+    detail = {},
+    firstFactorPasskeyId,
+  }: { multiFactor?: boolean; detail?: EventDetail; /** A passkey used without user verification. */ firstFactorPasskeyId?: string } = {},
   alsoWrite: BatchItem<'pg'>[] = [],
 ): Promise<LoginOutcome> {
   const who = { userId: account.user.id, orgId: account.org.id }
   if (account.user.totpEnabledAt && !multiFactor) {
-    const challenge = await prepareTwoFactorChallenge(s, account.user.id)
+    const challenge = await prepareTwoFactorChallenge(s, account.user.id, firstFactorPasskeyId)
     await batch(s.db, [
       challenge.statement,
       eventStatement(s, { type: 'login_first_factor', outcome: 'success', ...who, detail: { method, ...detail } }),

@@ -103,12 +103,17 @@ async function newChallenge(s: Services) {
   }
 }
 
-const requestOptions = (s: Services, challenge: string, allow: CredentialDescriptorJSON[]): RequestOptionsJSON => ({
+const requestOptions = (
+  s: Services,
+  challenge: string,
+  allow: CredentialDescriptorJSON[],
+  userVerification = s.config.passkeys.rp.userVerification,
+): RequestOptionsJSON => ({
   challenge,
   timeout: PASSKEY_CHALLENGE_TTL_SECONDS * 1000,
   rpId: s.config.passkeys.rp.id,
   allowCredentials: allow,
-  userVerification: s.config.passkeys.rp.userVerification,
+  userVerification,
 })
 
 // ---- registration ----
@@ -332,7 +337,11 @@ export async function passkeyLogin(s: Services, credential: AuthenticationRespon
     throw passkeyInvalid('counter_regressed')
   }
   await refuseInactive(s, account, 'passkey')
-  return completeLogin(s, account, 'passkey', { multiFactor: userVerified, detail: { passkey_id: passkey.id, user_verified: userVerified } })
+  return completeLogin(s, account, 'passkey', {
+    multiFactor: userVerified,
+    detail: { passkey_id: passkey.id, user_verified: userVerified },
+    firstFactorPasskeyId: passkey.id,
+  })
 }
 
 // ---- as a second factor ----
@@ -350,7 +359,8 @@ export async function startPasskeySecondFactor(s: Services, sessionToken: string
   })
   if (!issued) throw challengeInvalid()
   if (issued.credentials.length === 0) throw notFound('Passkey')
-  return requestOptions(s, challenge, issued.credentials.map(descriptor))
+  // After a passkey without user verification, only verification adds a factor: ask for it.
+  return requestOptions(s, challenge, issued.credentials.map(descriptor), issued.firstFactorPasskeyId ? 'required' : undefined)
 }
 
 /**
@@ -366,15 +376,17 @@ export async function verifyTwoFactorWithPasskey(
   const tokenHash = await hashToken(sessionToken)
   const taken = await takeChallengeAttempt(s.db, tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS)
   if (!taken) throw challengeInvalid()
-  const { userId } = taken
+  const { userId, firstFactorPasskeyId } = taken
   const attempt = await admitTwoFactorAttempt(s, userId)
   const verified = await verifyAssertion(s, 'second_factor', credential)
   const bound = !('failure' in verified) && verified.challenge.sessionTokenHash === tokenHash && verified.passkey.userId === userId
-  if ('failure' in verified || !bound) {
+  // The key that was the first factor, again without verification, proves nothing new.
+  const sameFactor = bound && verified.passkey.id === firstFactorPasskeyId && !verified.userVerified
+  if ('failure' in verified || !bound || sameFactor) {
     const holder = await findAccount(s.db, userId)
     if (!holder) throw challengeInvalid()
     await recordFailedTwoFactorAttempt(s, attempt, { userId, orgId: holder.org.id }, 'login_passkey')
-    throw passkeyInvalid('failure' in verified ? verified.failure : 'credential_mismatch')
+    throw passkeyInvalid('failure' in verified ? verified.failure : sameFactor ? 'user_not_verified' : 'credential_mismatch')
   }
   const { account, passkey, signCount } = verified
   if (!account.user.totpEnabledAt) throw challengeInvalid()

@@ -1,4 +1,5 @@
 import { findAccount, findUserByEmail } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
 import { findUsableEmailToken, resetPasswordWithToken } from '../../db/queries/email-tokens'
 import { revokeHeldInvitations } from '../../db/queries/invitations'
 import { revokeUserSessions } from '../../db/queries/sessions'
@@ -64,24 +65,19 @@ export async function resetPassword(s: Services, token: string, password: string
   if (!owner) throw invalidEmailToken()
   await checkNewPassword(s, password, { field: 'password', email: owner.email, fullName: owner.fullName })
   const passwordHash = hashPassword(await s.argon2(), password)
-  let ended = 0
+  let account: Account | undefined
   const userId = await resetPasswordWithToken(s.db, { tokenHash, passwordHash, now: s.now }, async (tx, id) => {
-    ended = await revokeUserSessions(tx, id, s.now)
+    const ended = await revokeUserSessions(tx, id, s.now)
     // A 2FA challenge opened with the old password is a session not yet issued: it dies too.
     await deleteChallenges(tx, id)
     // Invitations held for an unproven address were made by whoever had the old password:
     // the mailbox's owner, now in control, has not asked for them.
     await revokeHeldInvitations(tx, id, s.now)
+    // The audit row commits with the change: an answer lost after the commit must not lose it.
+    account = await findAccount(tx, id)
+    await recordEvent(s, { type: 'password_reset', outcome: 'success', userId: id, orgId: account?.org.id, detail: { sessions_ended: ended } }, tx)
   })
   if (!userId) throw invalidEmailToken()
-  const account = await findAccount(s.db, userId)
   if (account) await resetFailures(s, accountKey(account.user.email))
   await resetFailures(s, twoFactorKey(userId))
-  await recordEvent(s, {
-    type: 'password_reset',
-    outcome: 'success',
-    userId,
-    orgId: account?.org.id,
-    detail: { sessions_ended: ended },
-  })
 }

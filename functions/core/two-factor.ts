@@ -20,7 +20,7 @@ import {
   takeChallengeAttempt,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
-import { eventStatement, } from './audit'
+import { eventStatement, recordEvent } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
 import { decrypt, encrypt } from './encryption'
@@ -158,14 +158,21 @@ export async function enableTwoFactor(s: Services, caller: TwoFactorCaller, code
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
-  const ended = await enableTotp(s.db, { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId })
+  // The audit row commits with the change: an answer lost after the commit must not lose it.
+  const enabled: AuthEvent = { type: 'two_factor_enabled', outcome: 'success', userId, orgId: caller.orgId }
+  const ended = await enableTotp(
+    s.db,
+    { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId },
+    (tx, sessionsEnded) => recordEvent(s, { ...enabled, detail: { other_sessions_ended: sessionsEnded } }, tx),
+  )
   if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
-  await twoFactorSucceeded(s, caller, [{ type: 'two_factor_enabled', outcome: 'success', detail: { other_sessions_ended: ended } }])
+  // The account's 2FA failures are forgotten (a counter: lost with the answer, it only stays strict).
+  await twoFactorSucceeded(s, caller, [])
   await tellOwner(s, caller, 'turned on', 'Every other session of your account was ended.')
   return codes
 }
@@ -289,7 +296,7 @@ export async function startTwoFactorChallenge(s: Services, userId: string): Prom
 }
 
 /** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
-export async function prepareTwoFactorChallenge(s: Services, userId: string) {
+export async function prepareTwoFactorChallenge(s: Services, userId: string, firstFactorPasskeyId?: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
@@ -300,6 +307,7 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string) {
     expiresAt: new Date(s.now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
     userAgent: s.client.userAgent,
     ip: s.client.ip,
+    firstFactorPasskeyId,
   })
   return { sessionToken, statement }
 }

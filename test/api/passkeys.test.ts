@@ -437,6 +437,25 @@ describe('passkeys and two-factor authentication', () => {
     expect(await res.json()).toEqual({ requires_2fa: true, session_token: expect.any(String) })
   })
 
+  it('never counts one passkey without user verification as both factors', async () => {
+    const t = await passkeyApp()
+    const { user, device } = await withPasskey(t)
+    await withTwoFactor(t, user)
+    // The first factor: the passkey, presence only (a stolen security key, no PIN).
+    const { session_token } = await (await signIn(t, device, { userVerified: false })).json()
+    const optionsRes = await t.post('/api/v1/auth/2fa/passkey-options', { session_token })
+    const options = await optionsRes.json()
+    // The second factor must then be the PIN or biometric the first one skipped.
+    expect(options.userVerification).toBe('required')
+    const same = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options, { userVerified: false }) })
+    expect(same.status).toBe(401)
+    expect(await same.json()).toEqual(passkeyInvalid)
+    // With user verification, the same passkey is a second factor.
+    const again = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const verified = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(again) })
+    expect(verified.status).toBe(200)
+  })
+
   it('completes a two-step login with a passkey, in both dialects', async () => {
     const t = await passkeyApp()
     const { user, device, passkey } = await withPasskey(t)

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { users } from '../../db/schema'
+import { oauthIdentities, users } from '../../db/schema'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
@@ -87,5 +87,24 @@ describe('the last way to sign in, deleted twice at once', () => {
     const responses = await Promise.all([first, second].map((p) => t.delete(`/api/v1/auth/passkeys/${p.id}`, user.access_token)))
     expect(statuses(responses)).toEqual([204, 409])
     expect((await (await t.get('/api/v1/auth/passkeys', user.access_token)).json()).passkeys).toHaveLength(1)
+  })
+})
+
+describe('the last two ways to sign in, a passkey and a provider, removed at once', () => {
+  it('keeps one of them, every time', async () => {
+    const t = await passkeyApp()
+    for (let round = 0; round < 5; round++) {
+      const { user, passkey } = await withPasskey(t, softwareAuthenticator({ origin: ORIGIN }))
+      await t.db.insert(oauthIdentities).values({ provider: 'google', subject: `google-${user.user_id}`, userId: user.user_id, email: user.email })
+      await t.db.update(users).set({ passwordHash: null }).where(eq(users.id, user.user_id))
+      const responses = await Promise.all([
+        t.delete(`/api/v1/auth/passkeys/${passkey.id}`, user.access_token),
+        t.delete('/api/v1/auth/identities/google', user.access_token),
+      ])
+      expect(statuses(responses)).toEqual([204, 409])
+      const identities = await t.db.select().from(oauthIdentities).where(eq(oauthIdentities.userId, user.user_id))
+      const { passkeys } = await (await t.get('/api/v1/auth/passkeys', user.access_token)).json()
+      expect(identities.length + passkeys.length).toBe(1)
+    }
   })
 })

@@ -6,6 +6,7 @@ import { createApp } from '../../functions/app'
 import type { Bindings } from '../../functions/config'
 import { TEST_CLOCK_START } from './clock'
 import { uniqueIp } from './ip'
+import type { FaultLink, TestPostgresOptions } from './postgres'
 import { captureLogs, noteEnvSecrets, noteSecrets } from './logs'
 import { TEST_DATA_KEY, TEST_ISSUER, testRsaKey } from './keys'
 
@@ -21,19 +22,22 @@ interface TestDatabase {
   db: RequestDatabase
   /** SQL-over-HTTP requests and WebSockets the relay has served so far. */
   counts: () => { httpRequests: number; webSockets: number }
+  /** The fault proxy and leak checks, when the file asked for them (`testDatabase({ faults: true })`). */
+  faults?: FaultLink
   close: () => Promise<void>
 }
 
 let current: Promise<TestDatabase> | undefined
 
-async function createTestDatabase(): Promise<TestDatabase> {
+async function createTestDatabase(options: TestPostgresOptions): Promise<TestDatabase> {
   const { startTestPostgres } = await import('./postgres')
-  const pg = await startTestPostgres()
+  const pg = await startTestPostgres(options)
   neonConfig.webSocketConstructor = ws // Node 20 has no WebSocket of its own
-  return { db: openDatabase({ url: pg.url, localRelay: pg.wsProxy }), counts: pg.counts, close: () => pg.close() }
+  return { db: openDatabase({ url: pg.url, localRelay: pg.wsProxy }), counts: pg.counts, faults: pg.faults, close: () => pg.close() }
 }
 
-export const testDatabase = () => (current ??= createTestDatabase())
+/** This test file's database; the options of the first call decide how it is reached. */
+export const testDatabase = (options: TestPostgresOptions = {}) => (current ??= createTestDatabase(options))
 
 export async function closeTestDatabases() {
   const db = current

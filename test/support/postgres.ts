@@ -9,6 +9,9 @@ import { inject } from 'vitest'
 import { migrate, useRelay } from '../../scripts/migrate.mjs'
 import { startPglite } from '../../scripts/pglite-server.mjs'
 import { startRelay } from '../../scripts/relay.mjs'
+import { startFaultProxy } from './fault-proxy'
+import { backendsOf } from './pg-activity.mjs'
+import type { FaultProxy } from './fault-proxy'
 
 export interface TestPostgres {
   /** The database's URL; its host and port only matter to the relay. */
@@ -19,7 +22,31 @@ export interface TestPostgres {
   sqlEndpoint: string
   /** What the relay has served so far: SQL-over-HTTP requests and WebSockets (round-trip tests). */
   counts(): { httpRequests: number; webSockets: number }
+  /** With `{ faults: true }`: the proxy between the relay and Postgres, and what to check leaks with. */
+  faults?: FaultLink
   close(): Promise<void>
+}
+
+export interface FaultLink {
+  proxy: FaultProxy
+  /** The relay's SQL-over-HTTP clients (open, idle, waiting) and its WebSockets' TCP connections open now. */
+  relay(): { open: number; idle: number; waiting: number; webSockets: number }
+  /** This database's server processes by state (`idle`, `active`, `idle in transaction`, …), seen from outside the proxy. */
+  backends(): Promise<Record<string, number>>
+  /**
+   * Loses the relay's answer to the next SQL-over-HTTP request with a statement matching
+   * `sql`, after the database committed it: the Worker's `fetch` fails, as when the link to
+   * Neon's endpoint drops. `fired()` says whether it happened.
+   */
+  loseAnswer(sql: RegExp): { fired: () => boolean; stop: () => void }
+}
+
+export interface TestPostgresOptions {
+  /**
+   * Put a fault proxy (./fault-proxy.ts) between the relay and Postgres. Real Postgres only
+   * (TEST_DATABASE_URL): PGlite has one backend, and its server does not roll back a cut link.
+   */
+  faults?: boolean
 }
 
 /**
@@ -27,8 +54,9 @@ export interface TestPostgres {
  * reaches Neon: a new database on TEST_DATABASE_URL (a real Postgres) when that is set,
  * otherwise an in-memory PGlite served over the Postgres protocol.
  */
-export async function startTestPostgres(): Promise<TestPostgres> {
-  return process.env.TEST_DATABASE_URL ? freshDatabaseOn(process.env.TEST_DATABASE_URL) : freshPglite()
+export async function startTestPostgres(options: TestPostgresOptions = {}): Promise<TestPostgres> {
+  if (options.faults && !process.env.TEST_DATABASE_URL) throw new Error('a fault proxy needs a real Postgres: run this with `npm run test:postgres`')
+  return process.env.TEST_DATABASE_URL ? freshDatabaseOn(process.env.TEST_DATABASE_URL, options) : freshPglite()
 }
 
 async function freshPglite(): Promise<TestPostgres> {
@@ -51,9 +79,11 @@ async function freshPglite(): Promise<TestPostgres> {
   }
 }
 
-async function freshDatabaseOn(serverUrl: string): Promise<TestPostgres> {
+async function freshDatabaseOn(serverUrl: string, options: TestPostgresOptions): Promise<TestPostgres> {
   const server = new URL(serverUrl)
-  const relay = await startRelay({ target: { host: server.hostname, port: Number(server.port || 5432) } })
+  const target = { host: server.hostname, port: Number(server.port || 5432) }
+  const proxy = options.faults ? await startFaultProxy(target) : undefined
+  const relay = await startRelay({ target: proxy ?? target })
   useRelay(relay.wsProxy)
   // Unique across parallel test workers and repeated runs; a plain identifier, no quoting games.
   const name = `gatehouse_test_${process.pid}_${randomBytes(4).toString('hex')}`
@@ -72,19 +102,36 @@ async function freshDatabaseOn(serverUrl: string): Promise<TestPostgres> {
     await migrate({ url: url.href, wsProxy: relay.wsProxy })
   } catch (error) {
     await relay.close()
+    await proxy?.close()
     throw error
+  }
+  const faults: FaultLink | undefined = proxy && {
+    proxy,
+    relay: () => ({ ...relay.pool(), webSockets: relay.connections }),
+    backends: () => backendsOf(serverUrl, name),
+    loseAnswer(sql) {
+      let fired = false
+      relay.loseAnswers((request: { single?: { query: string }; batch?: { query: string }[] }) => {
+        if (fired || !(request.batch ?? [request.single!]).some((q) => sql.test(q.query))) return false
+        fired = true
+        return true
+      })
+      return { fired: () => fired, stop: () => relay.loseAnswers(undefined) }
+    },
   }
   return {
     url: url.href,
     wsProxy: relay.wsProxy,
     sqlEndpoint: relay.sqlEndpoint,
     counts: relay.counts,
+    faults,
     close: async () => {
       try {
         // FORCE (Postgres 13+): a connection the Worker has not closed yet must not keep it alive.
         await admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)
       } finally {
         await relay.close()
+        await proxy?.close()
       }
     },
   }

@@ -7,7 +7,7 @@ import { leakedSecrets } from './logs'
 // biome-ignore lint/correctness/noEmptyPattern: vitest reads the first argument as fixtures and wants a pattern; the suite comes second
 beforeAll(({}, suite) => {
   const file = (suite as { filepath?: string }).filepath ?? ''
-  if (/[\\/]test[\\/](api|postgres)[\\/]/.test(file) && !/(unavailable|worker)\.test\.ts$/.test(file)) return testDatabase().then(() => {})
+  if (/[\\/]test[\\/](api|postgres)[\\/]/.test(file) && !/(unavailable|worker|faults)\.test\.ts$/.test(file)) return testDatabase().then(() => {})
 })
 afterAll(closeTestDatabases)
 
