@@ -9,7 +9,7 @@ import { changePasswordEndpoint } from './auth/password'
 import { forgotPassword } from './auth/password-forgot'
 import { resetPasswordEndpoint } from './auth/password-reset'
 import { refresh } from './auth/refresh'
-import { register } from './auth/register'
+import { registerEndpoint } from './auth/register'
 import { revokeSessionEndpoint } from './auth/session-revoke'
 import { listSessions } from './auth/sessions-list'
 import { verifyEmailEndpoint } from './auth/verify-email'
@@ -51,7 +51,7 @@ import type { Section } from './service/openapi'
  * and described in /openapi.json from here. The /v1 dialect's table is v1/routes.ts.
  */
 export const apiRoutes: readonly Route[] = [
-  ['post', '/api/v1/auth/register', register],
+  ['post', '/api/v1/auth/register', registerEndpoint],
   ['post', '/api/v1/auth/login', login],
   ['post', '/api/v1/auth/refresh', refresh],
   ['post', '/api/v1/auth/logout', logout],

@@ -1,7 +1,4 @@
-import { findAccount } from '../../db/queries/accounts'
-import { sendVerificationMail } from '../core/email-verification'
-import { AuthError, notFound } from '../core/errors'
-import { checkRate, userKey } from '../core/rate-limit'
+import { resendVerificationMail } from '../core/email-verification'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 
@@ -17,12 +14,7 @@ export const resendVerificationEmail = endpoint(
     },
   },
   async (c) => {
-    const s = services(c)
-    await checkRate(s, userKey('verify_email_resend', c.var.auth.principal.userId), s.config.rateLimits.verifyEmailResendPerUser)
-    const account = await findAccount(c.var.db, c.var.auth.principal.userId)
-    if (!account) throw notFound('User')
-    if (account.user.isVerified) throw new AuthError('conflict', 'The email address is already verified.')
-    await sendVerificationMail(s, account.user)
+    await resendVerificationMail(services(c), c.var.auth.principal.userId)
     return c.body(null, 202)
   },
 )

@@ -1,11 +1,13 @@
 import { isUniqueViolation } from '../../db/errors'
+import { findAccount } from '../../db/queries/accounts'
 import { insertEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { emailLink, newEmailLink } from './email-links'
 import { releaseHeldInvitations } from './invitations'
-import { AuthError } from './errors'
+import { AuthError, notFound } from './errors'
 import { mailWithWrite, sendMail } from './mail'
 import type { MailMessage } from './mail'
+import { checkRate, userKey } from './rate-limit'
 import type { Services } from './services'
 
 /** Mails a verification link to the user's address; earlier links stop working. */
@@ -16,6 +18,15 @@ export async function sendVerificationMail(
 ): Promise<void> {
   const link = await emailLink(s, user.id, 'verify_email')
   await sendMail(s, verificationMessage(user, link), options)
+}
+
+/** A new link on the user's request: limited per user, refused (409) once the address is verified. */
+export async function resendVerificationMail(s: Services, userId: string): Promise<void> {
+  await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
+  const account = await findAccount(s.db, userId)
+  if (!account) throw notFound('User')
+  if (account.user.isVerified) throw new AuthError('conflict', 'The email address is already verified.')
+  await sendVerificationMail(s, account.user)
 }
 
 /**
