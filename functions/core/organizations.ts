@@ -3,12 +3,11 @@ import {
   countOtherActiveOwners,
   deleteUser,
   findMember,
-  findOrganization,
   setMemberRole,
   setUserActive,
   withOrganizationLocked,
 } from '../../db/queries/organizations'
-import type { Member, Organization } from '../../db/queries/organizations'
+import type { Member } from '../../db/queries/organizations'
 import { revokeUserSessions } from '../../db/queries/sessions'
 import type { Role } from '../../db/schema'
 import { recordEvent } from './audit'
@@ -20,12 +19,6 @@ import type { Services } from './services'
 export interface Actor {
   userId: string
   orgId: string
-}
-
-export async function loadOrganization(db: Database, orgId: string): Promise<Organization> {
-  const org = await findOrganization(db, orgId)
-  if (!org) throw notFound('Organization')
-  return org
 }
 
 const forbidden = (detail: string) => new AuthError('forbidden', detail)

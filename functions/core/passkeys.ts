@@ -399,7 +399,7 @@ export async function verifyTwoFactorWithPasskey(
     throw passkeyInvalid('counter_regressed')
   }
   if (!done.challengeSpent) throw challengeInvalid()
-  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  const tokens = await startSession(s, { userId, orgId: account.org.id, role: account.role })
   await twoFactorSucceeded(s, owner, [
     { type: 'login', outcome: 'success', detail: { method: 'passkey', passkey_id: passkey.id, session_id: tokens.sessionId } },
   ])

@@ -23,7 +23,7 @@ const REASONS: Partial<Record<ErrorCode, VerifyError>> = {
  */
 export async function verifyForService(db: RequestDatabase, config: Config, token: string, now: Date, scope?: string): Promise<VerifyResult> {
   try {
-    const { claims } = await authorize(db, config, String(token), now, scope)
+    const { claims } = await authorize({ db, config, now }, String(token), scope)
     return { ok: true, claims: { ...claims, business_id: claims.org, iss: config.issuer } }
   } catch (error) {
     const reason = error instanceof AuthError ? REASONS[error.code] : undefined
