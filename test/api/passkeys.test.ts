@@ -7,6 +7,7 @@ import { referenceTotp } from '../support/rfc6238'
 import { softwareAuthenticator } from '../support/webauthn-authenticator'
 import type { AuthenticatorOptions, SoftwareAuthenticator, Tamper } from '../support/webauthn-authenticator'
 import { problem, V1_UNAUTHENTICATED } from '../support/errors'
+import { v1SignedIn } from '../support/bodies'
 
 const ORIGIN = 'https://app.example.com'
 const WEBAUTHN = { WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: ORIGIN }
@@ -384,16 +385,7 @@ describe('signing in with a passkey', () => {
     const options = await loginOptions(t, { email: user.email }, '/v1/passkeys/login/options')
     const res = await t.post('/v1/passkeys/login', { credential: await device.authenticate(options) })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({
-      success: true,
-      data: {
-        token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: 86400,
-        refresh_token: expect.any(String),
-        user: { id: user.user_id, name: user.full_name, email: user.email },
-      },
-    })
+    expect(await res.json()).toEqual(v1SignedIn({ id: user.user_id, name: user.full_name, email: user.email }))
     const replay = await t.post('/v1/passkeys/login', { credential: await device.authenticate(options) })
     expect(replay.status).toBe(401)
     expect(await replay.json()).toEqual(V1_UNAUTHENTICATED)

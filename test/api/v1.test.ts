@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { users } from '../../db/schema'
 import { testApp, uniqueEmail } from '../support/app'
 import { V1_UNAUTHENTICATED } from '../support/errors'
+import { v1SignedIn } from '../support/bodies'
 
 const password = 'correct horse battery staple'
 
@@ -13,16 +14,7 @@ describe('the /v1 dialect', () => {
     const res = await t.post('/v1/login', { email: account.email, password })
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
-    expect(await res.json()).toEqual({
-      success: true,
-      data: {
-        token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: 86400,
-        refresh_token: expect.any(String),
-        user: { id: account.user_id, name: 'Ada Lovelace', email: account.email },
-      },
-    })
+    expect(await res.json()).toEqual(v1SignedIn({ id: account.user_id, name: 'Ada Lovelace', email: account.email }))
   })
 
   it('answers wrong credentials with {success: false, message: "Unauthenticated."}, the same for an unknown email', async () => {
