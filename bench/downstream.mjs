@@ -11,9 +11,8 @@ import { availableParallelism, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateDevSecrets } from '../scripts/dev-vars.mjs'
-import { migrateFolder, migrateGatehouse, startRelayProcess } from './lib/database.mjs'
 import { load } from './lib/load.mjs'
-import { startPostgres } from './lib/postgres.mjs'
+import { startBetterAuth, startDatabases } from './lib/peer.mjs'
 import { atExit, stopAll } from './lib/processes.mjs'
 import { saveReport } from './lib/report.mjs'
 import { betterAuth, gatehouse } from './lib/scenarios.mjs'
@@ -69,26 +68,16 @@ async function verifyCosts(url, paths, token, iterations, rounds) {
 
 async function main() {
   step('Postgres, relay and migrations')
-  const pg = await startPostgres(['gatehouse', 'better_auth'])
-  const wsProxy = await startRelayProcess(pg.port)
-  await migrateGatehouse(pg.url('gatehouse'), wsProxy)
-  await migrateFolder(pg.url('better_auth'), wsProxy, join(ROOT, 'bench/peers/better-auth/drizzle'))
+  // relay.wsProxy is the host:port; the relay object itself is no DB_WS_PROXY.
+  const { pg, relay } = await startDatabases()
+  const { wsProxy } = relay
 
   step('wrangler dev: Gatehouse, examples/downstream, Better Auth and its downstream, the verify Worker')
   const secrets = await generateDevSecrets()
   const lifted = Object.fromEntries(['LOGIN', 'REGISTER', 'REFRESH'].map((n) => [`RATE_LIMIT_${n}_PER_IP`, '1000000/60']))
   const [ours, theirs, verifyWorker] = await Promise.all([
     startWorker({ name: 'gatehouse', dir: ROOT, vars: { ...secrets, ...lifted, JWT_ISSUER: ISSUER, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy } }),
-    startWorker({
-      name: 'better-auth',
-      dir: join(ROOT, 'bench/peers/better-auth'),
-      vars: (url) => ({
-        DATABASE_URL: pg.url('better_auth'),
-        DB_WS_PROXY: wsProxy,
-        BETTER_AUTH_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url'),
-        BETTER_AUTH_URL: url,
-      }),
-    }),
+    startBetterAuth(pg, wsProxy),
     startWorker({ name: 'verify-bench', dir: join(ROOT, 'bench/verify-worker') }),
   ])
   const [downstream, theirDownstream] = await Promise.all([

@@ -13,10 +13,9 @@ import { availableParallelism } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { generateDevSecrets } from '../scripts/dev-vars.mjs'
-import { migrateFolder, migrateGatehouse, startRelayProcess } from './lib/database.mjs'
 import { hashCost } from './lib/hash.mjs'
 import { load } from './lib/load.mjs'
-import { startPostgres } from './lib/postgres.mjs'
+import { PEER, startBetterAuth, startDatabases } from './lib/peer.mjs'
 import { stopAll } from './lib/processes.mjs'
 import { pathBreakdown, profileRequests } from './lib/profile.mjs'
 import { printReport, saveReport } from './lib/report.mjs'
@@ -44,7 +43,6 @@ const settings = {
 const scenarios = opts.only ? opts.only.split(',') : SCENARIOS
 const dbRttMs = opts['db-rtt'] === undefined ? undefined : Number(opts['db-rtt'])
 if (dbRttMs !== undefined && !(dbRttMs > 0)) throw new Error('--db-rtt must be a positive number of milliseconds')
-const PEER = join(ROOT, 'bench/peers/better-auth')
 
 // Every bench request comes from 127.0.0.1, where real traffic comes from many addresses:
 // Gatehouse's per-IP windows are raised out of reach (each request still runs the limiter's
@@ -71,11 +69,8 @@ async function main() {
   const startup = { [gatehouse.label]: await startupTime(ROOT), [betterAuth.label]: await startupTime(PEER) }
 
   step('Postgres: a throwaway cluster on 127.0.0.1')
-  const pg = await startPostgres(['gatehouse', 'better_auth'])
-  const relay = await startRelayProcess(pg.port)
+  const { pg, relay } = await startDatabases()
   const { wsProxy } = relay
-  await migrateGatehouse(pg.url('gatehouse'), wsProxy)
-  await migrateFolder(pg.url('better_auth'), wsProxy, join(PEER, 'drizzle'))
 
   step('wrangler dev: Gatehouse, Better Auth, and the hash-timing Worker')
   const secrets = await generateDevSecrets()
@@ -87,16 +82,7 @@ async function main() {
       // the bench names its own (it mails nothing).
       vars: (url) => ({ ...secrets, ...LIFTED_IP_LIMITS, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy, JWT_ISSUER: url, APP_URL: 'https://bench.gatehouse.invalid' }),
     }),
-    startWorker({
-      name: 'better-auth',
-      dir: PEER,
-      vars: (url) => ({
-        DATABASE_URL: pg.url('better_auth'),
-        DB_WS_PROXY: wsProxy,
-        BETTER_AUTH_SECRET: Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64url'),
-        BETTER_AUTH_URL: url,
-      }),
-    }),
+    startBetterAuth(pg, wsProxy),
     startWorker({ name: 'gatehouse-hash', dir: join(ROOT, 'bench/hash-worker') }),
   ])
   const targets = [

@@ -1,9 +1,8 @@
-import * as z from 'zod/mini'
 import type { Context } from 'hono'
+import * as z from 'zod/mini'
 import { EVENTS_PAGE_DEFAULT, EVENTS_PAGE_MAX, eventsPage, selectEventsPage } from '../core/audit'
-import { validationFailed } from '../core/errors'
-import type { FieldError } from '../core/errors'
 import { endpoint } from '../http/endpoint'
+import { cursorPageParams } from '../http/params'
 
 const event = z.object({
   type: z.string(),
@@ -15,17 +14,7 @@ const event = z.object({
   detail: z.nullable(z.record(z.string(), z.unknown())),
 })
 
-function pageOf(c: Context) {
-  const errors: FieldError[] = []
-  const limitParam = c.req.query('limit')
-  const cursor = c.req.query('cursor')
-  const limit = limitParam === undefined ? EVENTS_PAGE_DEFAULT : Number(limitParam)
-  if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > EVENTS_PAGE_MAX)
-    errors.push({ field: 'limit', message: `must be a whole number from 1 to ${EVENTS_PAGE_MAX}` })
-  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) errors.push({ field: 'cursor', message: 'is not a cursor from this API' })
-  if (errors.length) throw validationFailed(errors)
-  return { limit, cursor }
-}
+const eventsPageOf = (c: Context) => cursorPageParams(c, { defaultLimit: EVENTS_PAGE_DEFAULT, maxLimit: EVENTS_PAGE_MAX })
 
 // GET /api/v1/auth/events?limit=&cursor=
 export const listEventsEndpoint = endpoint(
@@ -37,7 +26,7 @@ export const listEventsEndpoint = endpoint(
       'events recorded meanwhile do not shift the pages.',
     auth: 'profile:read',
     // With the session check, in its round trip.
-    reads: (db, { userId }, c) => [selectEventsPage(db, userId, pageOf(c))],
+    reads: (db, { userId }, c) => [selectEventsPage(db, userId, eventsPageOf(c))],
     query: {
       limit: { description: 'Events per page', schema: { type: 'integer', minimum: 1, maximum: EVENTS_PAGE_MAX, default: EVENTS_PAGE_DEFAULT } },
       cursor: { description: 'The `next_cursor` of the previous page', schema: { type: 'string' } },
@@ -47,7 +36,7 @@ export const listEventsEndpoint = endpoint(
     },
   },
   (c, [rows]) => {
-    const page = eventsPage(rows, pageOf(c))
+    const page = eventsPage(rows, eventsPageOf(c))
     return c.json(
       {
         events: page.events.map((e) => ({

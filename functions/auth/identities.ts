@@ -5,6 +5,7 @@ import { linkedIdentities, unlink } from '../core/identities'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 
 const identity = z.object({ provider: z.enum(PROVIDER_NAMES), email: z.nullable(z.string()), linked_at: z.iso.datetime() })
 
@@ -35,6 +36,7 @@ export const unlinkIdentityEndpoint = endpoint(
       'in (no password, no other provider); 404 when it is not linked. With TWO_FACTOR_REAUTH_SECONDS set, a session ' +
       'older than that needs `password` in the body (403 `reauthentication_required` otherwise).',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ password: z.optional(anyPassword) }),
     bodyOptional: true,
     responses: {

@@ -5,7 +5,7 @@ import { loginBody, services, tokenResponse } from '../http/respond'
 import { loginResult, name, opaqueToken, password, twoFactorChallenge } from '../http/schemas'
 
 // POST /api/v1/auth/invitations/accept
-export const acceptInvitation = endpoint(
+export const acceptInvitationEndpoint = endpoint(
   {
     summary: 'Accept an invitation: create the account in the inviting organization and sign in',
     description:

@@ -1,11 +1,11 @@
 import * as z from 'zod/mini'
 import { passwordLogin } from '../core/login'
-import { endpoint } from '../http/endpoint'
-import { loginBody, services, tokenResponse } from '../http/respond'
+import { operation } from '../http/endpoint'
+import { services, signInResponse } from '../http/respond'
 import { anyPassword, email, loginResult, twoFactorChallenge } from '../http/schemas'
 
-// POST /api/v1/auth/login
-export const login = endpoint(
+// POST /api/v1/auth/login (and /v1: v1/routes.ts)
+export const login = operation(
   {
     summary: 'Log in with email and password',
     description: 'When the user has 2FA on, the answer is a challenge (`requires_2fa`) to complete at /api/v1/auth/2fa/verify.',
@@ -16,10 +16,9 @@ export const login = endpoint(
       429: { description: 'Too many attempts from this IP, or the account is locked for now (Retry-After)' },
     },
   },
-  async (c) => {
+  (c) => {
     const { email, password } = c.req.valid('json')
-    const outcome = await passwordLogin(services(c), email, password)
-    if (outcome.kind === 'two_factor') return tokenResponse(c, { requires_2fa: true, session_token: outcome.sessionToken })
-    return tokenResponse(c, loginBody(outcome.account, outcome.tokens))
+    return passwordLogin(services(c), email, password)
   },
+  signInResponse,
 )

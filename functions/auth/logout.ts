@@ -1,9 +1,9 @@
 import { endSession } from '../core/sessions'
-import { endpoint } from '../http/endpoint'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 
-// POST /api/v1/auth/logout
-export const logout = endpoint(
+// POST /api/v1/auth/logout (and /v1: v1/routes.ts)
+export const logout = operation(
   {
     summary: 'End the current session',
     description: "The session's access and refresh tokens stop working at once.",
@@ -12,6 +12,6 @@ export const logout = endpoint(
   async (c) => {
     const { principal } = c.var.auth
     await endSession(services(c), principal, principal.sessionId, 'logout')
-    return c.body(null, 204)
   },
+  (c) => c.body(null, 204),
 )

@@ -1,15 +1,11 @@
 import * as z from 'zod/mini'
-import { AuthError } from '../core/errors'
-import { checkNewPassword } from '../core/password-policy'
-import { hashPassword } from '../core/passwords'
-import { limitClient } from '../core/rate-limit'
-import { registerAccount } from '../core/registration'
+import { register } from '../core/registration'
 import { endpoint } from '../http/endpoint'
 import { loginBody, services, tokenResponse } from '../http/respond'
 import { email, loginResult, name, password } from '../http/schemas'
 
 // POST /api/v1/auth/register
-export const register = endpoint(
+export const registerEndpoint = endpoint(
   {
     summary: 'Create an account, its organization, and a first session',
     auth: false,
@@ -20,18 +16,8 @@ export const register = endpoint(
     },
   },
   async (c) => {
-    const input = c.req.valid('json')
-    const s = services(c)
-    // First, alone: an attacker over the limit must not get argon2 to run for them.
-    await limitClient(s, 'register')
-    await checkNewPassword(s, input.password, { field: 'password', email: input.email, fullName: input.full_name })
-    const created = await registerAccount(s, {
-      email: input.email,
-      fullName: input.full_name,
-      organizationName: input.organization_name,
-      passwordHash: hashPassword(await s.argon2(), input.password),
-    })
-    if (!created) throw new AuthError('email_taken', 409, 'An account with this email already exists.')
-    return tokenResponse(c, loginBody(created.account, created.tokens), 201)
+    const { email, password, full_name: fullName, organization_name: organizationName } = c.req.valid('json')
+    const { account, tokens } = await register(services(c), { email, password, fullName, organizationName })
+    return tokenResponse(c, loginBody(account, tokens), 201)
   },
 )

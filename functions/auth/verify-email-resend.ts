@@ -1,7 +1,5 @@
 import { selectAccountById } from '../../db/queries/accounts'
-import { sendVerificationMail } from '../core/email-verification'
-import { AuthError, notFound } from '../core/errors'
-import { checkRate, userKey } from '../core/rate-limit'
+import { resendVerificationMail } from '../core/email-verification'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 
@@ -18,12 +16,8 @@ export const resendVerificationEmail = endpoint(
       429: { description: 'Too many verification mails asked for (Retry-After)' },
     },
   },
-  async (c, [[account]]) => {
-    const s = services(c)
-    await checkRate(s, userKey('verify_email_resend', c.var.auth.principal.userId), s.config.rateLimits.verifyEmailResendPerUser)
-    if (!account) throw notFound('User')
-    if (account.user.isVerified) throw new AuthError('conflict', 409, 'The email address is already verified.')
-    await sendVerificationMail(s, account.user)
+  async (c, [account]) => {
+    await resendVerificationMail(services(c), c.var.auth.principal.userId, account)
     return c.body(null, 202)
   },
 )

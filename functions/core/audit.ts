@@ -108,15 +108,11 @@ export async function recordEventForEmail(s: Pick<Services, 'db' | 'now' | 'clie
 export const EVENTS_PAGE_DEFAULT = 50
 export const EVENTS_PAGE_MAX = 100
 
-/** A page of the user's own events, newest first, and the cursor of the next page (null at the end). */
-export async function listEvents(db: Database, userId: string, page: { limit: number; cursor?: string }) {
-  return eventsPage(await selectEventsPage(db, userId, page), page)
-}
-
-/** The statement of `listEvents`, for a batch; `eventsPage` makes the page of its rows. */
+/** A page of the user's own events, newest first, for a batch; `eventsPage` makes the page of its rows. */
 export const selectEventsPage = (db: Database, userId: string, page: { limit: number; cursor?: string }) =>
   listUserEvents(db, userId, { limit: page.limit + 1, beforeId: page.cursor === undefined ? undefined : Number(page.cursor) })
 
+/** The page of `selectEventsPage`'s rows, and the cursor of the next page (null at the end). */
 export function eventsPage(rows: AuthEventRow[], page: { limit: number }) {
   const events = rows.slice(0, page.limit)
   const more = rows.length > page.limit

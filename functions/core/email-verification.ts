@@ -1,12 +1,15 @@
 import { isUniqueViolation } from '../../db/errors'
 import { batch } from '../../db/client'
+import { findAccount } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
 import { insertEmailToken, issueEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { newEmailLink } from './email-links'
 import { releaseHeldInvitations } from './invitations'
-import { AuthError } from './errors'
+import { AuthError, notFound } from './errors'
 import { mailWithWrite } from './mail'
 import type { MailMessage } from './mail'
+import { checkRate, userKey } from './rate-limit'
 import type { Services } from './services'
 
 /** Mails a verification link to the user's address; earlier links stop working. */
@@ -20,6 +23,18 @@ export async function sendVerificationMail(
   // The new link, the old ones voided and (with the outbox) the mail: one batch.
   await batch(s.db, [...issueEmailToken(s.db, token), ...mail.statements])
   await mail.afterCommit()
+}
+
+/**
+ * A new link on the user's request: limited per user, refused (409) once the address is
+ * verified. `read` is the user's account when the caller read it already (with the session check).
+ */
+export async function resendVerificationMail(s: Services, userId: string, read?: Account[]): Promise<void> {
+  await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
+  const account = read ? read[0] : await findAccount(s.db, userId)
+  if (!account) throw notFound('User')
+  if (account.user.isVerified) throw new AuthError('conflict', 'The email address is already verified.')
+  await sendVerificationMail(s, account.user)
 }
 
 /**
@@ -49,7 +64,7 @@ function verificationMessage(user: { email: string; fullName: string }, link: { 
 }
 
 export const invalidEmailToken = () =>
-  new AuthError('email_token_invalid', 400, 'The link is invalid, expired or already used.')
+  new AuthError('email_token_invalid', 'The link is invalid, expired or already used.')
 
 /**
  * Spends a verification token; the user behind it is verified and holds the address. An
@@ -62,7 +77,7 @@ export async function verifyEmail(s: Services, token: string) {
     user = await verifyEmailWithToken(s.db, await hashToken(token), s.now)
   } catch (error) {
     if (!isUniqueViolation(error)) throw error
-    throw new AuthError('email_taken', 409, 'Another account holds this email address now; this account keeps it only as a contact address.')
+    throw new AuthError('email_taken', 'Another account holds this email address now; this account keeps it only as a contact address.')
   }
   if (!user) throw invalidEmailToken()
   if (user.hasHeldInvitations) await releaseHeldInvitations(s, user.id)

@@ -1,4 +1,7 @@
-/** Stable machine codes; each dialect turns them into its own body in one place (http/errors.ts). */
+/**
+ * Stable machine codes. The core names a failure; the HTTP layer decides its status
+ * (http/statuses.ts) and each dialect its body, in one place each.
+ */
 export type ErrorCode =
   | 'malformed_json'
   | 'unsupported_media_type'
@@ -46,13 +49,13 @@ export interface FieldError {
 }
 
 /**
- * The one error type of the service. `detail` is safe to show to the caller; `internal`
- * goes to the log only and never onto the wire.
+ * The one error type of the service: a failure the caller can act on, named by its code,
+ * with no HTTP status (the HTTP layer maps the code). `detail` is safe to show to the
+ * caller; `internal` goes to the log only and never onto the wire.
  */
 export class AuthError extends Error {
   constructor(
     readonly code: ErrorCode,
-    readonly status: number,
     readonly detail: string,
     readonly extra: { errors?: FieldError[]; retryAfterSeconds?: number; internal?: unknown } = {},
   ) {
@@ -61,7 +64,8 @@ export class AuthError extends Error {
   }
 }
 
-export const unauthenticated = (code: ErrorCode, detail: string) => new AuthError(code, 401, detail)
+/** A failed proof of who is calling: the token, the session, a password or code at sign-in. */
+export const unauthenticated = (code: ErrorCode, detail: string) => new AuthError(code, detail)
 export const validationFailed = (errors: FieldError[]) =>
-  new AuthError('validation_failed', 422, 'The request body did not pass validation.', { errors })
-export const notFound = (what = 'Resource') => new AuthError('not_found', 404, `${what} not found.`)
+  new AuthError('validation_failed', 'The request body did not pass validation.', { errors })
+export const notFound = (what = 'Resource') => new AuthError('not_found', `${what} not found.`)

@@ -18,7 +18,6 @@ export async function unlink(s: Services, caller: RecentCaller, provider: string
   if (outcome === 'last_sign_in_method')
     throw new AuthError(
       'last_sign_in_method',
-      409,
       'This is the only way to sign in to the account: set a password (through password reset), link another provider or add a passkey first.',
     )
   await recordEvent(s, { type: 'identity_unlinked', outcome: 'success', userId: caller.userId, orgId: caller.orgId, detail: { provider } })

@@ -23,12 +23,12 @@ import { mailWithWrite, sendMail } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
 import { checkRatesAnd } from './rate-limit'
-import type { WindowPolicy } from './rate-limit'
+import type { WindowPolicy } from '../config/rate-limits'
 import { canGrant } from './roles'
 import type { Services } from './services'
 
 const emailTaken = () =>
-  new AuthError('email_taken', 409, 'An account with this email already exists; an account belongs to one organization.')
+  new AuthError('email_taken', 'An account with this email already exists; an account belongs to one organization.')
 
 export type InvitationStatus = 'pending' | 'accepted' | 'revoked' | 'expired'
 
@@ -56,7 +56,7 @@ export async function invite(
 ): Promise<Invitation> {
   // The caller's limits counted and the address looked up in one batch; the verdicts in order.
   const [[taken]] = await checkRatesAnd(s, limits, [selectUserByEmail(s.db, input.email)] as const)
-  if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 403, 'You cannot invite someone with a role above your own.')
+  if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 'You cannot invite someone with a role above your own.')
   if (taken) throw emailTaken()
   const token = randomToken()
   const held = !actor.isVerified
@@ -156,12 +156,12 @@ export async function revoke(s: Services, actor: { userId: string; orgId: string
   const invitation = await findInvitation(s.db, orgId, id)
   if (!invitation) throw notFound('Invitation')
   if (!canGrant(actor.role, invitation.role))
-    throw new AuthError('forbidden', 403, 'You cannot revoke an invitation to a role above your own.')
-  if (invitation.acceptedAt) throw new AuthError('conflict', 409, 'The invitation was already accepted.')
+    throw new AuthError('forbidden', 'You cannot revoke an invitation to a role above your own.')
+  if (invitation.acceptedAt) throw new AuthError('conflict', 'The invitation was already accepted.')
 }
 
 const invalidInvitation = () =>
-  new AuthError('invitation_invalid', 400, 'The invitation is invalid, expired, revoked or already used.')
+  new AuthError('invitation_invalid', 'The invitation is invalid, expired, revoked or already used.')
 
 /**
  * Creates the invited user in the inviting organization with the invited role, and signs

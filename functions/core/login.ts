@@ -68,7 +68,7 @@ export async function refuseInactive(s: Services, account: Account, method: stri
     }),
     ...alsoWrite,
   ])
-  throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  throw new AuthError('account_inactive', 'The account is inactive.')
 }
 
 /**

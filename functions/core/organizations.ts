@@ -5,13 +5,12 @@ import { changeWithEventsStatement, insertEvent } from '../../db/queries/events'
 import {
   countOtherActiveOwners,
   deleteUser,
-  findOrganization,
   lockedAndUnchanged,
   selectMember,
   setMemberRole,
   setUserActive,
 } from '../../db/queries/organizations'
-import type { Member, MembershipState, Organization } from '../../db/queries/organizations'
+import type { Member, MembershipState } from '../../db/queries/organizations'
 import { revokeUserSessionsStatement } from '../../db/queries/sessions'
 import type { Role } from '../../db/schema'
 import { eventRow, eventStatement } from './audit'
@@ -25,15 +24,9 @@ export interface Actor {
   orgId: string
 }
 
-export async function loadOrganization(db: Database, orgId: string): Promise<Organization> {
-  const org = await findOrganization(db, orgId)
-  if (!org) throw notFound('Organization')
-  return org
-}
-
-const forbidden = (detail: string) => new AuthError('forbidden', 403, detail)
+const forbidden = (detail: string) => new AuthError('forbidden', detail)
 const lastOwner = () =>
-  new AuthError('last_owner', 409, 'The organization must keep an active owner: promote another member to owner first.')
+  new AuthError('last_owner', 'The organization must keep an active owner: promote another member to owner first.')
 
 /** The reads a membership change is decided on, for a batch (the session check's, at the endpoint). */
 export const membershipReads = (db: Database, actor: Actor, targetUserId: string) =>

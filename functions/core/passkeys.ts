@@ -174,7 +174,7 @@ export async function finishPasskeyRegistration(
   const { credential } = input
   const refuse = async (reason: CeremonyFailure): Promise<never> => {
     await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason } })
-    throw new AuthError('passkey_registration_invalid', 422, 'The passkey could not be registered; ask for new options and try again.', {
+    throw new AuthError('passkey_registration_invalid', 'The passkey could not be registered; ask for new options and try again.', {
       internal: reason,
     })
   }
@@ -205,7 +205,7 @@ export async function finishPasskeyRegistration(
   })
   if (!passkey) {
     await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason: 'already_registered' } })
-    throw new AuthError('passkey_already_registered', 409, 'This passkey is already registered.')
+    throw new AuthError('passkey_already_registered', 'This passkey is already registered.')
   }
   await recordEvent(s, {
     type: 'passkey_registered',
@@ -235,7 +235,7 @@ export async function deleteUserPasskey(s: Services, owner: { userId: string; or
   if (outcome === 'not_found') throw notFound('Passkey')
   if (outcome === 'last_sign_in_method') {
     await recordEvent(s, { type: 'passkey_deleted', outcome: 'denied', ...owner, detail: { passkey_id: id, reason: 'last_sign_in_method' } })
-    throw new AuthError('last_sign_in_method', 409, 'This passkey is the only way left to sign in to the account; add another first.')
+    throw new AuthError('last_sign_in_method', 'This passkey is the only way left to sign in to the account; add another first.')
   }
   await recordEvent(s, { type: 'passkey_deleted', outcome: 'success', ...owner, detail: { passkey_id: id } })
 }
@@ -305,7 +305,7 @@ async function verifyAssertion(
 }
 
 const passkeyInvalid = (reason: CeremonyFailure) =>
-  new AuthError('passkey_invalid', 401, 'The passkey could not be verified; ask for new options and try again.', { internal: reason })
+  new AuthError('passkey_invalid', 'The passkey could not be verified; ask for new options and try again.', { internal: reason })
 
 /** The audit trail of a suspected clone: the counter seen against the one stored. */
 function recordCloneSuspected(s: Services, passkey: Passkey, orgId: string, received: number, via: string) {
@@ -384,7 +384,7 @@ export async function verifyTwoFactorWithPasskey(
   }
   const { account, passkey, signCount } = verified
   if (!account.user.totpEnabledAt) throw challengeInvalid()
-  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
   const done = await completeChallengeWithPasskey(s.db, { passkeyId: passkey.id, signCount, tokenHash, now: s.now })
   if (!done.counterMoved) {
@@ -393,7 +393,7 @@ export async function verifyTwoFactorWithPasskey(
     throw passkeyInvalid('counter_regressed')
   }
   if (!done.challengeSpent) throw challengeInvalid()
-  const tokens = await startSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  const tokens = await startSession(s, { userId, orgId: account.org.id, role: account.role })
   await twoFactorSucceeded(s, owner, [
     { type: 'login', outcome: 'success', detail: { method: 'passkey', passkey_id: passkey.id, session_id: tokens.sessionId } },
   ])

@@ -1,4 +1,5 @@
 import commonPasswordList from './common-passwords'
+import type { PwnedPasswordsConfig } from '../config/passwords'
 import { validationFailed } from './errors'
 import type { Services } from './services'
 
@@ -39,12 +40,6 @@ function contextWords(context: { email?: string; fullName?: string }): string[] 
     words.push(name, name.replace(/\s+/g, ''))
   }
   return words.filter((w) => w.length > 0)
-}
-
-export interface PwnedPasswordsConfig {
-  /** The range endpoint, ending before the 5-character prefix. */
-  url: string
-  timeoutMs: number
 }
 
 /**

@@ -2,7 +2,8 @@ import { normalizeEmail } from '../../db/queries/accounts'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
 import { admitAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter } from '../../db/queries/rate-limits'
-import type { AdmittedAttempt, ClientAndAttempt, LockoutRule, WindowHit } from '../../db/queries/rate-limits'
+import type { AdmittedAttempt, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
+import type { ClientAction, LockoutPolicy, WindowPolicy } from '../config/rate-limits'
 import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
 import type { Services } from './services'
@@ -10,61 +11,6 @@ import type { Services } from './services'
 // Limits live in Postgres (the rate_limits table), the one store every isolate in every
 // region shares and updates atomically; isolate memory is per isolate and KV is eventually
 // consistent with a 60 s minimum TTL, so neither can hold a short window or a lock.
-
-/** At most `limit` hits per fixed window of `windowSeconds`. */
-export interface WindowPolicy {
-  limit: number
-  windowSeconds: number
-}
-
-/**
- * Consecutive failures of one secret (a password, a 2FA code) for one account: free up to
- * `lockAfterFailures`, then a lock of `baseLockSeconds` doubling with each further failure
- * up to `maxLockSeconds`; after `hardLimit` failures (at most 100, NIST 800-63B §5.2.2)
- * no attempt is admitted until a success or a password reset calls `resetFailures`.
- */
-export type LockoutPolicy = LockoutRule
-
-/** The actions limited per client IP. */
-export type ClientAction = 'login' | 'register' | 'oauth' | 'refresh' | 'two_factor' | 'password_reset'
-
-export interface RateLimitConfig {
-  perIp: Record<ClientAction, WindowPolicy>
-  /** Password-reset mails asked for one address: a mailbox must not be flooded. */
-  passwordForgotPerEmail: WindowPolicy
-  /** Invitations sent by one user, and by everyone in one organization: each is a mail to any address. */
-  invitationsPerUser: WindowPolicy
-  invitationsPerOrg: WindowPolicy
-  /** Verification mails one user may ask for again. */
-  verifyEmailResendPerUser: WindowPolicy
-  /** Failed passwords per account (login, password change). */
-  lockout: LockoutPolicy
-  /**
-   * Failed 2FA codes per account, on a counter of their own that a right password does not
-   * reset. Its first lock comes later than the password's because each 2FA challenge
-   * already dies after 5 wrong codes; the lock lengths and the hard limit are the same.
-   */
-  twoFactorLockout: LockoutPolicy
-}
-
-export const NIST_MAX_CONSECUTIVE_FAILURES = 100
-
-export const DEFAULT_RATE_LIMITS: RateLimitConfig = {
-  perIp: {
-    login: { limit: 20, windowSeconds: 60 },
-    register: { limit: 10, windowSeconds: 3600 },
-    oauth: { limit: 20, windowSeconds: 60 },
-    refresh: { limit: 60, windowSeconds: 60 },
-    two_factor: { limit: 20, windowSeconds: 60 },
-    password_reset: { limit: 10, windowSeconds: 900 },
-  },
-  passwordForgotPerEmail: { limit: 3, windowSeconds: 3600 },
-  invitationsPerUser: { limit: 10, windowSeconds: 3600 },
-  invitationsPerOrg: { limit: 20, windowSeconds: 3600 },
-  verifyEmailResendPerUser: { limit: 3, windowSeconds: 3600 },
-  lockout: { lockAfterFailures: 5, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
-  twoFactorLockout: { lockAfterFailures: 10, baseLockSeconds: 30, maxLockSeconds: 900, hardLimit: NIST_MAX_CONSECUTIVE_FAILURES },
-}
 
 // Keys. Emails are keyed in their normalized form and whether or not an account has them,
 // so an unknown email is counted and locked exactly like a known one.
@@ -102,7 +48,7 @@ export function ipBucket(ip: string | null | undefined): string {
 const secondsUntil = (until: Date, now: Date) => Math.max(1, Math.ceil((until.getTime() - now.getTime()) / 1000))
 
 const tooMany = (detail: string, retryAfterSeconds: number) =>
-  new AuthError('rate_limited', 429, detail, { retryAfterSeconds })
+  new AuthError('rate_limited', detail, { retryAfterSeconds })
 
 /**
  * Counts one hit on a windowed key. Returns null while under the limit, or the seconds

@@ -28,10 +28,10 @@ export async function requireRecentSignIn(
   if (maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000) return
   // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
   if (password === undefined)
-    throw new AuthError('reauthentication_required', 403, 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
+    throw new AuthError('reauthentication_required', 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
   const hash = (await findAccount(s.db, caller.userId))?.user.passwordHash ?? null
   if (!(await passwordMatches(s, caller, hash, password)))
-    throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+    throw new AuthError('invalid_credentials', 'The password is incorrect.', {
       errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
     })
 }

@@ -58,15 +58,9 @@ function issueAccessToken(
 }
 
 /** Opens a session for a user who has proven who they are, and issues its first tokens. */
-export async function startSession(
-  db: Database,
-  config: Config,
-  account: { userId: string; orgId: string; role: Role },
-  now: Date,
-  client: ClientInfo = {},
-): Promise<IssuedTokens> {
-  const { tokens, statements } = await prepareSession(db, config, account, now, client)
-  await batch(db, statements)
+export async function startSession(s: Services, account: { userId: string; orgId: string; role: Role }): Promise<IssuedTokens> {
+  const { tokens, statements } = await prepareSession(s.db, s.config, account, s.now, s.client)
+  await batch(s.db, statements)
   return tokens
 }
 
@@ -175,22 +169,21 @@ export async function endAllSessions(s: Services, owner: Pick<Principal, 'userId
 }
 
 /**
- * The caller behind a session, checked live: a revoked or expired session is 401, an
- * inactive account 403, a user no longer in an organization 401.
+ * The caller behind a session, read alone or in a batch with the request's reads, checked
+ * live: a revoked or expired session is 401, an inactive account 403, a user no longer in an
+ * organization 401.
  */
-export async function loadPrincipal(db: Database, sessionId: string, userId: string | undefined, now: Date) {
-  return checkPrincipal(await findPrincipal(db, sessionId, userId), now)
-}
-
-/** `loadPrincipal`'s verdict on a principal already read (alone, or in a batch with the request's reads). */
 export function checkPrincipal(principal: Principal | undefined, now: Date): Principal {
   if (!principal) throw unauthenticated('session_revoked', 'The session has ended.')
   // Before the revocation check: deactivation also ends the sessions, and the contract
   // wants a deactivated user's tokens to say 403 (inactive), not 401.
-  if (!principal.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!principal.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   if (principal.sessionRevoked || principal.sessionExpiresAt <= now) throw unauthenticated('session_revoked', 'The session has ended.')
   return principal
 }
+
+/** What checking a bearer token needs: a request's services, or a service binding's call. */
+export type TokenServices = Pick<Services, 'db' | 'config' | 'now'>
 
 /** Who a verified access token says the caller is; its session is not checked yet. */
 export interface Caller {
@@ -210,10 +203,8 @@ export type CallerReads = readonly [BatchItem<'pg'>, ...BatchItem<'pg'>[]]
  * are read again for it.
  */
 export async function authenticate<R extends CallerReads>(
-  db: RequestDatabase,
-  config: Config,
+  { db, config, now }: TokenServices,
   token: string,
-  now: Date,
   options: {
     reads?: (db: RequestDatabase, caller: Caller) => R
     /** Throws when the caller may not do this (a scope): judged before any error of `reads`. */
@@ -250,20 +241,18 @@ export async function authenticate<R extends CallerReads>(
  * through here.
  */
 export async function authorize<R extends CallerReads>(
-  db: RequestDatabase,
-  config: Config,
+  s: TokenServices,
   token: string,
-  now: Date,
   scope?: string,
   reads?: (db: RequestDatabase, caller: Caller) => R,
 ) {
-  return authenticate(db, config, token, now, {
+  return authenticate(s, token, {
     reads,
     // The token's scopes are the role at issue time; the live role (loaded with the session)
     // must still grant it too, so a demotion takes effect at once, not at the next refresh.
     authorize: ({ claims, principal }) => {
       if (scope && !(claims.scopes.includes(scope) && scopesFor(principal.role).includes(scope)))
-        throw new AuthError('insufficient_scope', 403, `This action needs the "${scope}" scope.`)
+        throw new AuthError('insufficient_scope', `This action needs the "${scope}" scope.`)
     },
   })
 }

@@ -170,9 +170,9 @@ export async function verifyAccessToken(
     return { sub: sub!, sid, org, scopes: scopes as string[], authTime: (auth_time as number | undefined) ?? iat!, jti: jti!, iat: iat!, exp: exp!, ...(aud !== undefined && { aud }) }
   } catch (error) {
     if (error instanceof AuthError) throw error
-    if (error instanceof errors.JWTExpired) throw new AuthError('token_expired', 401, 'The token has expired.')
+    if (error instanceof errors.JWTExpired) throw new AuthError('token_expired', 'The token has expired.')
     throw invalid('The token is invalid.', error)
   }
 }
 
-const invalid = (detail: string, internal?: unknown) => new AuthError('token_invalid', 401, detail, { internal })
+const invalid = (detail: string, internal?: unknown) => new AuthError('token_invalid', detail, { internal })

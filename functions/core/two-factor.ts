@@ -48,10 +48,10 @@ export const CHALLENGE_MAX_ATTEMPTS = 5
 export const TOTP_CODE_PATTERN = /^[0-9]{6}$/
 
 const invalidCode = () =>
-  new AuthError('invalid_code', 422, 'The code is incorrect or was already used.', {
+  new AuthError('invalid_code', 'The code is incorrect or was already used.', {
     errors: [{ field: 'code', message: 'is incorrect or was already used' }],
   })
-const notEnabled = () => new AuthError('two_factor_not_enabled', 409, 'Two-factor authentication is not enabled.')
+const notEnabled = () => new AuthError('two_factor_not_enabled', 'Two-factor authentication is not enabled.')
 const challengeInvalid = () =>
   unauthenticated('challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.')
 
@@ -68,7 +68,7 @@ async function readSecret(s: Services, userId: string, state: TotpState): Promis
 
 async function loadState(s: Services, userId: string): Promise<TotpState> {
   const state = await findTotpState(s.db, userId)
-  if (!state) throw new AuthError('not_found', 404, 'User not found.')
+  if (!state) throw new AuthError('not_found', 'User not found.')
   return state
 }
 
@@ -123,13 +123,13 @@ export const twoFactorStatusReads = (db: Database, caller: { userId: string }) =
 
 /** Whether 2FA is on, and how many recovery codes are left, from `twoFactorStatusReads`. */
 export function twoFactorStatus([[state], [unused]]: BatchResponse<ReturnType<typeof twoFactorStatusReads>>) {
-  if (!state) throw new AuthError('not_found', 404, 'User not found.')
+  if (!state) throw new AuthError('not_found', 'User not found.')
   const enabled = state.enabledAt !== null
   return { enabled, recoveryCodesRemaining: enabled ? (unused?.n ?? 0) : 0 }
 }
 
 const stateFrom = (rows: TotpState[] | undefined) => {
-  if (rows && !rows[0]) throw new AuthError('not_found', 404, 'User not found.')
+  if (rows && !rows[0]) throw new AuthError('not_found', 'User not found.')
   return rows?.[0]
 }
 
@@ -144,7 +144,7 @@ export async function setupTwoFactor(s: Services, caller: RecentCaller, password
   const secret = newTotpSecret()
   const { kid, ciphertext } = await encrypt(keys, secret, caller.userId)
   if (!(await storePendingTotpSecret(s.db, caller.userId, { ciphertext, keyId: kid }, s.now)))
-    throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+    throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
   const otpauthUrl = totpUri(secret, s.config.totpIssuer, caller.email)
   return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
 }
@@ -173,8 +173,8 @@ export async function enableTwoFactor(
   const { userId } = caller
   await requireRecentSignIn(s, caller, password)
   const state = stateFrom(read) ?? (await loadState(s, userId))
-  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
-  if (!state.secret) throw new AuthError('two_factor_not_enabled', 409, 'Set up two-factor authentication first (POST .../2fa/setup).')
+  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
+  if (!state.secret) throw new AuthError('two_factor_not_enabled', 'Set up two-factor authentication first (POST .../2fa/setup).')
   const attempt = await admitTwoFactorAttempt(s, userId)
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
@@ -193,7 +193,7 @@ export async function enableTwoFactor(
   if (ended === null) {
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
-    if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 409, 'Two-factor authentication is already enabled.')
+    if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
     throw invalidCode()
   }
   await noticeSent(s, notice)
@@ -290,7 +290,7 @@ export async function disableTwoFactor(
     const hash = account?.user.passwordHash
     if (!hash || !verifyPassword(await s.argon2(), proof_.password, hash)) {
       await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable_password')
-      throw new AuthError('invalid_credentials', 422, 'The password is incorrect.', {
+      throw new AuthError('invalid_credentials', 'The password is incorrect.', {
         errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; use a code' }],
       })
     }
@@ -322,12 +322,12 @@ export async function disableTwoFactor(
  * Owners only, and never their own (that is /2fa/disable, with proof).
  */
 export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
-  if (actor.role !== 'owner') throw new AuthError('forbidden', 403, 'Only an owner can reset a member’s two-factor authentication.')
+  if (actor.role !== 'owner') throw new AuthError('forbidden', 'Only an owner can reset a member’s two-factor authentication.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
   const [[target], [state]] = await s.db.batch([selectMember(s.db, actor.orgId, targetUserId), selectTotpState(s.db, targetUserId)])
   if (!target) throw notFound('Member')
   if (target.userId === actor.userId)
-    throw new AuthError('forbidden', 403, 'Turn your own two-factor authentication off at /2fa/disable.')
+    throw new AuthError('forbidden', 'Turn your own two-factor authentication off at /2fa/disable.')
   if (!state?.enabledAt) throw notEnabled()
   const notice = ownerNotice(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
   const member = { userId: target.userId, orgId: actor.orgId }
@@ -411,7 +411,7 @@ export async function verifyTwoFactorLogin(
   const tokenHash = await hashToken(sessionToken)
   const { userId, attempt, account } = await openChallenge(s, tokenHash)
   if (!account?.user.totpEnabledAt || !account.user.totpSecret) throw challengeInvalid()
-  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   const owner = { userId, orgId: account.org.id }
 
   const method = TOTP_CODE_PATTERN.test(code) ? 'totp' : 'recovery_code'

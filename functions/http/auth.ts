@@ -19,7 +19,12 @@ export function requireAuth(scope?: string, reads?: (db: RequestDatabase, caller
     if (!header) throw unauthenticated('token_missing', 'An Authorization: Bearer token is required.')
     const token = BEARER.exec(header)?.[1]
     if (!token) throw unauthenticated('token_invalid', 'The Authorization header must be "Bearer <token>".')
-    const { reads: results, ...auth } = await authorize(c.var.db, c.var.config, token, c.var.now(), scope, reads && ((db, caller) => reads(db, caller, c)))
+    const { reads: results, ...auth } = await authorize(
+      { db: c.var.db, config: c.var.config, now: c.var.now() },
+      token,
+      scope,
+      reads && ((db, caller) => reads(db, caller, c)),
+    )
     c.set('auth', auth)
     if (results) c.set('reads', results)
     await next()

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import type * as z from 'zod/mini'
 import { AuthError, validationFailed } from '../core/errors'
 import type { FieldError } from '../core/errors'
+import { fieldErrors } from './field-errors'
 import type { AppEnv } from './env'
 
 /** Bodies are small JSON objects; anything bigger is refused before it is parsed. */
@@ -26,7 +27,7 @@ export function jsonBody<S extends z.ZodMiniType>(
     if (declared > MAX_BODY_BYTES) throw tooLarge()
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
     const unsupported = () =>
-      new AuthError('unsupported_media_type', 400, 'The request body must be JSON (Content-Type: application/json).')
+      new AuthError('unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).')
     const json = JSON_MEDIA_TYPE.test(mediaType)
     if (!json && !options.optional) throw unsupported()
     // Content-Length can lie or be absent (chunked): what actually arrives is read bounded.
@@ -39,7 +40,7 @@ export function jsonBody<S extends z.ZodMiniType>(
     try {
       if (!absent) value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes))
     } catch {
-      throw new AuthError('malformed_json', 400, 'The request body is not valid JSON.')
+      throw new AuthError('malformed_json', 'The request body is not valid JSON.')
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value))
       throw validationFailed([{ field: '', message: 'must be a JSON object' }])
@@ -52,7 +53,7 @@ export function jsonBody<S extends z.ZodMiniType>(
   }
 }
 
-const tooLarge = () => new AuthError('payload_too_large', 413, `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
+const tooLarge = () => new AuthError('payload_too_large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
 
 /**
  * The body, counted as it streams in: Content-Length can lie or be absent (chunked), and
@@ -109,37 +110,4 @@ function unsafeStrings(root: object): FieldError[] {
     }
   }
   return errors
-}
-
-function fieldErrors(error: z.core.$ZodError, input: object): FieldError[] {
-  return error.issues.map((issue) => {
-    // Own properties only: a missing `__proto__` or `constructor` must not find Object.prototype's.
-    const value = issue.path.reduce<unknown>(
-      (v, key) => (typeof v === 'object' && v !== null && Object.hasOwn(v, key) ? (v as Record<PropertyKey, unknown>)[key] : undefined),
-      input,
-    )
-    return { field: issue.path.join('.'), message: describe(issue, value) }
-  })
-}
-
-// zod/mini ships without locale messages (to keep them out of the bundle), so the few
-// kinds of issue our schemas can raise are worded here.
-function describe(issue: z.core.$ZodIssue, value: unknown): string {
-  if (issue.message && issue.message !== 'Invalid input') return issue.message
-  switch (issue.code) {
-    case 'invalid_type':
-      return value === undefined ? 'is required' : `must be a ${issue.expected}`
-    case 'too_small':
-      return `must be at least ${issue.minimum} characters`
-    case 'too_big':
-      return `must be at most ${issue.maximum} characters`
-    case 'invalid_format':
-      return issue.format === 'email' ? 'must be an email address' : `must be a valid ${issue.format}`
-    case 'invalid_value':
-      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`
-    case 'unrecognized_keys':
-      return `unknown field(s): ${issue.keys.join(', ')}`
-    default:
-      return 'is invalid'
-  }
 }

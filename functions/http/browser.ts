@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import type { Route } from '../service/openapi'
+import type { Route } from './endpoint'
 import type { AppEnv } from './env'
 import { REQUEST_ID_HEADER } from './observe'
 
@@ -39,16 +39,16 @@ interface Allowed {
 /**
  * Cross-origin access for the origins in `CORS_ORIGINS` only (default: none). A preflight
  * (OPTIONS with Access-Control-Request-Method) from such an origin, to a path of the route
- * table, is answered here, before the database is opened, with the methods that path has
+ * table (`base` + each route's path), is answered here, before the database is opened, with the methods that path has
  * and the headers its routes read (Authorization when authenticated, Content-Type for a JSON
  * body). Credentials (cookies) are never allowed: the API takes bearer tokens, which a page
  * sends itself. Anything else goes on as before: a disallowed origin's preflight is the 404
  * it always was, and its response carries no Access-Control-Allow-Origin, so the browser
  * keeps it from the page.
  */
-export function cors(routes: readonly Route[]): MiddlewareHandler<AppEnv> {
+export function cors(base: string, routes: readonly Route[]): MiddlewareHandler<AppEnv> {
   const table: Allowed[] = routes.map(([method, path, { spec }]) => ({
-    pattern: new RegExp(`^${path.replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+')}$`),
+    pattern: new RegExp(`^${(base + path).replace(/[.]/g, '\\.').replace(/:\w+/g, '[^/]+')}$`),
     method: method.toUpperCase(),
     headers: [...(spec.auth !== false ? ['Authorization'] : []), ...(spec.body ? ['Content-Type'] : [])],
   }))

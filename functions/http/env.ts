@@ -2,6 +2,7 @@ import type Argon2 from '@phi-ag/argon2'
 import type { RequestDatabase } from '../../db/client'
 import type { Principal } from '../../db/queries/sessions'
 import type { Bindings, Config } from '../config'
+import type { ErrorCode } from '../core/errors'
 import type { Logger } from '../core/log'
 import type { ClientInfo } from '../core/sessions'
 import type { VerifiedAccess } from '../core/tokens'
@@ -29,6 +30,8 @@ export interface AppEnv {
     log: Logger
     /** Who a sign-in just signed in (its response's user and organization), for the log. */
     subject: { userId: string; orgId: string }
+    /** The endpoint's own statuses for some failures (its spec's `statuses`). */
+    statuses: Partial<Record<ErrorCode, number>>
     /** Set when the response is an error: its code, and what only the log may see. */
     failure: { code: string; internal?: unknown; error?: Record<string, unknown> }
   }

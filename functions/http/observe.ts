@@ -1,5 +1,5 @@
 import type { MiddlewareHandler } from 'hono'
-import { routePath } from 'hono/route'
+import { matchedRoutes } from 'hono/route'
 import { createLogger } from '../core/log'
 import type { LogSink } from '../core/log'
 import type { AppEnv } from './env'
@@ -30,14 +30,14 @@ export function observe(sink: LogSink): MiddlewareHandler<AppEnv> {
     c.set('log', createLogger(sink, { request_id: id }))
     await next()
     c.header(REQUEST_ID_HEADER, id)
-    const route = routePath(c, -1)
+    // The endpoint's pattern: middleware and each dialect's catch-all are registered for ALL.
+    const route = matchedRoutes(c).findLast((r) => r.method !== 'ALL')?.path ?? null
     const status = c.res.status
     const auth = c.var.auth?.principal ?? c.var.subject
     const failure = c.var.failure
     const fields = {
       method: c.req.method,
-      // '/*' is only this middleware: no route matched.
-      route: route === '/*' ? null : route,
+      route,
       status,
       duration_ms: Date.now() - started,
       ...(auth && { user_id: auth.userId, org_id: auth.orgId }),

@@ -41,3 +41,16 @@ export function pageParams(c: Context): Page {
   if (errors.length) throw validationFailed(errors)
   return page
 }
+
+/** `?limit=` (1 to `maxLimit`, default `defaultLimit`) and an opaque `?cursor=` (the previous page's `next_cursor`). */
+export function cursorPageParams(c: Context, { defaultLimit, maxLimit }: { defaultLimit: number; maxLimit: number }) {
+  const errors: FieldError[] = []
+  const limitParam = c.req.query('limit')
+  const cursor = c.req.query('cursor')
+  const limit = limitParam === undefined ? defaultLimit : Number(limitParam)
+  if (!/^\d+$/.test(limitParam ?? '1') || limit < 1 || limit > maxLimit)
+    errors.push({ field: 'limit', message: `must be a whole number from 1 to ${maxLimit}` })
+  if (cursor !== undefined && !/^\d{1,18}$/.test(cursor)) errors.push({ field: 'cursor', message: 'is not a cursor from this API' })
+  if (errors.length) throw validationFailed(errors)
+  return { limit, cursor }
+}

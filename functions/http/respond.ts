@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import type { Account } from '../../db/queries/accounts'
+import type { LoginOutcome } from '../core/login'
 import type { Services } from '../core/services'
 import type { IssuedTokens } from '../core/sessions'
 import type { AppEnv } from './env'
@@ -56,3 +57,10 @@ export const loginBody = (account: Account, tokens: IssuedTokens) => ({
   organization_id: account.org.id,
   organization_name: account.org.name,
 })
+
+/** A sign-in's answer in the auth API: tokens, or the 2FA challenge (password and passkey login). */
+// biome-ignore lint/suspicious/noExplicitAny: any route's context, whatever its path and validated input
+export function signInResponse(c: Context<AppEnv, any, any>, outcome: LoginOutcome): Response {
+  if (outcome.kind === 'two_factor') return tokenResponse(c, { requires_2fa: true, session_token: outcome.sessionToken })
+  return tokenResponse(c, loginBody(outcome.account, outcome.tokens))
+}

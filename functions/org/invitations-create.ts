@@ -7,7 +7,7 @@ import { email } from '../http/schemas'
 import { invitation, invitationBody, role } from './schemas'
 
 // POST /api/v1/org/invitations
-export const createInvitation = endpoint(
+export const createInvitationEndpoint = endpoint(
   {
     summary: 'Invite someone into the organization (owner, admin)',
     description:

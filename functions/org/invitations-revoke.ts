@@ -4,7 +4,7 @@ import { uuidParam } from '../http/params'
 import { services } from '../http/respond'
 
 // DELETE /api/v1/org/invitations/:id
-export const revokeInvitation = endpoint(
+export const revokeInvitationEndpoint = endpoint(
   {
     summary: 'Revoke an invitation (owner, admin)',
     description: 'Its link stops working at once. 409 if it was already accepted; 403 for an invitation to a role above the caller’s.',

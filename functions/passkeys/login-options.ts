@@ -1,12 +1,12 @@
 import * as z from 'zod/mini'
 import { startPasskeyLogin } from '../core/passkeys'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { email } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
 import { requestOptions } from './schemas'
 
-// POST /api/v1/auth/passkeys/login/options, POST /v1/passkeys/login/options
-export const { api: passkeyLoginOptions, v1: v1PasskeyLoginOptions } = inBothDialects(
+// POST /api/v1/auth/passkeys/login/options (and /v1: v1/routes.ts)
+export const passkeyLoginOptions = operation(
   {
     summary: 'Start a passkey sign-in: request options for navigator.credentials.get()',
     description:

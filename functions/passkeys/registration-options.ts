@@ -2,6 +2,7 @@ import { startPasskeyRegistration } from '../core/passkeys'
 import { jsonBody } from '../http/body'
 import { endpoint } from '../http/endpoint'
 import { services, tokenResponse } from '../http/respond'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 import { creationOptions, registrationOptionsBody } from './schemas'
 
 // POST /api/v1/auth/passkeys/registration/options
@@ -13,6 +14,7 @@ export const passkeyRegistrationOptions = endpoint(
       'Needs a sign-in within PASSKEY_REAUTH_SECONDS (default 10 minutes, from the token’s auth_time), or the password ' +
       'in an optional JSON body `{"password": "..."}`. The challenge lives 5 minutes and is good for one registration.',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     responses: {
       200: { description: 'Creation options', schema: creationOptions },
       403: { description: 'reauthentication_required: sign in again, or send the password' },

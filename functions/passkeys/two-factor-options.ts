@@ -1,12 +1,12 @@
 import * as z from 'zod/mini'
 import { startPasskeySecondFactor } from '../core/passkeys'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { opaqueToken } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
 import { requestOptions } from './schemas'
 
-// POST /api/v1/auth/2fa/passkey-options, POST /v1/2fa/passkey-options
-export const { api: twoFactorPasskeyOptions, v1: v1TwoFactorPasskeyOptions } = inBothDialects(
+// POST /api/v1/auth/2fa/passkey-options (and /v1: v1/routes.ts)
+export const twoFactorPasskeyOptions = operation(
   {
     summary: 'Request options to complete a two-step login with a passkey',
     description: 'For the user of the session_token of /login; send the credential to /2fa/verify as `{session_token, credential}`.',

@@ -1,6 +1,6 @@
 import { WorkerEntrypoint } from 'cloudflare:workers'
 import type { VerifyResult } from '../../verify/src/index'
-import { openRequestDatabase } from '../app'
+import { openRequestDatabase } from '../http/setup'
 import type { Bindings } from '../config'
 import { getConfig } from '../config'
 import { verifyForService } from './verify'

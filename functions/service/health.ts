@@ -1,5 +1,5 @@
-import { sql } from 'drizzle-orm'
 import * as z from 'zod/mini'
+import { pingDatabase } from '../../db/queries/health'
 import { errorFields } from '../core/log'
 import { endpoint } from '../http/endpoint'
 
@@ -15,7 +15,7 @@ export const health = endpoint(
   },
   async (c) => {
     try {
-      await c.var.db.execute(sql`select 1`)
+      await pingDatabase(c.var.db)
       return c.json({ status: 'ok', database: 'ok' }, 200, { 'Cache-Control': 'no-store' })
     } catch (error) {
       c.var.log.error('health: database unreachable', { code: 'database_unavailable', error: errorFields(error) })

@@ -1,35 +1,12 @@
 import * as z from 'zod/mini'
-import type { Endpoint } from '../http/endpoint'
+import type { Dialect } from '../http/dialect'
+import type { Route } from '../http/endpoint'
 
-export type Route = readonly [method: 'get' | 'post' | 'patch' | 'delete' | 'put', path: string, endpoint: Endpoint]
-
-const problemSchema = {
-  type: 'object',
-  required: ['type', 'title', 'status', 'detail', 'code'],
-  properties: {
-    type: { type: 'string' },
-    title: { type: 'string' },
-    status: { type: 'integer' },
-    detail: { type: 'string' },
-    code: { type: 'string' },
-    errors: {
-      type: 'array',
-      items: { type: 'object', required: ['field', 'message'], properties: { field: { type: 'string' }, message: { type: 'string' } } },
-    },
-    request_id: { type: 'string', description: 'On a 500: the X-Request-Id of the response, to quote when reporting it.' },
-  },
+/** Routes of one dialect, in the order the document lists them. */
+export interface Section {
+  dialect: Dialect
+  routes: readonly Route[]
 }
-const v1ErrorSchema = {
-  type: 'object',
-  required: ['success', 'message'],
-  properties: {
-    success: { const: false },
-    message: { type: 'string' },
-    errors: { type: 'object', additionalProperties: { type: 'array', items: { type: 'string' } } },
-  },
-}
-const problem = { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } }
-const v1Error = { 'application/json': { schema: { $ref: '#/components/schemas/V1Error' } } }
 
 // What every endpoint can answer, beside what its spec declares.
 const ERROR_DESCRIPTIONS: Record<string, string> = {
@@ -63,99 +40,61 @@ export function operationId(method: string, path: string): string {
   return method + words.join('')
 }
 
-/** OpenAPI 3.1, generated from each endpoint's own declaration: nothing is described twice. */
-export function openApiDocument(routes: readonly Route[], serverUrl = '/') {
+/**
+ * OpenAPI 3.1, generated from each endpoint's own declaration: nothing is described twice.
+ * Each dialect says how its errors and successes look.
+ */
+export function openApiDocument(sections: readonly Section[], serverUrl = '/') {
   const paths: Record<string, Record<string, unknown>> = {}
-  for (const [method, path, { spec }] of routes) {
-    const v1 = path.startsWith('/v1/')
-    const errors = v1 ? v1Error : problem
-    const pathParams = [...path.matchAll(/:(\w+)/g)].map(([, name]) => name!)
-    const responses: Record<string, unknown> = {}
-    for (const [status, { description, schema }] of Object.entries(spec.responses)) {
-      let body = schema && jsonSchema(schema, 'output')
-      if (body && v1) body = { type: 'object', required: ['success', 'data'], properties: { success: { const: true }, data: body } }
-      if (body) responses[status] = { description, content: { 'application/json': { schema: body } } }
-      else responses[status] = Number(status) >= 400 ? { description, content: errors } : { description }
-    }
-    const statuses = [
-      spec.body && '400',
-      spec.auth !== false && '401',
-      typeof spec.auth === 'string' && '403',
-      pathParams.length > 0 && '404',
-      spec.body && '413',
-      (spec.body || spec.query) && '422',
-      '500',
-      '503',
-    ]
-    for (const status of statuses) if (status) responses[status] ??= { description: ERROR_DESCRIPTIONS[status], content: errors }
-    const parameters = [
-      ...pathParams.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
-      ...Object.entries(spec.query ?? {}).map(([name, { description, schema }]) => ({ name, in: 'query', required: false, description, schema })),
-    ]
-    const openApiPath = path.replace(/:(\w+)/g, '{$1}')
-    paths[openApiPath] ??= {}
-    paths[openApiPath][method] = {
-      operationId: operationId(method, path),
-      summary: spec.summary,
-      ...(spec.description && { description: spec.description }),
-      tags: [v1 ? '/v1 dialect' : path.split('/')[3] ?? 'service'],
-      ...(spec.auth !== false && { security: [{ bearer: [] }] }),
-      ...(parameters.length && { parameters }),
-      ...(spec.body && {
-        requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
-      }),
-      responses,
+  const schemas: Record<string, object> = {}
+  for (const { dialect, routes } of sections) {
+    const { error, success = (body) => body, tag } = dialect.doc
+    schemas[error.name] = error.schema
+    const errors = { [error.mediaType]: { schema: { $ref: `#/components/schemas/${error.name}` } } }
+    for (const [method, relative, { spec }] of routes) {
+      const path = dialect.base + relative
+      const pathParams = [...path.matchAll(/:(\w+)/g)].map(([, name]) => name!)
+      const responses: Record<string, unknown> = {}
+      for (const [status, { description, schema }] of Object.entries(spec.responses)) {
+        if (schema) responses[status] = { description, content: { 'application/json': { schema: success(jsonSchema(schema, 'output')) } } }
+        else responses[status] = Number(status) >= 400 ? { description, content: errors } : { description }
+      }
+      const statuses = [
+        spec.body && '400',
+        spec.auth !== false && '401',
+        typeof spec.auth === 'string' && '403',
+        pathParams.length > 0 && '404',
+        spec.body && '413',
+        (spec.body || spec.query) && '422',
+        '500',
+        '503',
+      ]
+      for (const status of statuses) if (status) responses[status] ??= { description: ERROR_DESCRIPTIONS[status], content: errors }
+      const parameters = [
+        ...pathParams.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        ...Object.entries(spec.query ?? {}).map(([name, { description, schema }]) => ({ name, in: 'query', required: false, description, schema })),
+      ]
+      const openApiPath = path.replace(/:(\w+)/g, '{$1}')
+      paths[openApiPath] ??= {}
+      paths[openApiPath][method] = {
+        operationId: operationId(method, path),
+        summary: spec.summary,
+        ...(spec.description && { description: spec.description }),
+        tags: [tag(path)],
+        ...(spec.auth !== false && { security: [{ bearer: [] }] }),
+        ...(parameters.length && { parameters }),
+        ...(spec.body && {
+          requestBody: { required: !spec.bodyOptional, content: { 'application/json': { schema: jsonSchema(spec.body, 'input') } } },
+        }),
+        responses,
+      }
     }
   }
   return {
     openapi: '3.1.0',
     info: { title: 'Gatehouse', version: '1', description: 'Authentication API: the auth API (/api/v1) and the /v1 dialect.' },
     servers: [{ url: serverUrl }],
-    components: {
-      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } },
-      schemas: { Problem: problemSchema, V1Error: v1ErrorSchema },
-    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' } }, schemas },
     paths,
   }
 }
-
-// Scalar's settings: no fonts, telemetry or "try it" proxy from scalar.com; the page talks
-// to this origin only, which the policy below enforces anyway.
-const scalarConfiguration = JSON.stringify({ withDefaultFonts: false, telemetry: false, hideClientButton: true, proxyUrl: '' })
-
-/**
- * An interactive reference (Scalar) that reads /openapi.json. The page is a few hundred
- * bytes; Scalar itself is a pinned bundle served from this origin by Workers static assets
- * (`assets/docs/scalar.js`, copied from node_modules by scripts/docs-assets.mjs), so it works
- * offline and runs only the code we pinned. Its configuration is a data attribute, not an
- * inline script, so the policy allows no inline script at all.
- */
-export const docsPage = `<!doctype html>
-<html lang="en">
-  <head>
-    <title>Gatehouse API reference</title>
-    <meta charset="utf-8" />
-    <meta name="viewport" content="width=device-width, initial-scale=1" />
-  </head>
-  <body>
-    <script id="api-reference" type="application/json" data-url="/openapi.json" data-configuration='${scalarConfiguration}'></script>
-    <script src="/docs/scalar.js"></script>
-  </body>
-</html>`
-
-/**
- * /docs's Content-Security-Policy: scripts from this origin only (no inline, no eval), data
- * from this origin only. Scalar injects its styles at run time, hence 'unsafe-inline' for
- * styles alone.
- */
-export const DOCS_POLICY = [
-  "default-src 'none'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data:",
-  "font-src 'self' data:",
-  "connect-src 'self'",
-  "base-uri 'none'",
-  "form-action 'none'",
-  "frame-ancestors 'none'",
-].join('; ')

@@ -4,6 +4,7 @@ import type { Config } from '../config'
 import { AuthError } from '../core/errors'
 import type { ErrorCode } from '../core/errors'
 import { authorize } from '../core/sessions'
+import { STATUSES } from '../http/statuses'
 
 // The failures a downstream service can meet, named as gatehouse/verify names them.
 const REASONS: Partial<Record<ErrorCode, VerifyError>> = {
@@ -22,11 +23,11 @@ const REASONS: Partial<Record<ErrorCode, VerifyError>> = {
  */
 export async function verifyForService(db: RequestDatabase, config: Config, token: string, now: Date, scope?: string): Promise<VerifyResult> {
   try {
-    const { claims } = await authorize(db, config, String(token), now, scope)
+    const { claims } = await authorize({ db, config, now }, String(token), scope)
     return { ok: true, claims: { ...claims, business_id: claims.org, iss: config.issuer } }
   } catch (error) {
     const reason = error instanceof AuthError ? REASONS[error.code] : undefined
     if (!reason || !(error instanceof AuthError)) throw error
-    return { ok: false, error: reason, code: error.code, status: error.status as 401 | 403, detail: error.detail }
+    return { ok: false, error: reason, code: error.code, status: STATUSES[error.code] as 401 | 403, detail: error.detail }
   }
 }

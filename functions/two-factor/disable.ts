@@ -1,19 +1,21 @@
 import * as z from 'zod/mini'
 import { disableTwoFactor, totpStateRead } from '../core/two-factor'
 import type { DisableProof } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 import { anyCode } from './schemas'
 
-// POST /api/v1/auth/2fa/disable, POST /v1/2fa/disable
-export const { api: twoFactorDisable, v1: v1TwoFactorDisable } = inBothDialects(
+// POST /api/v1/auth/2fa/disable (and /v1: v1/routes.ts)
+export const twoFactorDisable = operation(
   {
     summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
     description: 'Every other session of the user ends, and the account’s address is mailed.',
     auth: 'profile:write',
     // The caller's 2FA state, with the session check.
     reads: totpStateRead,
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z
       .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })
       .check(

@@ -1,12 +1,13 @@
 import * as z from 'zod/mini'
 import { enableTwoFactor, totpStateRead } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
-import { recoveryCodes, totpCode } from './schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
+import { recoveryCodes, totpCodeInput } from './schemas'
 
-// POST /api/v1/auth/2fa/enable, POST /v1/2fa/enable
-export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
+// POST /api/v1/auth/2fa/enable (and /v1: v1/routes.ts)
+export const twoFactorEnable = operation(
   {
     summary: 'Turn 2FA on with a code from the secret of /2fa/setup',
     description:
@@ -16,7 +17,8 @@ export const { api: twoFactorEnable, v1: v1TwoFactorEnable } = inBothDialects(
     auth: 'profile:write',
     // The caller's 2FA state, with the session check.
     reads: totpStateRead,
-    body: z.object({ code: totpCode, password: z.optional(anyPassword) }),
+    statuses: WRONG_PROOF_IS_A_FIELD,
+    body: z.object({ code: totpCodeInput, password: z.optional(anyPassword) }),
     responses: {
       200: { description: '2FA is on', schema: z.object({ enabled: z.literal(true), recovery_codes: recoveryCodes }) },
       403: { description: '`reauthentication_required`: send the password, or sign in again' },

@@ -1,18 +1,20 @@
 import * as z from 'zod/mini'
 import { regenerateRecoveryCodes, totpStateRead } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
-import { inBothDialects } from '../v1/dialects'
-import { recoveryCodes, totpCode } from './schemas'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
+import { recoveryCodes, totpCodeInput } from './schemas'
 
-// POST /api/v1/auth/2fa/recovery-codes, POST /v1/2fa/recovery-codes
-export const { api: twoFactorRecoveryCodes, v1: v1TwoFactorRecoveryCodes } = inBothDialects(
+// POST /api/v1/auth/2fa/recovery-codes (and /v1: v1/routes.ts)
+export const twoFactorRecoveryCodes = operation(
   {
     summary: 'Replace the recovery codes (needs a current TOTP code)',
     description: 'The old codes stop working at once.',
     auth: 'profile:write',
     // The caller's 2FA state, with the session check.
     reads: totpStateRead,
-    body: z.object({ code: totpCode }),
+    statuses: WRONG_PROOF_IS_A_FIELD,
+    body: z.object({ code: totpCodeInput }),
     responses: {
       200: { description: 'The new recovery codes, shown this once', schema: z.object({ recovery_codes: recoveryCodes }) },
       409: { description: '2FA is not enabled' },

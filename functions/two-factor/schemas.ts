@@ -4,7 +4,7 @@ import { TOTP_CODE_PATTERN } from '../core/two-factor'
 
 // Codes are strings of ASCII digits: a JSON number would lose leading zeros, and `\d` in
 // other scripts ('١٢٣٤٥٦') is not what an authenticator shows. Malformed is 422, never 500.
-export const totpCode = z.string().check(z.refine((s) => TOTP_CODE_PATTERN.test(s), 'must be a 6-digit code'))
+export const totpCodeInput = z.string().check(z.refine((s) => TOTP_CODE_PATTERN.test(s), 'must be a 6-digit code'))
 
 /** A TOTP code or a recovery code. */
 export const anyCode = z

@@ -1,11 +1,12 @@
 import * as z from 'zod/mini'
 import { setupTwoFactor } from '../core/two-factor'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
-import { inBothDialects } from '../v1/dialects'
+import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
 
-// POST /api/v1/auth/2fa/setup, POST /v1/2fa/setup
-export const { api: twoFactorSetup, v1: v1TwoFactorSetup } = inBothDialects(
+// POST /api/v1/auth/2fa/setup (and /v1: v1/routes.ts)
+export const twoFactorSetup = operation(
   {
     summary: 'Start setting up 2FA: a new TOTP secret, its otpauth:// URI and a QR code',
     description:
@@ -13,6 +14,7 @@ export const { api: twoFactorSetup, v1: v1TwoFactorSetup } = inBothDialects(
       'TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the ' +
       'body (403 `reauthentication_required` without it). The body is optional.',
     auth: 'profile:write',
+    statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ password: z.optional(anyPassword) }),
     bodyOptional: true,
     responses: {

@@ -1,9 +1,9 @@
 import { twoFactorStatus, twoFactorStatusReads } from '../core/two-factor'
-import { inBothDialects } from '../v1/dialects'
+import { operation } from '../http/endpoint'
 import { twoFactorStatusResult } from './schemas'
 
-// GET /api/v1/auth/2fa/status, GET /v1/2fa/status
-export const { api: twoFactorStatusEndpoint, v1: v1TwoFactorStatus } = inBothDialects(
+// GET /api/v1/auth/2fa/status (and /v1: v1/routes.ts)
+export const twoFactorStatusEndpoint = operation(
   {
     summary: 'Whether 2FA is on, and how many recovery codes are left',
     auth: 'profile:read',

@@ -4,7 +4,7 @@ import { verifyTwoFactorWithPasskey } from '../core/passkeys'
 import type { Services } from '../core/services'
 import type { IssuedTokens } from '../core/sessions'
 import { verifyTwoFactorLogin } from '../core/two-factor'
-import { endpoint } from '../http/endpoint'
+import { operation } from '../http/endpoint'
 import { loginBody, services, tokenResponse } from '../http/respond'
 import { loginResult, opaqueToken } from '../http/schemas'
 import { authenticationResponse } from '../passkeys/schemas'
@@ -19,13 +19,13 @@ export const verifyBody = z
   )
 
 /** Completes the two-step login with whichever proof the body carries. */
-export function completeTwoFactor(s: Services, body: z.output<typeof verifyBody>): Promise<{ account: Account; tokens: IssuedTokens }> {
+function completeTwoFactor(s: Services, body: z.output<typeof verifyBody>): Promise<{ account: Account; tokens: IssuedTokens }> {
   if (body.credential) return verifyTwoFactorWithPasskey(s, body.session_token, body.credential)
   return verifyTwoFactorLogin(s, body.session_token, body.code!)
 }
 
-// POST /api/v1/auth/2fa/verify
-export const twoFactorVerify = endpoint(
+// POST /api/v1/auth/2fa/verify (and /v1: v1/routes.ts)
+export const twoFactorVerify = operation(
   {
     summary: 'Complete a two-step login with a TOTP or recovery code, or a passkey',
     description:
@@ -35,8 +35,6 @@ export const twoFactorVerify = endpoint(
     body: verifyBody,
     responses: { 200: { description: 'Signed in', schema: loginResult }, 429: { description: 'Too many wrong codes' } },
   },
-  async (c) => {
-    const { account, tokens } = await completeTwoFactor(services(c), c.req.valid('json'))
-    return tokenResponse(c, loginBody(account, tokens))
-  },
+  (c) => completeTwoFactor(services(c), c.req.valid('json')),
+  (c, { account, tokens }) => tokenResponse(c, loginBody(account, tokens)),
 )

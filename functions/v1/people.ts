@@ -1,6 +1,6 @@
 import * as z from 'zod/mini'
-import { listMembers } from '../../db/queries/organizations'
 import { roles } from '../../db/schema'
+import { everyoneInOrganization } from '../core/people'
 import { endpoint } from '../http/endpoint'
 import { ok } from './envelope'
 
@@ -9,7 +9,7 @@ export const v1People = endpoint(
   {
     summary: 'The people of the caller’s business (the /v1 dialect)',
     auth: 'members:read',
-    reads: (db, { orgId }) => [listMembers(db, orgId)],
+    reads: everyoneInOrganization,
     responses: {
       200: {
         description: 'Every user of the business',
@@ -19,10 +19,9 @@ export const v1People = endpoint(
       },
     },
   },
-  (c, [people]) => {
-    return ok(
+  (c, [people]) =>
+    ok(
       c,
       people.map((m) => ({ id: m.userId, name: m.fullName, email: m.email, role: m.role, is_active: m.isActive })),
-    )
-  },
+    ),
 )

@@ -2,16 +2,11 @@ import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../functions/config'
 import { testApp, testBindings, uniqueEmail } from '../support/app'
 import { addMember, registerOwner, registerVerifiedOwner } from '../support/org'
+import { problem } from '../support/errors'
 
 const dev = (env: Record<string, string> = {}) => testApp({ env: { ENVIRONMENT: 'development', ...env } })
 
-const tooMany = (seconds: number) => ({
-  type: '/docs#error-rate_limited',
-  title: 'Too Many Requests',
-  status: 429,
-  detail: `Too many requests. Try again in ${seconds} seconds.`,
-  code: 'rate_limited',
-})
+const tooMany = (seconds: number) => problem(429, 'rate_limited', `Too many requests. Try again in ${seconds} seconds.`)
 
 describe('limits on mail a signed-in caller can send', () => {
   it('answers the 11th invitation of one user within an hour with 429 and Retry-After, and the window ends', async () => {

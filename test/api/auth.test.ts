@@ -2,6 +2,8 @@ import { eq, sql } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { memberships, organizations, refreshTokens, sessions, users } from '../../db/schema'
 import { testApp, TestClock, uniqueEmail } from '../support/app'
+import { problem } from '../support/errors'
+import { signedIn } from '../support/bodies'
 
 const password = 'correct horse battery staple'
 
@@ -42,13 +44,7 @@ describe('POST /api/v1/auth/register', () => {
     const res = await t.post('/api/v1/auth/register', { email: `  ${email.toUpperCase()} `, password, full_name: 'B', organization_name: 'B' })
     expect(res.status).toBe(409)
     expect(res.headers.get('Content-Type')).toBe('application/problem+json')
-    expect(await res.json()).toEqual({
-      type: '/docs#error-email_taken',
-      title: 'Conflict',
-      status: 409,
-      detail: 'An account with this email already exists.',
-      code: 'email_taken',
-    })
+    expect(await res.json()).toEqual(problem(409, 'email_taken', 'An account with this email already exists.'))
   })
 
   it.each([
@@ -97,17 +93,7 @@ describe('POST /api/v1/auth/login', () => {
     const res = await t.post('/api/v1/auth/login', { email: account.email.toUpperCase(), password })
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
-    expect(await res.json()).toEqual({
-      access_token: expect.any(String),
-      token_type: 'bearer',
-      expires_in: 86400,
-      refresh_token: expect.any(String),
-      user_id: account.user_id,
-      email: account.email,
-      full_name: 'Ada Lovelace',
-      organization_id: account.organization_id,
-      organization_name: 'Analytical Engines',
-    })
+    expect(await res.json()).toEqual(signedIn({ user_id: account.user_id, email: account.email, full_name: 'Ada Lovelace', organization_id: account.organization_id, organization_name: 'Analytical Engines' }))
   })
 
   it('answers an unknown email byte for byte as a wrong password', async () => {
@@ -272,13 +258,7 @@ describe('POST /api/v1/auth/refresh', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
     const body = await res.json()
-    expect(body).toEqual({
-      access_token: expect.any(String),
-      token_type: 'bearer',
-      expires_in: 86400,
-      refresh_token: expect.any(String),
-      session_id: expect.any(String),
-    })
+    expect(body).toEqual(signedIn({ session_id: expect.any(String) }))
     expect(body.refresh_token).not.toBe(account.refresh_token)
     expect((await t.get('/api/v1/auth/me', body.access_token)).status).toBe(200)
   })

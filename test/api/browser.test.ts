@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../functions/config'
-import { DOCS_POLICY } from '../../functions/service/openapi'
+import { DOCS_POLICY } from '../../functions/service/docs'
 import { testApp, testBindings } from '../support/app'
 
 const APP = 'https://app.example'

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { SCHEMA_FILE, clientTypes } from '../../client/generate'
 import { createGatehouseClient } from '../../client/index'
 import { testApp } from '../support/app'
+import { problem } from '../support/errors'
 
 // `npm run client:generate` runs this file with UPDATE_CLIENT=1: it writes instead of comparing.
 describe('the typed client (client/)', () => {
@@ -31,13 +32,7 @@ describe('the typed client (client/)', () => {
     const events = await client.GET('/api/v1/auth/events', { params: { query: { limit: 1 } }, headers: { Authorization: `Bearer ${token}` } })
     expect(events.data?.events).toHaveLength(1)
     const unauthenticated = await client.GET('/api/v1/auth/me')
-    expect(unauthenticated.error).toEqual({
-      type: '/docs#error-token_missing',
-      title: 'Unauthorized',
-      status: 401,
-      detail: 'An Authorization: Bearer token is required.',
-      code: 'token_missing',
-    })
+    expect(unauthenticated.error).toEqual(problem(401, 'token_missing', 'An Authorization: Bearer token is required.'))
     // The error is typed as problem details: its code is a string the compiler knows.
     const code: string | undefined = unauthenticated.error?.code
     expect(code).toBe('token_missing')

@@ -7,6 +7,7 @@ import { hashToken } from '../../functions/core/crypto'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
 import { addMember, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
+import { problem } from '../support/errors'
 
 const dev = (clock?: TestClock) => testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' }, clock })
 const NEW_PASSWORD = 'a brand new passphrase'
@@ -18,13 +19,7 @@ async function mailCount(t: TestApp, to: string) {
   return ((await res.json()) as { messages: unknown[] }).messages.length
 }
 
-const INVALID = {
-  type: '/docs#error-email_token_invalid',
-  title: 'Bad Request',
-  status: 400,
-  detail: 'The link is invalid, expired or already used.',
-  code: 'email_token_invalid',
-}
+const INVALID = problem(400, 'email_token_invalid', 'The link is invalid, expired or already used.')
 
 describe('POST /api/v1/auth/verify-email', () => {
   it('registration mails a verification link that verifies the address once', async () => {

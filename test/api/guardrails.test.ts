@@ -3,16 +3,11 @@ import { describe, expect, it } from 'vitest'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import { codeChallenge, providerEnv, useOAuthServers } from '../support/oauth'
+import { problem } from '../support/errors'
 
 // Production guardrails (issue #13 §5): settings that are unsafe on a reachable deployment.
 
-const INTERNAL_ERROR = {
-  type: '/docs#error-internal_error',
-  title: 'Internal Server Error',
-  status: 500,
-  detail: 'An unexpected error occurred.',
-  code: 'internal_error',
-}
+const INTERNAL_ERROR = problem(500, 'internal_error', 'An unexpected error occurred.')
 
 describe('APP_URL in production', () => {
   for (const [what, value] of [

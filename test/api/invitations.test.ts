@@ -5,6 +5,7 @@ import { hashToken } from '../../functions/core/crypto'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import { clockAt } from '../support/clock'
 import { addMember, inviteAndReadToken, lastMailTo, tokenIn, registerVerifiedOwner } from '../support/org'
+import { problem } from '../support/errors'
 
 const dev = (clock?: TestClock) => testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' }, clock })
 const PASSWORD = 'correct horse battery staple'
@@ -131,13 +132,7 @@ describe('POST /api/v1/auth/invitations/accept', () => {
     expect((await t.post('/api/v1/auth/invitations/accept', input)).status).toBe(201)
     const again = await t.post('/api/v1/auth/invitations/accept', input)
     expect(again.status).toBe(400)
-    expect(await again.json()).toEqual({
-      type: '/docs#error-invitation_invalid',
-      title: 'Bad Request',
-      status: 400,
-      detail: 'The invitation is invalid, expired, revoked or already used.',
-      code: 'invitation_invalid',
-    })
+    expect(await again.json()).toEqual(problem(400, 'invitation_invalid', 'The invitation is invalid, expired, revoked or already used.'))
   })
 
   it('refuses an expired invitation', async () => {

@@ -8,6 +8,7 @@ import { testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
 import { registerOwner } from '../support/org'
 import type { SignedIn } from '../support/org'
+import { problem } from '../support/errors'
 
 /** Marks the owner's address verified: with the mail provider down, no link could prove it. */
 async function verifiedInDatabase(t: TestApp, owner: SignedIn) {
@@ -34,13 +35,7 @@ describe('GET /dev/mail', () => {
     const t = await testApp({ env: { ENVIRONMENT: environment, APP_URL: 'https://app.example' } })
     const res = await t.get('/dev/mail')
     expect(res.status).toBe(404)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-not_found',
-      title: 'Not Found',
-      status: 404,
-      detail: 'No route for GET /dev/mail.',
-      code: 'not_found',
-    })
+    expect(await res.json()).toEqual(problem(404, 'not_found', 'No route for GET /dev/mail.'))
   })
 
   it('is not in the OpenAPI document', async () => {

@@ -7,6 +7,7 @@ import { TestClock, testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'
 import { CLIENT, closedPort, codeChallenge, providerEnv as localProviders, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
 import type { Claims, OidcProvider } from '../support/oauth'
+import { signedIn } from '../support/bodies'
 
 const CALLBACK = '/api/v1/auth/oauth/callback'
 const REDIRECT = 'https://app.example.com/oauth/callback'
@@ -68,18 +69,7 @@ describe('POST /api/v1/auth/oauth/callback with Google (OpenID Connect)', () => 
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
     const body = await res.json()
-    expect(body).toEqual({
-      access_token: expect.any(String),
-      token_type: 'bearer',
-      expires_in: 86400,
-      refresh_token: expect.any(String),
-      user_id: expect.any(String),
-      email: claims.email,
-      full_name: 'Grace Hopper',
-      organization_id: expect.any(String),
-      organization_name: "Grace Hopper's organization",
-      is_new_user: true,
-    })
+    expect(body).toEqual(signedIn({ user_id: expect.any(String), email: claims.email, full_name: 'Grace Hopper', organization_id: expect.any(String), organization_name: "Grace Hopper's organization", is_new_user: true }))
     const me = await t.get('/api/v1/auth/me', body.access_token)
     expect(await me.json()).toEqual({
       id: body.user_id,
@@ -388,18 +378,7 @@ describe('POST /api/v1/auth/oauth/callback with Facebook (Graph API)', () => {
     const res = await t.post(CALLBACK, { provider: 'facebook', code: graph.issueCode(user, REDIRECT), redirect_uri: REDIRECT })
     expect(res.status).toBe(200)
     const body = await res.json()
-    expect(body).toEqual({
-      access_token: expect.any(String),
-      token_type: 'bearer',
-      expires_in: 86400,
-      refresh_token: expect.any(String),
-      user_id: expect.any(String),
-      email: user.email,
-      full_name: 'Hedy Lamarr',
-      organization_id: expect.any(String),
-      organization_name: "Hedy Lamarr's organization",
-      is_new_user: true,
-    })
+    expect(body).toEqual(signedIn({ user_id: expect.any(String), email: user.email, full_name: 'Hedy Lamarr', organization_id: expect.any(String), organization_name: "Hedy Lamarr's organization", is_new_user: true }))
     const me = await (await t.get('/api/v1/auth/me', body.access_token)).json()
     // Graph has no verification flag: a Facebook email is not taken as verified.
     expect(me).toMatchObject({ oauth_provider: 'facebook', is_verified: false })

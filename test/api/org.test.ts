@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { addMember, inviteAndReadToken, registerVerifiedOwner } from '../support/org'
+import { problem, V1_UNAUTHENTICATED } from '../support/errors'
 
 const dev = () => testApp({ env: { ENVIRONMENT: 'development' } })
 const UNAUTHORIZED_V1 = { success: false, message: 'This action is unauthorized.' }
@@ -30,13 +31,7 @@ describe('GET and PATCH /api/v1/org', () => {
     const admin = await addMember(t, owner.access_token, 'admin')
     const denied = await t.patch('/api/v1/org', { name: 'Admin was here' }, admin.access_token)
     expect(denied.status).toBe(403)
-    expect(await denied.json()).toEqual({
-      type: '/docs#error-insufficient_scope',
-      title: 'Forbidden',
-      status: 403,
-      detail: 'This action needs the "org:manage" scope.',
-      code: 'insufficient_scope',
-    })
+    expect(await denied.json()).toEqual(problem(403, 'insufficient_scope', 'This action needs the "org:manage" scope.'))
     const res = await t.patch('/api/v1/org', { name: '  New name ', org_id: other.organization_id }, owner.access_token)
     expect(res.status).toBe(200)
     expect(await res.json()).toMatchObject({ id: owner.organization_id, name: 'New name' })
@@ -69,7 +64,7 @@ describe('the scope middleware', () => {
     expect((await t.get('/api/v1/org/members')).status).toBe(401)
     const people = await t.get('/v1/people')
     expect(people.status).toBe(401)
-    expect(await people.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await people.json()).toEqual(V1_UNAUTHENTICATED)
   })
 })
 
@@ -261,13 +256,7 @@ describe('the last owner', () => {
     const owner = await registerVerifiedOwner(t)
     const deactivate = await t.patch(`/api/v1/org/members/${owner.user_id}`, { is_active: false }, owner.access_token)
     expect(deactivate.status).toBe(409)
-    expect(await deactivate.json()).toEqual({
-      type: '/docs#error-last_owner',
-      title: 'Conflict',
-      status: 409,
-      detail: 'The organization must keep an active owner: promote another member to owner first.',
-      code: 'last_owner',
-    })
+    expect(await deactivate.json()).toEqual(problem(409, 'last_owner', 'The organization must keep an active owner: promote another member to owner first.'))
     expect((await t.delete(`/api/v1/org/members/${owner.user_id}`, owner.access_token)).status).toBe(409)
     expect((await t.patch(`/api/v1/org/members/${owner.user_id}`, { role: 'admin' }, owner.access_token)).status).toBe(403)
     expect((await t.get('/api/v1/auth/me', owner.access_token)).status).toBe(200)
@@ -326,7 +315,7 @@ describe('deactivation and removal', () => {
     expect(res.status).toBe(204)
     const me = await t.get('/api/v1/auth/me', member.access_token)
     expect(me.status).toBe(401)
-    expect(await (await t.get('/v1/me', member.access_token)).json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await (await t.get('/v1/me', member.access_token)).json()).toEqual(V1_UNAUTHENTICATED)
     expect((await t.post('/api/v1/auth/refresh', { refresh_token: member.refresh_token })).status).toBe(401)
     expect((await t.post('/api/v1/auth/login', { email: member.email, password: member.password })).status).toBe(401)
     expect((await members(t, owner.access_token)).map((m) => m.user_id)).toEqual([owner.user_id, admin.user_id])

@@ -6,6 +6,8 @@ import type { TestApp, TestAppOptions } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
 import { softwareAuthenticator } from '../support/webauthn-authenticator'
 import type { AuthenticatorOptions, SoftwareAuthenticator, Tamper } from '../support/webauthn-authenticator'
+import { problem, V1_UNAUTHENTICATED } from '../support/errors'
+import { v1SignedIn } from '../support/bodies'
 
 const ORIGIN = 'https://app.example.com'
 const WEBAUTHN = { WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: ORIGIN }
@@ -43,13 +45,7 @@ async function signIn(t: TestApp, device: SoftwareAuthenticator, tamper: Tamper 
   return t.post('/api/v1/auth/passkeys/login', { credential })
 }
 
-const passkeyInvalid = {
-  type: '/docs#error-passkey_invalid',
-  title: 'Unauthorized',
-  status: 401,
-  detail: 'The passkey could not be verified; ask for new options and try again.',
-  code: 'passkey_invalid',
-}
+const passkeyInvalid = problem(401, 'passkey_invalid', 'The passkey could not be verified; ask for new options and try again.')
 
 const lastEvent = async (t: TestApp, userId: string, type: string) => {
   const [row] = await t.db
@@ -146,13 +142,7 @@ describe('adding a passkey', () => {
     const { json } = await authenticator().register(await registrationOptions(t, user), { origin: 'https://evil.example' })
     const res = await t.post('/api/v1/auth/passkeys/registration', { credential: json }, user.access_token)
     expect(res.status).toBe(422)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-passkey_registration_invalid',
-      title: 'Unprocessable Content',
-      status: 422,
-      detail: 'The passkey could not be registered; ask for new options and try again.',
-      code: 'passkey_registration_invalid',
-    })
+    expect(await res.json()).toEqual(problem(422, 'passkey_registration_invalid', 'The passkey could not be registered; ask for new options and try again.'))
     expect(await lastEvent(t, user.user_id, 'passkey_registered')).toMatchObject({ outcome: 'failure', detail: { reason: 'wrong_origin' } })
   })
 
@@ -395,19 +385,10 @@ describe('signing in with a passkey', () => {
     const options = await loginOptions(t, { email: user.email }, '/v1/passkeys/login/options')
     const res = await t.post('/v1/passkeys/login', { credential: await device.authenticate(options) })
     expect(res.status).toBe(200)
-    expect(await res.json()).toEqual({
-      success: true,
-      data: {
-        token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: 86400,
-        refresh_token: expect.any(String),
-        user: { id: user.user_id, name: user.full_name, email: user.email },
-      },
-    })
+    expect(await res.json()).toEqual(v1SignedIn({ id: user.user_id, name: user.full_name, email: user.email }))
     const replay = await t.post('/v1/passkeys/login', { credential: await device.authenticate(options) })
     expect(replay.status).toBe(401)
-    expect(await replay.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await replay.json()).toEqual(V1_UNAUTHENTICATED)
   })
 
   it('is limited per IP with the password login', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
+import { problem } from '../support/errors'
 
 const NEW_PASSWORD = 'a brand new passphrase'
 
@@ -37,13 +38,7 @@ describe('POST /api/v1/auth/password', () => {
     const other = await loginAs(t, user.email, user.password)
     const res = await t.post('/api/v1/auth/password', { current_password: 'not my password', new_password: NEW_PASSWORD }, user.access_token)
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-invalid_credentials',
-      title: 'Unauthorized',
-      status: 401,
-      detail: 'The current password is incorrect.',
-      code: 'invalid_credentials',
-    })
+    expect(await res.json()).toEqual(problem(401, 'invalid_credentials', 'The current password is incorrect.'))
     expect((await t.get('/api/v1/auth/me', other.access_token)).status).toBe(200)
     expect((await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).status).toBe(200)
   })

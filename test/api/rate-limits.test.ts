@@ -4,19 +4,14 @@ import { authEvents, rateLimits, users } from '../../db/schema'
 import { testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { lastMailTo } from '../support/org'
+import { problem } from '../support/errors'
 
 const WRONG = 'not the password at all'
 
 const login = (t: TestApp, email: string, password: string, headers: Record<string, string> = {}) =>
   t.request('POST', '/api/v1/auth/login', { email, password }, headers)
 
-const lockedBody = (seconds: number) => ({
-  type: '/docs#error-rate_limited',
-  title: 'Too Many Requests',
-  status: 429,
-  detail: `Too many failed attempts. Try again in ${seconds} seconds.`,
-  code: 'rate_limited',
-})
+const lockedBody = (seconds: number) => (problem(429, 'rate_limited', `Too many failed attempts. Try again in ${seconds} seconds.`))
 
 async function failures(t: TestApp, email: string, n: number): Promise<number[]> {
   const statuses: number[] = []
@@ -157,13 +152,7 @@ describe('per-account lock on POST /api/v1/auth/login', () => {
 
     const right = await login(t, email, password)
     expect(right.status).toBe(403)
-    expect(await right.json()).toEqual({
-      type: '/docs#error-account_inactive',
-      title: 'Forbidden',
-      status: 403,
-      detail: 'The account is inactive.',
-      code: 'account_inactive',
-    })
+    expect(await right.json()).toEqual(problem(403, 'account_inactive', 'The account is inactive.'))
   })
 })
 

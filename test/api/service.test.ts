@@ -27,7 +27,7 @@ describe('service endpoints', () => {
     const t = await testApp()
     const doc = await (await t.get('/openapi.json')).json()
     expect(doc.openapi).toBe('3.1.0')
-    const { routes } = await import('../../functions/app')
+    const { routes } = await import('../../functions/routes')
     for (const [method, path] of routes) expect(doc.paths[path.replace(/:(\w+)/g, '{$1}')]?.[method], `${method} ${path}`).toBeDefined()
     const register = doc.paths['/api/v1/auth/register'].post
     expect(register.requestBody.content['application/json'].schema).toMatchObject({

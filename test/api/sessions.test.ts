@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { testApp, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { clockAt } from '../support/clock'
+import { problem } from '../support/errors'
 
 interface Tokens {
   access_token: string
@@ -90,13 +91,7 @@ describe('DELETE /api/v1/auth/sessions/{id}', () => {
 
     const again = await t.delete(`/api/v1/auth/sessions/${id}`, user.access_token)
     expect(again.status).toBe(404)
-    expect(await again.json()).toEqual({
-      type: '/docs#error-not_found',
-      title: 'Not Found',
-      status: 404,
-      detail: 'Session not found.',
-      code: 'not_found',
-    })
+    expect(await again.json()).toEqual(problem(404, 'not_found', 'Session not found.'))
   })
 
   it('answers 404 for another user’s session and leaves it alive, and 404 for a malformed id', async () => {

@@ -5,6 +5,8 @@ import { base32Encode } from '../../functions/core/totp'
 import { testApp } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
 import { challenge, verify, withTwoFactor, wrongCode } from '../support/two-factor'
+import { problem, V1_UNAUTHENTICATED } from '../support/errors'
+import { signedIn, v1SignedIn } from '../support/bodies'
 
 const RECOVERY_CODE = /^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$/
 
@@ -118,17 +120,7 @@ describe('the two-step login', () => {
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
     const body = (await res.json()) as Record<string, string>
-    expect(body).toEqual({
-      access_token: expect.any(String),
-      token_type: 'bearer',
-      expires_in: 86400,
-      refresh_token: expect.any(String),
-      user_id: user.user_id,
-      email: user.email,
-      full_name: user.full_name,
-      organization_id: user.organization_id,
-      organization_name: user.organization_name,
-    })
+    expect(body).toEqual(signedIn({ user_id: user.user_id, email: user.email, full_name: user.full_name, organization_id: user.organization_id, organization_name: user.organization_name }))
     expect((await t.get('/api/v1/auth/me', body.access_token)).status).toBe(200)
   })
 
@@ -138,16 +130,7 @@ describe('the two-step login', () => {
     const res = await t.post('/v1/2fa/verify', { session_token: await challenge(t, user, '/v1/login'), code: user.code() })
     expect(res.status).toBe(200)
     const body = (await res.json()) as { data: { token: string } }
-    expect(body).toEqual({
-      success: true,
-      data: {
-        token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: 86400,
-        refresh_token: expect.any(String),
-        user: { id: user.user_id, name: user.full_name, email: user.email },
-      },
-    })
+    expect(body).toEqual(v1SignedIn({ id: user.user_id, name: user.full_name, email: user.email }))
     const me = await t.get('/v1/me', body.data.token)
     expect(await me.json()).toMatchObject({ success: true, data: { two_factor_enabled: true } })
   })
@@ -252,13 +235,7 @@ describe('the two-step login', () => {
     t.clock.advance(5 * 60 + 1)
     const res = await verify(t, token, user.code())
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-challenge_invalid',
-      title: 'Unauthorized',
-      status: 401,
-      detail: 'The session token is invalid, expired, used, or out of attempts; log in again.',
-      code: 'challenge_invalid',
-    })
+    expect(await res.json()).toEqual(problem(401, 'challenge_invalid', 'The session token is invalid, expired, used, or out of attempts; log in again.'))
   })
 
   it('accepts a session_token just before its 5 minutes are up', async () => {
@@ -449,7 +426,7 @@ describe('the /v1 dialect', () => {
     const user = await withTwoFactor(t)
     const res = await t.post('/v1/2fa/verify', { session_token: await challenge(t, user, '/v1/login'), code: wrongCode(user.code()) })
     expect(res.status).toBe(401)
-    expect(await res.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await res.json()).toEqual(V1_UNAUTHENTICATED)
   })
 })
 

@@ -4,6 +4,7 @@ import ws from 'ws'
 import { openDatabase } from '../../db/client'
 import { createApp } from '../../functions/app'
 import { testBindings } from '../support/app'
+import { problem } from '../support/errors'
 
 describe('database unreachable', () => {
   // The Neon driver, pointed at a port where nothing listens: the production code path.
@@ -21,13 +22,7 @@ describe('database unreachable', () => {
       await testBindings(),
     )
     expect(res.status).toBe(503)
-    expect(await res.json()).toEqual({
-      type: '/docs#error-database_unavailable',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: 'The service is temporarily unavailable.',
-      code: 'database_unavailable',
-    })
+    expect(await res.json()).toEqual(problem(503, 'database_unavailable', 'The service is temporarily unavailable.'))
   })
 
   it('answers 503 in the envelope on /v1, and /health says the database is unreachable', async () => {

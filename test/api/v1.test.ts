@@ -2,6 +2,8 @@ import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
 import { users } from '../../db/schema'
 import { testApp, uniqueEmail } from '../support/app'
+import { V1_UNAUTHENTICATED } from '../support/errors'
+import { v1SignedIn } from '../support/bodies'
 
 const password = 'correct horse battery staple'
 
@@ -12,16 +14,7 @@ describe('the /v1 dialect', () => {
     const res = await t.post('/v1/login', { email: account.email, password })
     expect(res.status).toBe(200)
     expect(res.headers.get('Cache-Control')).toBe('no-store')
-    expect(await res.json()).toEqual({
-      success: true,
-      data: {
-        token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: 86400,
-        refresh_token: expect.any(String),
-        user: { id: account.user_id, name: 'Ada Lovelace', email: account.email },
-      },
-    })
+    expect(await res.json()).toEqual(v1SignedIn({ id: account.user_id, name: 'Ada Lovelace', email: account.email }))
   })
 
   it('answers wrong credentials with {success: false, message: "Unauthenticated."}, the same for an unknown email', async () => {
@@ -30,9 +23,9 @@ describe('the /v1 dialect', () => {
     const wrong = await t.post('/v1/login', { email: account.email, password: 'wrong password' })
     const unknown = await t.post('/v1/login', { email: uniqueEmail(), password: 'wrong password' })
     expect(wrong.status).toBe(401)
-    expect(await wrong.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await wrong.json()).toEqual(V1_UNAUTHENTICATED)
     expect(unknown.status).toBe(401)
-    expect(await unknown.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await unknown.json()).toEqual(V1_UNAUTHENTICATED)
   })
 
   it('answers validation errors with an errors map of field → messages', async () => {
@@ -74,7 +67,7 @@ describe('the /v1 dialect', () => {
 
   it('GET /v1/me without a token is 401 "Unauthenticated."; an inactive account is 403', async () => {
     const t = await testApp()
-    expect(await (await t.get('/v1/me')).json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await (await t.get('/v1/me')).json()).toEqual(V1_UNAUTHENTICATED)
     const account = await t.register()
     await t.db.update(users).set({ isActive: false }).where(eq(users.id, account.user_id))
     const res = await t.get('/v1/me', account.access_token)
@@ -99,7 +92,7 @@ describe('the /v1 dialect', () => {
     const out = await t.post('/v1/logout', undefined, data.token)
     expect(out.status).toBe(200)
     expect(await out.json()).toEqual({ success: true, data: { message: 'Logged out.' } })
-    expect(await (await t.get('/v1/me', data.token)).json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await (await t.get('/v1/me', data.token)).json()).toEqual(V1_UNAUTHENTICATED)
   })
 
   it('accepts a token of either dialect on both', async () => {

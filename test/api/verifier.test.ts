@@ -9,6 +9,7 @@ import type { GatehouseVariables } from '../../verify/src/hono'
 import { clearJwksCache, createVerifier } from '../../verify/src/index'
 import { testApp } from '../support/app'
 import { TEST_ISSUER, testRsaKey } from '../support/keys'
+import { problem, V1_UNAUTHENTICATED } from '../support/errors'
 
 const issuer = 'https://gatehouse.test'
 const start = Date.parse('2026-11-22T12:00:00Z')
@@ -269,13 +270,7 @@ describe('the gatehouse() Hono middleware', () => {
     const res = await app.request('/api/members', { headers: { Authorization: `Bearer ${await sign()}` } })
     expect(res.status).toBe(403)
     expect(res.headers.get('Content-Type')).toBe('application/problem+json')
-    expect(await res.json()).toEqual({
-      type: '/docs#error-insufficient_scope',
-      title: 'Forbidden',
-      status: 403,
-      detail: 'This action needs the "members:read" scope.',
-      code: 'insufficient_scope',
-    })
+    expect(await res.json()).toEqual(problem(403, 'insufficient_scope', 'This action needs the "members:read" scope.'))
   })
 
   it('over RPC, answers 503 as Gatehouse does when Gatehouse cannot decide', async () => {
@@ -288,15 +283,9 @@ describe('the gatehouse() Hono middleware', () => {
     app.get('/problem', gatehouse({ issuer, rpc: broken }), (c) => c.text('never'))
     app.get('/v1', gatehouse({ issuer, rpc: broken, dialect: 'v1' }), (c) => c.text('never'))
     const headers = { Authorization: 'Bearer a.b.c' }
-    const problem = await app.request('/problem', { headers })
-    expect(problem.status).toBe(503)
-    expect(await problem.json()).toEqual({
-      type: '/docs#error-database_unavailable',
-      title: 'Service Unavailable',
-      status: 503,
-      detail: 'The service is temporarily unavailable.',
-      code: 'database_unavailable',
-    })
+    const failed = await app.request('/problem', { headers })
+    expect(failed.status).toBe(503)
+    expect(await failed.json()).toEqual(problem(503, 'database_unavailable', 'The service is temporarily unavailable.'))
     const v1 = await app.request('/v1', { headers })
     expect(v1.status).toBe(503)
     expect(await v1.json()).toEqual({ success: false, message: 'The service is temporarily unavailable.' })
@@ -306,7 +295,7 @@ describe('the gatehouse() Hono middleware', () => {
     const { app, sign } = await downstream('v1')
     const missing = await app.request('/api/me')
     expect(missing.status).toBe(401)
-    expect(await missing.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await missing.json()).toEqual(V1_UNAUTHENTICATED)
     const scoped = await app.request('/api/members', { headers: { Authorization: `Bearer ${await sign()}` } })
     expect(scoped.status).toBe(403)
     expect(await scoped.json()).toEqual({ success: false, message: 'This action is unauthorized.' })

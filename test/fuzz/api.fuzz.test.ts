@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { sql } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { routes } from '../../functions/app'
+import { routes } from '../../functions/routes'
 import { rowsOf } from '../../db/client'
 import { testApp, uniqueEmail } from '../support/app'
 import type { TestApp } from '../support/app'

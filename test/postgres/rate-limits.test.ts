@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { rateLimits } from '../../db/schema'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
+import { problem } from '../support/errors'
 
 // The counters are single statements (INSERT … ON CONFLICT … RETURNING): these tests hold
 // them to exact counts under requests a real server runs at the same time.
@@ -51,12 +52,6 @@ describe('counters shared by every request and isolate', () => {
     expect((await login(two, uniqueEmail(), WRONG)).status).toBe(401)
     const overIp = await login(one, uniqueEmail(), WRONG)
     expect([overIp.status, overIp.headers.get('Retry-After')]).toEqual([429, '60'])
-    expect(await overIp.json()).toEqual({
-      type: '/docs#error-rate_limited',
-      title: 'Too Many Requests',
-      status: 429,
-      detail: 'Too many requests. Try again in 60 seconds.',
-      code: 'rate_limited',
-    })
+    expect(await overIp.json()).toEqual(problem(429, 'rate_limited', 'Too many requests. Try again in 60 seconds.'))
   })
 })

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../functions/config'
-import { DEFAULT_RATE_LIMITS } from '../../functions/core/rate-limit'
+import { DEFAULT_RATE_LIMITS } from '../../functions/config/rate-limits'
 import { DEFAULT_PORT, RELAXED_PER_IP_LIMITS, devPort, devRateLimits } from '../../scripts/dev-options.mjs'
 import { testBindings } from '../support/app'
 

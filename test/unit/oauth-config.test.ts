@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import type { Bindings } from '../../functions/config'
-import { oauthConfig } from '../../functions/core/oauth'
+import { oauthConfig } from '../../functions/config/oauth'
 
 const env = (values: Partial<Bindings>): Bindings => ({ DATABASE_URL: 'postgres://unused', JWT_KEYS: '[]', ...values })
 

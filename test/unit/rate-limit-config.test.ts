@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../functions/config'
-import { DEFAULT_RATE_LIMITS, accountKey, clientKey, ipBucket } from '../../functions/core/rate-limit'
+import { DEFAULT_RATE_LIMITS } from '../../functions/config/rate-limits'
+import { accountKey, clientKey, ipBucket } from '../../functions/core/rate-limit'
 import { testBindings } from '../support/app'
 
 describe('ipBucket', () => {

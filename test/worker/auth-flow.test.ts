@@ -2,6 +2,7 @@ import { createPublicKey, verify } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestWorker } from '../support/worker'
 import { startTestWorker } from '../support/worker'
+import { V1_UNAUTHENTICATED } from '../support/errors'
 
 // The built Worker in workerd, over the Neon driver and the relay: the production path.
 describe('auth flows in workerd', () => {
@@ -39,7 +40,7 @@ describe('auth flows in workerd', () => {
     expect((await post('/api/v1/auth/refresh', { refresh_token: api.refresh_token })).status).toBe(401)
 
     expect((await post('/api/v1/auth/logout', {}, v1.data.token)).status).toBe(204)
-    expect(await (await get('/v1/me', v1.data.token)).json()).toEqual({ success: false, message: 'Unauthenticated.' })
+    expect(await (await get('/v1/me', v1.data.token)).json()).toEqual(V1_UNAUTHENTICATED)
   })
 
   it('publishes a JWKS that an independent RS256 implementation (OpenSSL via node:crypto) verifies tokens with', async () => {

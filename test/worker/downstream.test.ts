@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { DownstreamPair } from '../support/downstream'
 import { startDownstreamPair } from '../support/downstream'
+import { V1_UNAUTHENTICATED } from '../support/errors'
 
 // examples/downstream and Gatehouse, both in workerd under wrangler dev, joined by a service binding.
 describe('a downstream Worker bound to Gatehouse', () => {
@@ -40,7 +41,7 @@ describe('a downstream Worker bound to Gatehouse', () => {
       expect(await missing.json()).toEqual(await (await pair.gatehouse.fetch('/api/v1/auth/me')).json())
       const v1 = await pair.downstream(`/${mode}/people`, bearer('a.b.c'))
       expect(v1.status).toBe(401)
-      expect(await v1.json()).toEqual({ success: false, message: 'Unauthenticated.' })
+      expect(await v1.json()).toEqual(V1_UNAUTHENTICATED)
     }
   })
 

@@ -1,9 +1,9 @@
-import type { MailConfig } from '../../config'
+import type { MailConfig } from '../../config/mail'
 import { AuthError } from '../errors'
 import type { MailMessage } from './index'
 
 const unavailable = (internal: unknown) =>
-  new AuthError('mail_unavailable', 502, 'The mail could not be sent; try again later.', { internal })
+  new AuthError('mail_unavailable', 'The mail could not be sent; try again later.', { internal })
 
 /**
  * Production transport: Resend's JSON API (`POST /emails` with `{from, to, subject, text}`

@@ -1,5 +1,4 @@
-import type { Bindings } from '../../config'
-import type { OAuthProvider } from '.'
+import type { OAuthBindings, OAuthProvider } from '.'
 import { badGateway, callProvider, clientCredentials, exchangeCode, stringClaim } from './oidc'
 
 // https://developers.facebook.com/docs/facebook-login/guides/advanced/manual-flow
@@ -14,7 +13,7 @@ export const FACEBOOK_DEFAULTS = {
  * (app-scoped). Graph gives no verification flag for `email`, so a Facebook email is
  * never taken as proof of owning it: it can start a new account, never enter an existing one.
  */
-export function facebook(env: Bindings): OAuthProvider | undefined {
+export function facebook(env: OAuthBindings): OAuthProvider | undefined {
   const client = clientCredentials('FACEBOOK', env.FACEBOOK_CLIENT_ID, env.FACEBOOK_CLIENT_SECRET)
   if (!client) return undefined
   const tokenUrl = env.FACEBOOK_TOKEN_URL || FACEBOOK_DEFAULTS.tokenUrl

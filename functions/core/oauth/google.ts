@@ -1,5 +1,4 @@
-import type { Bindings } from '../../config'
-import type { OAuthProvider } from '.'
+import type { OAuthBindings, OAuthProvider } from '.'
 import { clientCredentials, exchangeCode, stringClaim, verifyIdToken } from './oidc'
 
 // https://developers.google.com/identity/openid-connect/openid-connect
@@ -11,7 +10,7 @@ export const GOOGLE_DEFAULTS = {
 }
 
 /** Google: OpenID Connect; the identity is the ID token's `sub`. */
-export function google(env: Bindings): OAuthProvider | undefined {
+export function google(env: OAuthBindings): OAuthProvider | undefined {
   const client = clientCredentials('GOOGLE', env.GOOGLE_CLIENT_ID, env.GOOGLE_CLIENT_SECRET)
   if (!client) return undefined
   const tokenUrl = env.GOOGLE_TOKEN_URL || GOOGLE_DEFAULTS.tokenUrl

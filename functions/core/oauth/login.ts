@@ -34,19 +34,18 @@ export async function oauthLogin(
     throw validationFailed([{ field: 'code_verifier', message: 'is required (PKCE) on this server' }])
   const provider = oauth.providers[providerName]
   if (!provider)
-    throw new AuthError('provider_not_configured', 422, `Sign-in with ${providerName} is not configured on this server.`, {
+    throw new AuthError('provider_not_configured', `Sign-in with ${providerName} is not configured on this server.`, {
       errors: [{ field: 'provider', message: 'is not configured on this server' }],
     })
   const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
   const { account, isNewUser } = await findOrCreateAccount(s, providerName, identity, options.password)
-  if (!account.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+  if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   return { ...(await completeLogin(s, account, 'oauth')), isNewUser }
 }
 
 const emailTaken = () =>
   new AuthError(
     'email_taken',
-    409,
     'An account with this email already exists. Sign in to it the way you created it; this sign-in cannot be linked to it.',
   )
 
@@ -67,7 +66,7 @@ async function findOrCreateAccount(
     // and the account's own address was verified. Otherwise whoever registered the address
     // first (without owning it) would get the real owner's logins, or the other way round.
     if (!identity.emailVerified || !existing.user.isVerified) throw emailTaken()
-    if (!existing.user.isActive) throw new AuthError('account_inactive', 403, 'The account is inactive.')
+    if (!existing.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
     // Whoever registered the address chose the password, maybe before its owner proved the
     // mailbox: a provider joins that account only with the password too.
     if (existing.user.passwordHash) await provePassword(s, existing, password)
@@ -80,7 +79,7 @@ async function findOrCreateAccount(
   }
 
   if (!identity.email)
-    throw new AuthError('oauth_email_missing', 422, `${provider} did not share an email address; allow access to it and try again.`)
+    throw new AuthError('oauth_email_missing', `${provider} did not share an email address; allow access to it and try again.`)
   // The same bound as full_name everywhere else.
   const fullName = (identity.name ?? identity.email.split('@')[0]!).slice(0, 200)
   const created = await createAccount(
@@ -108,7 +107,7 @@ async function findOrCreateAccount(
 }
 
 function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, password: string | undefined, attempt: number) {
-  if (attempt >= 1) throw new AuthError('conflict', 409, 'The account changed while signing in; try again.')
+  if (attempt >= 1) throw new AuthError('conflict', 'The account changed while signing in; try again.')
   return findOrCreateAccount(s, provider, identity, password, attempt + 1)
 }
 
@@ -117,7 +116,6 @@ async function provePassword(s: Services, account: Account, password: string | u
   if (password === undefined)
     throw new AuthError(
       'link_requires_password',
-      409,
       'An account with this email already exists and has a password: send it as `password` to link this sign-in to it.',
     )
   const who = { userId: account.user.id, orgId: account.org.id, email: account.user.email }

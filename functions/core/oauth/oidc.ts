@@ -8,13 +8,13 @@ import type { AuthorizationGrant, ProviderCall, ProviderName } from '.'
 // `internal` carries only statuses and the provider's error code.
 
 const unavailable = (provider: ProviderName, internal: unknown) =>
-  new AuthError('provider_unavailable', 503, `The ${provider} sign-in service could not be reached; try again.`, { internal })
+  new AuthError('provider_unavailable', `The ${provider} sign-in service could not be reached; try again.`, { internal })
 export const badGateway = (provider: ProviderName, internal: unknown) =>
-  new AuthError('provider_error', 502, `The ${provider} sign-in service answered with an error; try again.`, { internal })
+  new AuthError('provider_error', `The ${provider} sign-in service answered with an error; try again.`, { internal })
 const refused = (provider: ProviderName, internal: unknown) =>
-  new AuthError('oauth_failed', 401, `${provider} refused the authorization code: it is invalid, expired or already used.`, { internal })
+  new AuthError('oauth_failed', `${provider} refused the authorization code: it is invalid, expired or already used.`, { internal })
 export const invalidIdToken = (provider: ProviderName, reason: string) =>
-  new AuthError('oauth_failed', 401, `The ID token from ${provider} is not valid.`, { internal: { provider, reason } })
+  new AuthError('oauth_failed', `The ID token from ${provider} is not valid.`, { internal: { provider, reason } })
 
 /**
  * One call to a provider, bounded in time. A timeout or a refused connection is 503, a

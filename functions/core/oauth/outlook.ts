@@ -1,5 +1,4 @@
-import type { Bindings } from '../../config'
-import type { OAuthProvider } from '.'
+import type { OAuthBindings, OAuthProvider } from '.'
 import { clientCredentials, exchangeCode, invalidIdToken, stringClaim, verifyIdToken } from './oidc'
 
 // https://learn.microsoft.com/entra/identity-platform/id-token-claims-reference
@@ -19,7 +18,7 @@ const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
  * the tenant and object id (`tid:oid`): `email` and `preferred_username` are mutable and,
  * in many tenants, set by whoever administers the tenant.
  */
-export function outlook(env: Bindings): OAuthProvider | undefined {
+export function outlook(env: OAuthBindings): OAuthProvider | undefined {
   const client = clientCredentials('OUTLOOK', env.OUTLOOK_CLIENT_ID, env.OUTLOOK_CLIENT_SECRET)
   if (!client) return undefined
   const tenant = env.OUTLOOK_TENANT || 'common'

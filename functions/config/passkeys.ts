@@ -1,13 +1,18 @@
-import type { RelyingParty } from './passkeys-webauthn'
+import type { RelyingParty } from '../core/passkeys-webauthn'
 
-/** The WEBAUTHN_* and PASSKEY_* settings (see functions/config.ts `Bindings`). */
-export interface PasskeyEnv {
+/** The WEBAUTHN_* and PASSKEY_* settings, and the two they default from. */
+export interface PasskeyBindings {
   APP_URL?: string
   JWT_KEYS?: string
+  /** The relying party id: the site's domain, e.g. `example.com` (default APP_URL's host). */
   WEBAUTHN_RP_ID?: string
+  /** The exact origins the browser may report (JSON array or comma-separated; default APP_URL's origin). */
   WEBAUTHN_ORIGINS?: string
+  /** The name browsers show for the relying party (default "Gatehouse"). */
   WEBAUTHN_RP_NAME?: string
+  /** `preferred` (default: a passkey without user verification is one factor) or `required`. */
   WEBAUTHN_USER_VERIFICATION?: string
+  /** Seconds after a full sign-in during which a passkey may be added without the password (default 600; 0: no rule). */
   PASSKEY_REAUTH_SECONDS?: string
 }
 
@@ -51,7 +56,7 @@ function origins(value: string | undefined, fallback: string): string[] {
  * one origin allowed. Every origin's host must be the RP ID or a subdomain of it
  * (WebAuthn §5.1.4.1), or browsers would refuse every ceremony anyway.
  */
-export async function passkeyConfig(env: PasskeyEnv): Promise<PasskeyConfig> {
+export async function passkeyConfig(env: PasskeyBindings): Promise<PasskeyConfig> {
   const app = new URL(env.APP_URL || 'http://localhost:8001')
   const id = (env.WEBAUTHN_RP_ID?.trim() || app.hostname).toLowerCase()
   if (!/^[a-z0-9.-]+$/.test(id) || id.startsWith('.') || id.endsWith('.')) throw new Error('WEBAUTHN_RP_ID must be a domain name, e.g. example.com')
