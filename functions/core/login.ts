@@ -106,7 +106,7 @@ export async function completeLogin(
 
 /** A new session and its login event, as statements for the caller's batch (no 2FA asked: the caller knows there is none). */
 export async function prepareLogin(s: Services, who: { userId: string; orgId: string; role: Role }, method: string, detail: EventDetail = {}) {
-  const { tokens, statements } = await prepareSession(s.db, s.config, who, s.now, s.client)
+  const { tokens, statements } = await prepareSession(s, who)
   const event = eventStatement(s, { type: 'login', outcome: 'success', userId: who.userId, orgId: who.orgId, detail: { method, ...detail, session_id: tokens.sessionId } })
   return { tokens, statements: [...statements, event] as const }
 }

@@ -46,7 +46,7 @@ export async function register(
 async function registerAccount(s: Services, r: Registration): Promise<{ account: Account; tokens: IssuedTokens } | undefined> {
   const ids = { orgId: crypto.randomUUID(), userId: crypto.randomUUID() }
   const owner = { userId: ids.userId, orgId: ids.orgId, role: 'owner' as const }
-  const session = await prepareSession(s.db, s.config, owner, s.now, s.client)
+  const session = await prepareSession(s, owner)
   const mail = await newAccountVerificationMail(s, { id: ids.userId, email: r.email.trim(), fullName: r.fullName })
   let user: Account['user'] | undefined
   try {

@@ -1,6 +1,6 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch, rowsOf } from '../../db/client'
-import type { Database, RequestDatabase } from '../../db/client'
+import type { RequestDatabase } from '../../db/client'
 import type { Role } from '../../db/schema'
 import {
   findPrincipal,
@@ -59,7 +59,7 @@ function issueAccessToken(
 
 /** Opens a session for a user who has proven who they are, and issues its first tokens. */
 export async function startSession(s: Services, account: { userId: string; orgId: string; role: Role }): Promise<IssuedTokens> {
-  const { tokens, statements } = await prepareSession(s.db, s.config, account, s.now, s.client)
+  const { tokens, statements } = await prepareSession(s, account)
   await batch(s.db, statements)
   return tokens
 }
@@ -69,13 +69,8 @@ export async function startSession(s: Services, account: { userId: string; orgId
  * own batch (with the account, the audit row...): the id is chosen here, so the access token
  * is signed before the round trip instead of after it.
  */
-export async function prepareSession(
-  db: Database,
-  config: Config,
-  account: { userId: string; orgId: string; role: Role },
-  now: Date,
-  client: ClientInfo = {},
-) {
+export async function prepareSession(s: Pick<Services, 'db' | 'config' | 'now' | 'client'>, account: { userId: string; orgId: string; role: Role }) {
+  const { db, config, now, client } = s
   const refreshToken = randomToken()
   const sessionId = crypto.randomUUID()
   const statements = sessionStatements(db, {

@@ -431,7 +431,7 @@ export async function verifyTwoFactorLogin(
       completion = completeChallengeWithRecoveryCode(s.db, { tokenHash, userId, codeHash: await hashRecoveryCode(recovery), now: s.now })
   }
   // The code spent with the challenge, and the session opened, in one batch: all or nothing.
-  const { tokens, statements } = await prepareSession(s.db, s.config, { userId, orgId: account.org.id, role: account.role }, s.now, s.client)
+  const { tokens, statements } = await prepareSession(s, { userId, orgId: account.org.id, role: account.role })
   const done =
     completion &&
     (await allOrNothing(s.db, [

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { TestWorker } from '../support/worker'
 import { startTestWorker } from '../support/worker'
 
-// The races again in workerd, over the Neon driver's Pool and the relay: the transactions
-// and unique indexes of the production path, against a server that runs them at once.
+// The races again in workerd, over the Neon driver's SQL-over-HTTP batches and the relay:
+// the conditional statements and unique indexes of the production path, against a server
+// that runs them at once.
 describe('concurrent requests in workerd', () => {
   let dev: TestWorker
   beforeAll(async () => {
