@@ -76,7 +76,11 @@ async function main() {
   const secrets = await generateDevSecrets()
   const lifted = Object.fromEntries(['LOGIN', 'REGISTER', 'REFRESH'].map((n) => [`RATE_LIMIT_${n}_PER_IP`, '1000000/60']))
   const [ours, theirs, verifyWorker] = await Promise.all([
-    startWorker({ name: 'gatehouse', dir: ROOT, vars: { ...secrets, ...lifted, JWT_ISSUER: ISSUER, DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy } }),
+    startWorker({
+      name: 'gatehouse',
+      dir: ROOT,
+      vars: { ...secrets, ...lifted, JWT_ISSUER: ISSUER, APP_URL: 'https://bench.gatehouse.invalid', DATABASE_URL: pg.url('gatehouse'), DB_WS_PROXY: wsProxy },
+    }),
     startBetterAuth(pg, wsProxy),
     startWorker({ name: 'verify-bench', dir: join(ROOT, 'bench/verify-worker') }),
   ])
