@@ -4,7 +4,7 @@ import type { NeonHttpDatabase } from 'drizzle-orm/neon-http'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql } from 'drizzle-orm'
-import type { SQL, SQLWrapper } from 'drizzle-orm'
+import type { SQLWrapper } from 'drizzle-orm'
 import { isRequirementUnmet } from './errors'
 import * as schema from './schema'
 
@@ -95,9 +95,6 @@ export async function allOrNothing<T extends Statements>(db: Database, statement
     throw error
   }
 }
-
-/** `required` for raw SQL. */
-export const requiredSql = (db: Database, change: SQL) => required(db, { getSQL: () => change })
 
 function useLocalRelay(relay: string) {
   // The relay speaks plain http:// (its SQL-over-HTTP endpoint).

@@ -9,10 +9,6 @@ const usable = (purpose: EmailTokenPurpose, now: Date) =>
   and(eq(emailTokens.purpose, purpose), isNull(emailTokens.usedAt), gt(emailTokens.expiresAt, now))
 
 /** Spends every still-usable token of `purpose` the user has: the links in their mailbox stop working. */
-export async function voidEmailTokens(db: Database, userId: string, purpose: EmailTokenPurpose, now: Date): Promise<void> {
-  await voidEmailTokensStatement(db, userId, purpose, now)
-}
-
 export const voidEmailTokensStatement = (db: Database, userId: string, purpose: EmailTokenPurpose, now: Date) =>
   db.update(emailTokens).set({ usedAt: now }).where(and(eq(emailTokens.userId, userId), usable(purpose, now)))
 
@@ -35,13 +31,7 @@ export function insertEmailToken(db: Database, t: NewEmailToken) {
 export const issueEmailToken = (db: Database, t: NewEmailToken) =>
   [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)] as const
 
-/** The user a still-usable token belongs to, without spending it. */
-export async function findUsableEmailToken(db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) {
-  const [row] = await selectUsableEmailToken(db, tokenHash, purpose, now)
-  return row
-}
-
-/** `findUsableEmailToken` as a statement, for a batch: at most one row, with the user's organization. */
+/** The user a still-usable token belongs to, without spending it (a statement, for a batch): at most one row, with the user's organization. */
 export const selectUsableEmailToken = (db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) =>
   db
     .select({ userId: emailTokens.userId, email: users.email, fullName: users.fullName, orgId: memberships.orgId })

@@ -36,12 +36,7 @@ export async function linkIdentity(db: Database, userId: string, identity: Ident
   return rows.length === 1
 }
 
-/** For use inside a transaction: a conflict throws, so the whole new account rolls back. */
-export async function insertIdentity(db: Database, userId: string, identity: Identity, now: Date): Promise<void> {
-  await insertIdentityStatement(db, userId, identity, now)
-}
-
-/** `insertIdentity` as a statement, for a batch. */
+/** Links an identity (a statement, for a batch): a conflict fails the batch, so a new account is written whole or not at all. */
 export const insertIdentityStatement = (db: Database, userId: string, identity: Identity, now: Date) =>
   db.insert(oauthIdentities).values({ ...identity, userId, createdAt: now })
 

@@ -6,12 +6,7 @@ import type { Role } from '../schema'
 
 export type Organization = typeof organizations.$inferSelect
 
-export async function findOrganization(db: Database, orgId: string): Promise<Organization | undefined> {
-  const [org] = await selectOrganization(db, orgId)
-  return org
-}
-
-/** `findOrganization` as a statement, for a batch: at most one row. */
+/** The organization (a statement, for a batch): at most one row. */
 export const selectOrganization = (db: Database, orgId: string) => db.select().from(organizations).where(eq(organizations.id, orgId)).limit(1)
 
 export async function renameOrganization(db: Database, orgId: string, name: string): Promise<Organization | undefined> {
@@ -55,12 +50,7 @@ export function countMembers(db: Database, orgId: string) {
   return db.select({ n: count() }).from(memberships).where(eq(memberships.orgId, orgId))
 }
 
-export async function findMember(db: Database, orgId: string, userId: string): Promise<Member | undefined> {
-  const [row] = await selectMember(db, orgId, userId)
-  return row
-}
-
-/** `findMember` as a statement, for a batch: at most one row. */
+/** One member of the organization (a statement, for a batch): at most one row. */
 export const selectMember = (db: Database, orgId: string, userId: string) =>
   db
     .select(memberColumns)

@@ -40,15 +40,7 @@ export function hitWindowStatement(db: Database, key: string, windowSeconds: num
     .returning({ count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
 }
 
-/**
- * `hitWindow` for several keys in one statement (one round trip), each with its own window.
- * Returns the hits in the order of `keys`.
- */
-export async function hitWindows(db: Database, keys: { key: string; windowSeconds: number }[], now: Date): Promise<WindowHit[]> {
-  return hitsInOrder(keys, await hitWindowsStatement(db, keys, now))
-}
-
-/** `hitWindows` as a statement, for a batch; `hitsInOrder` orders its rows as the keys. */
+/** `hitWindow` for several keys in one statement, each with its own window; `hitsInOrder` orders its rows as the keys. */
 export function hitWindowsStatement(db: Database, keys: { key: string; windowSeconds: number }[], now: Date) {
   const windowOf = sql`case ${rateLimits.key} ${sql.join(
     keys.map(({ key, windowSeconds }) => sql`when ${key} then ${windowSeconds}::float8`),
@@ -105,12 +97,7 @@ const admissible = (rule: LockoutRule, now: Date) =>
   sql`${rateLimits.count} < ${rule.hardLimit}::int and (${rateLimits.lockedUntil} is null or ${rateLimits.lockedUntil} <= ${at(now)})`
 const windowExpired = (windowSeconds: number, now: Date) => sql`${rateLimits.windowStartedAt} <= ${at(now)} - make_interval(secs => ${windowSeconds}::float8)`
 
-export async function admitAttempt(db: Database, key: string, rule: LockoutRule, now: Date): Promise<AdmittedAttempt | undefined> {
-  const [row] = await admitAttemptStatement(db, key, rule, now)
-  return row
-}
-
-/** `admitAttempt` as a statement, for a batch: one row when admitted, none when locked. */
+/** Admits an attempt on a key under its lockout rule (a statement, for a batch): one row when admitted, none when locked. */
 export function admitAttemptStatement(db: Database, key: string, rule: LockoutRule, now: Date) {
   const lockFor = lockAfter(rule, now)
   const next = sql`${rateLimits.count} + 1`
@@ -163,7 +150,7 @@ export interface ClientAndAttempt {
 }
 
 /**
- * `hitWindow` on the client's key and `admitAttempt` on the account's, in one statement: the
+ * `hitWindow` on the client's key and `admitAttemptStatement` on the account's, in one statement: the
  * attempt is admitted (and counted) only when the client is still under its limit, exactly
  * as if the two ran one after the other and the first had refused. Both upserts lock and
  * re-read their row, so concurrent requests are counted exactly.

@@ -1,7 +1,6 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { Database, Statements } from '../client'
-import { rowsOf } from '../client'
 import { memberships, organizations, refreshTokens, sessions, users } from '../schema'
 import type { Role } from '../schema'
 
@@ -50,63 +49,6 @@ export function sessionStatements(db: Database, s: NewSession & { id: string }):
   ] as unknown as Statements
 }
 
-/**
- * Inserts a session and its first refresh token in one statement (a CTE): never one without
- * the other. With `maxLiveSessions`, the same statement revokes the user's least recently
- * used live sessions beyond it (the statement's snapshot does not hold the new session, so
- * `maxLiveSessions - 1` older ones stay).
- */
-export async function insertSession(db: Database, s: NewSession): Promise<string> {
-  const cap = s.maxLiveSessions
-    ? sql`, capped as (
-      update ${sessions} set revoked_at = ${s.now.toISOString()}
-      where id in (
-        select id from ${sessions}
-        where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
-        order by last_used_at desc, created_at desc, id desc
-        offset ${s.maxLiveSessions - 1}
-      )
-    )`
-    : sql``
-  const result = await db.execute(sql`
-    with session as (
-      insert into ${sessions} (user_id, created_at, last_used_at, expires_at, user_agent, ip)
-      values (${s.userId}, ${s.now.toISOString()}, ${s.now.toISOString()}, ${s.expiresAt.toISOString()}, ${s.userAgent ?? null}, ${s.ip ?? null})
-      returning id
-    )${cap}
-    insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
-    select ${s.refreshTokenHash}, id, ${s.now.toISOString()}, ${s.refreshExpiresAt.toISOString()} from session
-    returning session_id as id`)
-  return rowsOf<{ id: string }>(result)[0]!.id
-}
-
-/**
- * Spends a refresh token and issues its successor in one atomic statement: of two
- * concurrent uses, exactly one finds `used_at is null`. Returns the session id, or
- * undefined when the token is unknown, expired or already spent.
- *
- * A refresh is also when the session's `last_used_at` moves: updating it on every
- * authenticated request would turn every read into a write, and a session is only ever
- * used for longer than one access token's lifetime by refreshing.
- */
-export async function rotateRefreshToken(
-  db: Database,
-  r: { oldHash: string; newHash: string; now: Date; expiresAt: Date },
-): Promise<string | undefined> {
-  const result = await db.execute(sql`
-    with spent as (
-      update ${refreshTokens} set used_at = ${r.now.toISOString()}
-      where token_hash = ${r.oldHash} and used_at is null and expires_at > ${r.now.toISOString()}
-      returning session_id
-    ), touched as (
-      update ${sessions} set last_used_at = ${r.now.toISOString()} from spent where ${sessions.id} = spent.session_id
-    )
-    insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
-    select ${r.newHash}, session_id, ${r.now.toISOString()}, ${r.expiresAt.toISOString()} from spent
-    returning session_id`)
-  return rowsOf<{ session_id: string }>(result)[0]?.session_id
-}
-
 /** The session a spent refresh token belonged to, and its owner, for reuse detection. */
 export async function sessionOfSpentRefreshToken(db: Database, hash: string) {
   const [row] = await db
@@ -119,7 +61,7 @@ export async function sessionOfSpentRefreshToken(db: Database, hash: string) {
   return row
 }
 
-/** `rotateRefreshToken`'s answer when the client's window and the caller come back with it. */
+/** `rotateRefreshTokenForClient`'s answer: the client's window, the new token's session and its caller. */
 export interface Rotation {
   client_count: number
   client_window_started_ms: number
@@ -132,9 +74,13 @@ export interface Rotation {
 
 /**
  * A refresh in one statement: the client's per-IP window is hit (`hitWindowSql`), and only
- * under its limit is the token rotated (as `rotateRefreshToken`); the session's principal
+ * under its limit is the token spent and its successor issued; the session's principal
  * comes back with it, read in the same statement. Of two concurrent uses of one token,
  * exactly one finds `used_at is null`.
+ *
+ * A refresh is also when the session's `last_used_at` moves: updating it on every
+ * authenticated request would turn every read into a write, and a session is only ever
+ * used for longer than one access token's lifetime by refreshing.
  */
 export function rotateRefreshTokenForClient(
   db: Database,

@@ -164,10 +164,6 @@ export function disableTotp(
 // ---- the two-step login ----
 
 /** Ends every pending login challenge of the user (their password changed). */
-export async function deleteChallenges(db: Database, userId: string): Promise<void> {
-  await deleteChallengesStatement(db, userId)
-}
-
 export const deleteChallengesStatement = (db: Database, userId: string) =>
   db.delete(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId))
 

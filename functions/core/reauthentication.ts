@@ -22,9 +22,8 @@ export async function requireRecentSignIn(
   s: Services,
   caller: RecentCaller,
   password: string | undefined,
-  maxAgeSeconds = s.config.twoFactorReauthSeconds,
+  maxAge = s.config.twoFactorReauthSeconds,
 ): Promise<void> {
-  const maxAge = maxAgeSeconds
   if (maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000) return
   // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
   if (password === undefined)

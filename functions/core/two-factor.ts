@@ -345,13 +345,6 @@ export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: R
   await noticeSent(s, notice)
 }
 
-/** Step one of a two-step login: an opaque, single-use session_token instead of tokens. */
-export async function startTwoFactorChallenge(s: Services, userId: string): Promise<string> {
-  const { sessionToken, statement } = await prepareTwoFactorChallenge(s, userId)
-  await statement
-  return sessionToken
-}
-
 /** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
 export async function prepareTwoFactorChallenge(s: Services, userId: string, firstFactorPasskeyId?: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
