@@ -12,6 +12,20 @@ export function insertEvent(db: Database, event: NewAuthEvent) {
   return db.insert(authEvents).values(event)
 }
 
+/**
+ * `insertEvent` only where `only` holds (SQL, read when the statement runs): for a batch whose
+ * earlier statement may have written nothing (a write a window refused), so the event records
+ * only what happened.
+ */
+export function insertEventIf(db: Database, event: NewAuthEvent, only: SQL) {
+  return db.execute(sql`
+    insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${event.userId ?? null}::uuid,
+      ${event.orgId ?? null}::uuid, ${event.ip ?? null}::text, ${event.userAgent ?? null}::text,
+      ${event.detail === null || event.detail === undefined ? null : JSON.stringify(event.detail)}::jsonb
+    where ${only}`)
+}
+
 /** Inserts an event for the user with this normalized email, if any, in the same statement. */
 export async function insertEventForEmail(db: Database, emailNormalized: string, event: Omit<NewAuthEvent, 'userId' | 'orgId'>): Promise<void> {
   await db.execute(sql`
