@@ -1,8 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
-import type { SQL } from 'drizzle-orm'
 import { insertEvent, insertEventForEmail, insertEventIf, listUserEvents } from '../../db/queries/events'
 import type { AuthEventRow, NewAuthEvent } from '../../db/queries/events'
-import type { Database } from '../../db/client'
+import type { Condition, Database } from '../../db/client'
 import type { Services } from './services'
 
 export type AuthEventType =
@@ -77,7 +76,7 @@ export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event
 }
 
 /** `eventStatement` written only where `only` holds (SQL): the event of a change its batch may have refused. */
-export function eventStatementIf(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, only: SQL) {
+export function eventStatementIf(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, only: Condition) {
   return insertEventIf(s.db, eventRow(s, event), only)
 }
 

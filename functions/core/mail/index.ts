@@ -3,7 +3,7 @@ import type { Services } from '../services'
 import { sendThroughHttp } from './http'
 import { sendToOutbox } from './outbox'
 import { insertOutboxMail, insertOutboxMailIf } from '../../../db/queries/mail'
-import type { SQL } from 'drizzle-orm'
+import type { Condition } from '../../../db/client'
 
 /** What the log may say about a failed send: the code and its detail, never the recipient or text. */
 export const mailFailure = (error: unknown) =>
@@ -50,7 +50,7 @@ export function mailWithWrite(
   options: {
     afterResponse?: boolean
     /** The outbox row only where this holds (SQL): the mail of a write its batch may refuse. The email API's caller sends only after a write that happened. */
-    only?: SQL
+    only?: Condition
   } = { afterResponse: true },
 ) {
   const clean = cleanMessage(message)
