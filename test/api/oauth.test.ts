@@ -516,7 +516,7 @@ describe('the per-IP window of the callback', () => {
     expect(await again.json()).toEqual(problem(429, 'rate_limited', 'Too many requests. Try again in 60 seconds.'))
     const stranger = googleUser()
     expect((await googleLogin(t, stranger)).status).toBe(429)
-    expect({ sessions: await sessionsOf(t, first.user_id), strangers: await usersWithEmail(t, stranger.email) }).toEqual({ sessions: 2, strangers: 0 })
+    expect({ sessions: await sessionsOf(t, first.user_id), strangers: await usersWithEmail(t, stranger.email as string) }).toEqual({ sessions: 2, strangers: 0 })
   })
 
   it('counts a callback the provider refuses, and answers 429 before its refusal once over', async () => {
