@@ -144,7 +144,12 @@ const ofCeremony = (c: { challengeHash: string; ceremony: Ceremony }) =>
  * `consumedChallenge` reads its rows.
  */
 export function consumeChallengeStatement(db: Database, c: { challengeHash: string; ceremony: Ceremony; credentialId: string }, when?: SQL) {
-  const consumed = db.$with('consumed').as(db.delete(webauthnChallenges).where(and(ofCeremony(c), when)).returning(challengeColumns))
+  const consumed = db.$with('consumed').as(
+    db
+      .delete(webauthnChallenges)
+      .where(and(ofCeremony(c), when))
+      .returning(challengeColumns),
+  )
   return withCredential(db.with(consumed).select(selection(consumed)).from(consumed), c.credentialId)
 }
 

@@ -352,7 +352,11 @@ async function verifyAssertion(
   const handle = credential.response.userHandle
   if (handle != null && handle !== userHandle(passkey.userId)) return { failure: 'credential_mismatch', passkey, account }
   const { authenticatorData, clientDataJSON, signature } = read
-  const checked = await checkAssertion(s.config.passkeys.rp, { jwk: passkey.publicKey, algorithm: passkey.algorithm }, { authenticatorData, clientDataJSON, signature })
+  const checked = await checkAssertion(
+    s.config.passkeys.rp,
+    { jwk: passkey.publicKey, algorithm: passkey.algorithm },
+    { authenticatorData, clientDataJSON, signature },
+  )
   if (!checked.ok) return { failure: checked.reason, passkey, account }
   return { challenge, passkey, account, signCount: checked.signCount, userVerified: checked.userVerified }
 }
