@@ -273,9 +273,9 @@ export const spendLiveChallenge = (db: Database, c: { challengeHash: string; cer
 export const spendChallengeStatement = (db: Database, c: { challengeHash: string; ceremony: Ceremony }) =>
   db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.challengeHash, c.challengeHash), eq(webauthnChallenges.ceremony, c.ceremony)))
 
-export async function listPasskeys(db: Database, userId: string): Promise<Passkey[]> {
-  return db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(desc(passkeys.createdAt), desc(passkeys.id))
-}
+/** A user's passkeys, newest first: a statement, for the session check's batch. */
+export const selectPasskeys = (db: Database, userId: string) =>
+  db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(desc(passkeys.createdAt), desc(passkeys.id))
 
 /**
  * Renames one of a user's passkeys and audits it (the row only if it was theirs): one batch,

@@ -10,7 +10,7 @@ import {
   insertPasskeyStatement,
   insertRegistrationChallenge,
   insertSecondFactorChallenge,
-  listPasskeys,
+  selectPasskeys,
   recordPasskeyUseStatement,
   renamePasskey,
   selectChallengeStatement,
@@ -20,6 +20,7 @@ import {
 import type { ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
 import type { Principal } from '../../db/queries/sessions'
 import { allOrNothing, batch, required } from '../../db/client'
+import type { Database } from '../../db/client'
 import { isRequirementUnmet, isUniqueViolation } from '../../db/errors'
 import { hitWindowStatement, underWindowLimit } from '../../db/queries/rate-limits'
 import { spendChallenge as spendTwoFactorChallenge } from '../../db/queries/two-factor'
@@ -255,9 +256,8 @@ export async function finishPasskeyRegistration(
 
 // ---- management ----
 
-export async function listUserPasskeys(s: Services, userId: string) {
-  return (await listPasskeys(s.db, userId)).map(passkeyView)
-}
+/** The caller's passkeys, read in the session check's round trip (the endpoint's `reads`). */
+export const passkeyListReads = (db: Database, caller: { userId: string }) => [selectPasskeys(db, caller.userId)] as const
 
 export async function renameUserPasskey(s: Services, owner: { userId: string; orgId: string }, id: string, name: string) {
   const event = eventRow(s, { type: 'passkey_renamed', outcome: 'success', ...owner, detail: { passkey_id: id } })

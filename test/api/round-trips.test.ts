@@ -332,7 +332,7 @@ describe('database round trips of the second-factor endpoints', () => {
       'POST /api/v1/org/members/:user_id/2fa/reset': 3,
       'POST /api/v1/auth/passkeys/registration/options': 2,
       'POST /api/v1/auth/passkeys/registration': 2,
-      'GET /api/v1/auth/passkeys': 2,
+      'GET /api/v1/auth/passkeys': 1,
       'PATCH /api/v1/auth/passkeys/:id': 2,
       'POST /api/v1/auth/passkeys/login/options': 2,
       'POST /api/v1/auth/passkeys/login': 2,
