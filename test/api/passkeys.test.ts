@@ -576,6 +576,24 @@ describe('passkey ceremonies in two round trips, refusing as before', () => {
     expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential })).status).toBe(200)
   })
 
+  it('reports a counter that goes backwards at the second factor, charges the attempt and spends the challenge', async () => {
+    const t = await passkeyApp()
+    const { user, device, passkey } = await withPasskey(t)
+    await withTwoFactor(t, user)
+    expect((await signIn(t, device)).status).toBe(200) // counter 1, two factors at once
+    const { session_token } = await (await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).json()
+    const options = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const cloned = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options, { signCount: 1 }) })
+    expect(cloned.status).toBe(401)
+    expect(await cloned.json()).toEqual(passkeyInvalid)
+    expect(await lastEvent(t, user.user_id, 'passkey_clone_suspected')).toMatchObject({
+      outcome: 'denied',
+      detail: { passkey_id: passkey.id, stored_count: 1, received_count: 1, via: 'two_factor' },
+    })
+    expect(await lastEvent(t, user.user_id, 'two_factor_code')).toMatchObject({ outcome: 'failure', detail: { via: 'login_passkey' } })
+    expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options) })).status).toBe(401)
+  })
+
   it('spends a 2FA passkey challenge on a refusal: signed again, it is still refused', async () => {
     const t = await passkeyApp()
     const { user, device } = await withPasskey(t)
