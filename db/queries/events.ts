@@ -18,12 +18,7 @@ export function insertEvent(db: Database, event: NewAuthEvent) {
  * only what happened.
  */
 export function insertEventIf(db: Database, event: NewAuthEvent, only: SQL) {
-  return db.execute(sql`
-    insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
-    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${event.userId ?? null}::uuid,
-      ${event.orgId ?? null}::uuid, ${event.ip ?? null}::text, ${event.userAgent ?? null}::text,
-      ${event.detail === null || event.detail === undefined ? null : JSON.stringify(event.detail)}::jsonb
-    where ${only}`)
+  return db.execute(insertEventWhereSql(event, only))
 }
 
 /** Inserts an event for the user with this normalized email, if any, in the same statement. */
@@ -36,6 +31,20 @@ export async function insertEventForEmail(db: Database, emailNormalized: string,
     left join ${users} u on u.email_normalized = ${emailNormalized} and u.owns_email
     left join ${memberships} m on m.user_id = u.id
     limit 1`)
+}
+
+/**
+ * An event as SQL for a CTE of a larger statement (`recorded as (...)`): inserted only
+ * `where` the condition holds, so a change and the row that audits it (or the one that
+ * audits its refusal) are decided by one statement.
+ */
+export function insertEventWhereSql(event: NewAuthEvent, where: SQL): SQL {
+  const detail = event.detail === null || event.detail === undefined ? sql`null::jsonb` : sql`${JSON.stringify(event.detail)}::jsonb`
+  return sql`
+    insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${event.userId ?? null}::uuid,
+      ${event.orgId ?? null}::uuid, ${event.ip ?? null}::text, ${event.userAgent ?? null}::text, ${detail}
+    where ${where}`
 }
 
 /**

@@ -68,7 +68,7 @@ export function hitWindowsStatement(db: Database, keys: { key: string; windowSec
 export function windowsUnder(limits: { key: string; limit: number }[]): SQL {
   if (limits.length === 0) return sql`true`
   return sql.join(
-    limits.map(({ key, limit }) => sql`coalesce((select w.count from ${rateLimits} w where w.key = ${key}), 0) <= ${limit}::int`),
+    limits.map(({ key, limit }) => underWindowLimit(key, limit)),
     sql` and `,
   )
 }
@@ -148,6 +148,14 @@ export function hitWindowSql(key: string, windowSeconds: number, now: Date) {
         window_started_at = case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end
       returning count, window_started_at`
 }
+
+/**
+ * Whether a windowed key is within `limit`, as a condition for a later statement of the batch
+ * that counted its hit (`hitWindowStatement`): the batch's transaction holds the row, so this
+ * reads exactly that hit's count.
+ */
+export const underWindowLimit = (key: string, limit: number) =>
+  sql`coalesce((select ${rateLimits.count} from ${rateLimits} where ${rateLimits.key} = ${key}), 0) <= ${limit}::int`
 
 /** One row: the client's window after this hit, and the account's attempt if it was admitted. */
 export interface ClientAndAttempt {
