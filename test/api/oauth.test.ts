@@ -501,8 +501,9 @@ describe('two-factor', () => {
   })
 })
 
-// The client's window is counted with the account's lookups, after the provider's answer (one
-// round trip for both): over it, nothing is written whatever the provider said.
+// The client's window is counted first, before the provider hears of the code: a client over
+// it must not make us spend our client credentials on the provider's token endpoint (the
+// provider would throttle them for every user). Over it, nothing is written.
 describe('the per-IP window of the callback', () => {
   const limited = () => testApp({ ip: uniqueIp(), clock: new TestClock(new Date()), env: { ...providerEnv(), RATE_LIMIT_OAUTH_PER_IP: '2/60' } })
 
@@ -517,6 +518,17 @@ describe('the per-IP window of the callback', () => {
     const stranger = googleUser()
     expect((await googleLogin(t, stranger)).status).toBe(429)
     expect({ sessions: await sessionsOf(t, first.user_id), strangers: await usersWithEmail(t, stranger.email as string) }).toEqual({ sessions: 2, strangers: 0 })
+  })
+
+  it('answers 429 once over, before the token endpoint of the provider is called', async () => {
+    const t = await limited()
+    expect((await googleLogin(t, googleUser())).status).toBe(200)
+    expect((await googleLogin(t, googleUser())).status).toBe(200)
+    const code = await idp.authorize(googleUser(), { redirectUri: REDIRECT })
+    const before = idp.tokenRequests.length
+    for (let i = 0; i < 5; i++)
+      expect((await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })).status).toBe(429)
+    expect(idp.tokenRequests.length).toBe(before)
   })
 
   it('counts a callback the provider refuses, and answers 429 before its refusal once over', async () => {

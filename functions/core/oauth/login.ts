@@ -9,7 +9,7 @@ import { AuthError, unauthenticated, validationFailed } from '../errors'
 import { completeLogin, prepareLogin } from '../login'
 import type { LoginOutcome } from '../login'
 import { mailFailure } from '../mail'
-import { limitClient, limitClientAnd } from '../rate-limit'
+import { limitClient } from '../rate-limit'
 import { passwordMatches } from '../reauthentication'
 import type { Services } from '../services'
 import type { AuthorizationGrant, ProviderIdentity, ProviderName } from '.'
@@ -21,8 +21,9 @@ export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
  * (before the provider hears of this code), then the provider proves an identity, then
  * that identity finds, links or creates the account, and the login completes like any other.
  *
- * Two round trips for a known identity or a new account: the client's window with the
- * account's lookups, then one write (the session, or the whole new account signed in).
+ * Three round trips for a known identity or a new account: the client's window (before the
+ * provider is called), the account's lookups (they need the identity the provider proved),
+ * then one write (the session, or the whole new account signed in).
  */
 export async function oauthLogin(
   s: Services,
@@ -30,27 +31,22 @@ export async function oauthLogin(
   grant: AuthorizationGrant,
   options: { password?: string } = {},
 ): Promise<OAuthOutcome> {
+  // First, alone: a client over its window must not get the provider's token endpoint called
+  // with our credentials (the provider would throttle them for every user).
+  await limitClient(s, 'oauth')
   const { oauth } = s.config
-  // The client's window is counted with the lookups once the provider has proved an identity;
-  // a callback refused before that counts it alone, and hears 429 first when over it.
-  const refuse = async (error: unknown): Promise<never> => {
-    await limitClient(s, 'oauth')
-    throw error
-  }
   // RFC 9700 §4.1.3: exact string matching, nothing looser.
   if (!oauth.redirectUris.includes(grant.redirectUri))
-    return refuse(validationFailed([{ field: 'redirect_uri', message: 'is not an allowed redirect URI' }]))
+    throw validationFailed([{ field: 'redirect_uri', message: 'is not an allowed redirect URI' }])
   // RFC 9700 §2.1.1: PKCE against code injection; a deployment whose clients all send it can demand it.
   if (oauth.requirePkce && !grant.codeVerifier)
-    return refuse(validationFailed([{ field: 'code_verifier', message: 'is required (PKCE) on this server' }]))
+    throw validationFailed([{ field: 'code_verifier', message: 'is required (PKCE) on this server' }])
   const provider = oauth.providers[providerName]
   if (!provider)
-    return refuse(
-      new AuthError('provider_not_configured', `Sign-in with ${providerName} is not configured on this server.`, {
-        errors: [{ field: 'provider', message: 'is not configured on this server' }],
-      }),
-    )
-  const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant).catch(refuse)
+    throw new AuthError('provider_not_configured', `Sign-in with ${providerName} is not configured on this server.`, {
+      errors: [{ field: 'provider', message: 'is not configured on this server' }],
+    })
+  const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
   const found = await findOrCreateAccount(s, providerName, identity, options.password)
   if ('login' in found) return { ...found.login, isNewUser: true }
   const { account } = found
@@ -74,9 +70,11 @@ async function findOrCreateAccount(
   password: string | undefined,
   attempt = 0,
 ): Promise<Found> {
-  // The identity's account and the email's, read together (with the client's window, the first time).
-  const reads = [selectAccountByIdentity(s.db, provider, identity.subject), selectAccountByEmail(s.db, identity.email ?? '')] as const
-  const [[known], [byEmail]] = attempt === 0 ? await limitClientAnd(s, 'oauth', reads) : await batch(s.db, reads)
+  // The identity's account and the email's, read together.
+  const [[known], [byEmail]] = await batch(s.db, [
+    selectAccountByIdentity(s.db, provider, identity.subject),
+    selectAccountByEmail(s.db, identity.email ?? ''),
+  ])
   if (known) return { account: known }
   const link = { provider, subject: identity.subject, email: identity.email }
 
