@@ -1,7 +1,8 @@
 import { eq, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
-import { rateLimits } from '../schema'
+import { memberships, rateLimits, sessions, users } from '../schema'
+import type { Role } from '../schema'
 
 // Every counter here changes in one INSERT ... ON CONFLICT DO UPDATE: Postgres locks the
 // row and evaluates the update against its latest version, so concurrent hits from any
@@ -185,4 +186,59 @@ export function hitWindowThenAdmit(
       admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms,
       (select user_id from subject) as user_id, (select first_factor_passkey_id from subject) as first_factor_passkey_id
     from client left join admitted on true`)
+}
+
+/** One row of `admitCallerAttemptStatement`, and the columns it was asked for. */
+export interface CallerAttempt {
+  /** The key of the attempt; null when the caller did not qualify (nothing was counted). */
+  key: string | null
+  /** Null when nothing was admitted: with a key, the key is locked. */
+  failures: number | null
+  locked_until_ms: number | null
+}
+
+/**
+ * `admitAttemptStatement` for the caller of an authenticated request, as one of its reads in
+ * the session check's batch: the attempt is counted only for a caller the session check will
+ * pass (the session `s` live and theirs, the user `u` active, still in the organization with
+ * one of `roles`) and when `when` (a condition on `s` and `u`) holds. Otherwise nothing is
+ * counted, so an ended token cannot advance its owner's lock. `key` is an expression on `u`;
+ * `columns`, columns of the caller's `u` row to return, read in the same snapshot as the
+ * decision.
+ */
+export function admitCallerAttemptStatement(
+  db: Database,
+  c: {
+    caller: { sessionId: string; userId: string; orgId: string }
+    roles: readonly Role[]
+    key: SQL
+    when: SQL
+    columns?: SQL
+    rule: LockoutRule
+    now: Date
+  },
+) {
+  const { caller, now, rule } = c
+  const lockFor = lockAfter(rule, now)
+  const granted = sql.join(
+    c.roles.map((role) => sql`${role}`),
+    sql`, `,
+  )
+  const roles = c.roles.length ? sql`m.role in (${granted})` : sql`false`
+  return db.execute(sql`
+    with eligible as (
+      select ${c.key} as key
+      from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
+      where s.id = ${caller.sessionId} and s.user_id = ${caller.userId} and m.org_id = ${caller.orgId}
+        and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${roles} and (${c.when})
+    ), admitted as (
+      insert into ${rateLimits} (key, count, window_started_at, locked_until)
+      select key, 1, ${at(now)}, ${lockFor(sql`1`)} from eligible
+      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
+      where ${admissible(rule, now)}
+      returning count, locked_until
+    )
+    select (select key from eligible) as key, admitted.count as failures,
+      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${c.columns ? sql`, ${c.columns}` : sql``}
+    from (select 1) one left join admitted on true${c.columns ? sql` left join ${users} u on u.id = ${caller.userId}` : sql``}`)
 }

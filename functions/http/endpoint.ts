@@ -20,6 +20,12 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    * the session check, and their results are the handler's second argument.
    */
   reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => R
+  /**
+   * The `reads` see the validated body (`bodyOf(c)`, undefined when it is refused): it is
+   * read before the session check, and a refusal is still answered after it, as without.
+   * For reads that count an attempt only for a request the endpoint will act on.
+   */
+  readsBody?: boolean
   body?: B
   /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. */
   bodyOptional?: boolean
@@ -59,10 +65,28 @@ function guards(spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>): Mid
       await next()
     })
   const auth = spec.auth ?? true
+  const body = spec.body && (jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
+  if (auth && body && spec.readsBody) {
+    // The body validated first, its refusal kept: the caller still hears about the session first.
+    const refused = new WeakMap<Context<AppEnv>, unknown>()
+    handlers.push(async (c, next) => {
+      await body(c, async () => {}).catch((error: unknown) => refused.set(c, error))
+      await next()
+    })
+    handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
+    handlers.push(async (c, next) => {
+      if (refused.has(c)) throw refused.get(c)
+      await next()
+    })
+    return handlers
+  }
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
-  if (spec.body) handlers.push(jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
+  if (body) handlers.push(body)
   return handlers
 }
+
+/** In `reads` of a spec with `readsBody`: the validated body, or undefined when it was refused. */
+export const bodyOf = <T>(c: Context<AppEnv>): T | undefined => (c.req.valid as (target: 'json') => T | undefined)('json')
 
 /**
  * One endpoint: its description (the OpenAPI document is generated from it) and its
