@@ -1,4 +1,6 @@
+import { sql } from 'drizzle-orm'
 import { findAccount } from '../../db/queries/accounts'
+import type { Config } from '../config'
 import { AuthError } from './errors'
 import { verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
@@ -33,6 +35,15 @@ export async function requireRecentSignIn(
     throw new AuthError('invalid_credentials', 'The password is incorrect.', {
       errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
     })
+}
+
+/**
+ * `requireRecentSignIn`'s "recent enough, no password needed" as SQL on the caller's session
+ * `s`, for a statement that must act only when it holds (true when the rule is off).
+ */
+export function recentSignInSql(s: { config: Config; now: Date }, maxAge = s.config.twoFactorReauthSeconds) {
+  if (maxAge === 0) return sql`true`
+  return sql`s.created_at >= ${s.now.toISOString()}::timestamptz - make_interval(secs => ${maxAge}::float8)`
 }
 
 /**
