@@ -396,15 +396,24 @@ export async function disableTwoFactor(
   await noticeSent(s, notice)
 }
 
+/** The member and their 2FA state, for the session check's batch (`resetMemberTwoFactor`). */
+export const memberTwoFactorReads = (db: Database, actor: { orgId: string }, targetUserId: string) =>
+  [selectMember(db, actor.orgId, targetUserId), selectTotpState(db, targetUserId)] as const
+
 /**
  * An owner turns a member's 2FA off (a lost authenticator and spent recovery codes): every
  * session of the member ends, the member is mailed, and the audit log names the owner.
  * Owners only, and never their own (that is /2fa/disable, with proof).
  */
-export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
+export async function resetMemberTwoFactor(
+  s: Services,
+  actor: Owner & { role: Role },
+  targetUserId: string,
+  read?: BatchResponse<ReturnType<typeof memberTwoFactorReads>>,
+): Promise<void> {
   if (actor.role !== 'owner') throw new AuthError('forbidden', 'Only an owner can reset a member’s two-factor authentication.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
-  const [[target], [state]] = await s.db.batch([selectMember(s.db, actor.orgId, targetUserId), selectTotpState(s.db, targetUserId)])
+  const [[target], [state]] = read ?? (await s.db.batch(memberTwoFactorReads(s.db, actor, targetUserId)))
   if (!target) throw notFound('Member')
   if (target.userId === actor.userId)
     throw new AuthError('forbidden', 'Turn your own two-factor authentication off at /2fa/disable.')
