@@ -188,7 +188,7 @@ export function hitWindowThenAdmit(
     from client left join admitted on true`)
 }
 
-/** One row of `admitCallerAttemptStatement`, and the columns it was asked for. */
+/** One row of `admitCallerAttemptStatement`. */
 export interface CallerAttempt {
   /** The key of the attempt; null when the caller did not qualify (nothing was counted). */
   key: string | null
@@ -197,40 +197,72 @@ export interface CallerAttempt {
   locked_until_ms: number | null
 }
 
+/** With `withTwoFactorState`: the caller's 2FA columns, read in the statement's snapshot. */
+export interface CallerTwoFactorState {
+  totp_secret: string | null
+  totp_key_id: string | null
+  totp_enabled_at_ms: number | null
+  totp_last_step: number | null
+}
+
+/** The key an attempt counts on: a given one, or the account's (`prefix` and the caller's normalized email). */
+export type CallerKey = { key: string } | { accountKeyPrefix: string }
+
+/** When a caller's attempt counts, beyond a caller the session check passes. */
+export interface CallerAttemptCondition {
+  /** False: nothing counts (a body the endpoint refuses). */
+  act: boolean
+  /** The caller's 2FA must be on, or pending (a secret set up, not yet confirmed). */
+  twoFactor?: 'on' | 'pending'
+  /** The session must have signed in at or after this. */
+  signedInSince?: Date
+}
+
+const TWO_FACTOR = { on: sql`u.totp_enabled_at is not null`, pending: sql`u.totp_enabled_at is null and u.totp_secret is not null` }
+
 /**
  * `admitAttemptStatement` for the caller of an authenticated request, as one of its reads in
  * the session check's batch: the attempt is counted only for a caller the session check will
- * pass (the session `s` live and theirs, the user `u` active, still in the organization with
- * one of `roles`) and when `when` (a condition on `s` and `u`) holds. Otherwise nothing is
- * counted, so an ended token cannot advance its owner's lock. `key` is an expression on `u`;
- * `columns`, columns of the caller's `u` row to return, read in the same snapshot as the
- * decision.
+ * pass (the session live and theirs, the user active, still in the organization with one of
+ * `roles`) and when `when` holds. Otherwise nothing is counted, so an ended token cannot
+ * advance its owner's lock. `users.email_normalized` is written once, as `normalizeEmail(email)`,
+ * so an account key built from it is the one `accountKey(email)` names.
  */
 export function admitCallerAttemptStatement(
   db: Database,
   c: {
     caller: { sessionId: string; userId: string; orgId: string }
     roles: readonly Role[]
-    key: SQL
-    when: SQL
-    columns?: SQL
+    key: CallerKey
+    when: CallerAttemptCondition
+    withTwoFactorState?: boolean
     rule: LockoutRule
     now: Date
   },
 ) {
-  const { caller, now, rule } = c
+  const { caller, now, rule, when } = c
   const lockFor = lockAfter(rule, now)
   const granted = sql.join(
     c.roles.map((role) => sql`${role}`),
     sql`, `,
   )
-  const roles = c.roles.length ? sql`m.role in (${granted})` : sql`false`
+  const conditions = [
+    c.roles.length && when.act ? sql`m.role in (${granted})` : sql`false`,
+    ...(when.twoFactor ? [TWO_FACTOR[when.twoFactor]] : []),
+    ...(when.signedInSince ? [sql`s.created_at >= ${at(when.signedInSince)}`] : []),
+  ]
+  const key = 'key' in c.key ? sql`${c.key.key}::text` : sql`${c.key.accountKeyPrefix}::text || u.email_normalized`
+  // The 2FA state in the admission's own snapshot: what the Worker decides on is what was counted on.
+  const state = c.withTwoFactorState
+    ? sql`, u.totp_secret, u.totp_key_id, (extract(epoch from u.totp_enabled_at) * 1000)::float8 as totp_enabled_at_ms,
+        u.totp_last_step::float8 as totp_last_step`
+    : sql``
   return db.execute(sql`
     with eligible as (
-      select ${c.key} as key
+      select ${key} as key
       from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
       where s.id = ${caller.sessionId} and s.user_id = ${caller.userId} and m.org_id = ${caller.orgId}
-        and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${roles} and (${c.when})
+        and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${sql.join(conditions, sql` and `)}
     ), admitted as (
       insert into ${rateLimits} (key, count, window_started_at, locked_until)
       select key, 1, ${at(now)}, ${lockFor(sql`1`)} from eligible
@@ -239,6 +271,6 @@ export function admitCallerAttemptStatement(
       returning count, locked_until
     )
     select (select key from eligible) as key, admitted.count as failures,
-      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${c.columns ? sql`, ${c.columns}` : sql``}
-    from (select 1) one left join admitted on true${c.columns ? sql` left join ${users} u on u.id = ${caller.userId}` : sql``}`)
+      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${state}
+    from (select 1) one left join admitted on true left join ${users} u on u.id = ${caller.userId}`)
 }

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 import { changePassword, passwordChangeReads } from '../core/password-change'
-import { bodyOf, endpoint } from '../http/endpoint'
+import { bodyOf } from '../http/body'
+import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword, password } from '../http/schemas'
 

@@ -12,7 +12,7 @@ import type { AuthEvent } from './audit'
 import { unauthenticated } from './errors'
 import { checkNewPassword } from './password-policy'
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
-import { accountKey, accountKeyOfUser, callerAttemptStatement, checkLimit, failureStatements, judgeCallerAttempt } from './rate-limit'
+import { accountKey, callersAccountKey, callerAttemptStatement, checkLimit, failureStatements, judgeCallerAttempt } from './rate-limit'
 import type { Services } from './services'
 import type { Caller } from './sessions'
 import type { CallerAttempt } from '../../db/queries/rate-limits'
@@ -26,7 +26,7 @@ import type { BatchResponse } from 'drizzle-orm/batch'
  */
 export const passwordChangeReads = (s: { db: Database; config: Config; now: Date }, caller: Caller, bodyValid: boolean) =>
   [
-    callerAttemptStatement(s, caller, { scope: 'profile:write', key: accountKeyOfUser, when: bodyValid, policy: s.config.rateLimits.lockout }),
+    callerAttemptStatement(s, caller, { scope: 'profile:write', key: callersAccountKey, when: { act: bodyValid }, policy: s.config.rateLimits.lockout }),
     selectAccountById(s.db, caller.userId),
   ] as const
 

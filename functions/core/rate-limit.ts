@@ -2,9 +2,7 @@ import { normalizeEmail } from '../../db/queries/accounts'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
 import { admitAttemptStatement, admitCallerAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter } from '../../db/queries/rate-limits'
-import type { AdmittedAttempt, CallerAttempt, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
-import { sql } from 'drizzle-orm'
-import type { SQL } from 'drizzle-orm'
+import type { AdmittedAttempt, CallerAttempt, CallerAttemptCondition, CallerKey, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
 import type { Database } from '../../db/client'
 import type { ClientAction, LockoutPolicy, WindowPolicy } from '../config/rate-limits'
 import { eventStatement, recordEvent, recordEventForEmail } from './audit'
@@ -22,11 +20,8 @@ import type { Caller } from './sessions'
 
 /** Failed passwords for the account with this email (login, password change). */
 export const accountKey = (email: string) => `login:account:${normalizeEmail(email)}`
-/**
- * `accountKey` in SQL, from the caller's users row `u`: `email_normalized` is written once,
- * as `normalizeEmail(email)`, beside the address.
- */
-export const accountKeyOfUser = sql`${accountKey('')} || u.email_normalized`
+/** `accountKey` of the caller's own address, for `callerAttemptStatement` (built from the stored normalized email). */
+export const callersAccountKey: CallerKey = { accountKeyPrefix: accountKey('') }
 /** Failed 2FA codes (TOTP or recovery) for a user, across all their challenges. */
 export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
 export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
@@ -236,18 +231,16 @@ export async function admitClientAttempt(
 /**
  * `checkLimit` for the caller of an authenticated request, as one of the endpoint's `reads`
  * (the session check's round trip): counted only for a caller `authorize(scope)` will pass, and
- * only `when` (a condition on the session `s` and user `u`: the request is one the endpoint
- * will act on). `judgeCallerAttempt` gives the verdict.
+ * only `when` (the request is one the endpoint will act on). `judgeCallerAttempt` gives the verdict.
  */
 export function callerAttemptStatement(
   s: { db: Database; now: Date },
   caller: Caller,
-  a: { scope: string; key: SQL; when: SQL | boolean; policy: LockoutPolicy; columns?: SQL },
+  a: { scope: string; key: CallerKey; when: CallerAttemptCondition; policy: LockoutPolicy; withTwoFactorState?: boolean },
 ) {
   // The token's own scopes are checked in the Worker; the live role, in the statement.
   const roles = caller.scopes?.includes(a.scope) ? rolesGranting(a.scope) : []
-  const when = typeof a.when === 'boolean' ? sql.raw(String(a.when)) : a.when
-  return admitCallerAttemptStatement(s.db, { caller, roles, key: a.key, when, columns: a.columns, rule: a.policy, now: s.now })
+  return admitCallerAttemptStatement(s.db, { caller, roles, key: a.key, when: a.when, withTwoFactorState: a.withTwoFactorState, rule: a.policy, now: s.now })
 }
 
 /**

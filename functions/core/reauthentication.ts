@@ -1,4 +1,3 @@
-import { sql } from 'drizzle-orm'
 import { findAccount } from '../../db/queries/accounts'
 import type { Config } from '../config'
 import { AuthError } from './errors'
@@ -38,12 +37,11 @@ export async function requireRecentSignIn(
 }
 
 /**
- * `requireRecentSignIn`'s "recent enough, no password needed" as SQL on the caller's session
- * `s`, for a statement that must act only when it holds (true when the rule is off).
+ * The oldest sign-in `requireRecentSignIn` lets through without a password (undefined when the
+ * rule is off), for a statement that must act only when it would.
  */
-export function recentSignInSql(s: { config: Config; now: Date }, maxAge = s.config.twoFactorReauthSeconds) {
-  if (maxAge === 0) return sql`true`
-  return sql`s.created_at >= ${s.now.toISOString()}::timestamptz - make_interval(secs => ${maxAge}::float8)`
+export function signedInSince(s: { config: Config; now: Date }, maxAge = s.config.twoFactorReauthSeconds): Date | undefined {
+  return maxAge === 0 ? undefined : new Date(s.now.getTime() - maxAge * 1000)
 }
 
 /**

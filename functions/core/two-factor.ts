@@ -1,10 +1,8 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
-import { sql } from 'drizzle-orm'
-import type { SQL } from 'drizzle-orm'
 import { allOrNothing, batch, rowsOf } from '../../db/client'
 import type { Database } from '../../db/client'
 import { hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
-import type { CallerAttempt, ClientAndAttempt } from '../../db/queries/rate-limits'
+import type { CallerAttempt, CallerAttemptCondition, CallerKey, CallerTwoFactorState, ClientAndAttempt } from '../../db/queries/rate-limits'
 import type { Config } from '../config'
 import type { LockoutPolicy } from '../config/rate-limits'
 import { selectAccountById } from '../../db/queries/accounts'
@@ -36,7 +34,7 @@ import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
 import {
   accountKey,
-  accountKeyOfUser,
+  callersAccountKey,
   admitClientAttempt,
   attemptStatement,
   callerAttemptStatement,
@@ -50,7 +48,7 @@ import {
 } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { mailFailure, mailWithWrite } from './mail'
-import { recentSignInSql, requireRecentSignIn } from './reauthentication'
+import { requireRecentSignIn, signedInSince } from './reauthentication'
 import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
@@ -152,47 +150,42 @@ export interface TwoFactorRead {
 }
 
 type ReadServices = { db: Database; config: Config; now: Date }
-type StateColumns = { totp_secret: string | null; totp_key_id: string | null; totp_enabled_at_ms: number | null; totp_last_step: number | null }
-
-// The state in the admission's own snapshot: what the Worker decides on is what the statement counted on.
-const STATE_COLUMNS = sql`u.totp_secret as totp_secret, u.totp_key_id as totp_key_id,
-  (extract(epoch from u.totp_enabled_at) * 1000)::float8 as totp_enabled_at_ms, u.totp_last_step::float8 as totp_last_step`
-const ENABLED = sql`u.totp_enabled_at is not null`
 
 /** The 2FA endpoints' scope (their `auth`): the admission counts only for a role that grants it. */
 const SCOPE = 'profile:write'
 
-const stateAndAttempt = (s: ReadServices, caller: Caller, a: { key: SQL; when: SQL | false; policy: LockoutPolicy }) =>
-  callerAttemptStatement(s, caller, { scope: SCOPE, key: a.key, when: a.when, policy: a.policy, columns: STATE_COLUMNS })
+// The state comes back from the admission's own snapshot: the Worker decides on what was counted on.
+const stateAndAttempt = (s: ReadServices, caller: Caller, a: { key: CallerKey; when: CallerAttemptCondition; policy: LockoutPolicy }) =>
+  callerAttemptStatement(s, caller, { scope: SCOPE, ...a, withTwoFactorState: true })
 
-const ownCounter = (caller: Caller) => sql`${twoFactorKey(caller.userId)}`
+const ownCounter = (caller: Caller): CallerKey => ({ key: twoFactorKey(caller.userId) })
 
 /** /2fa/enable's reads: a wrong code counts only against a pending secret, from a recent enough sign-in, with a valid body. */
 export const enableTwoFactorReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
   [
     stateAndAttempt(s, caller, {
       key: ownCounter(caller),
-      when: bodyValid && sql`u.totp_enabled_at is null and u.totp_secret is not null and ${recentSignInSql(s)}`,
+      when: { act: bodyValid, twoFactor: 'pending', signedInSince: signedInSince(s) },
       policy: s.config.rateLimits.twoFactorLockout,
     }),
   ] as const
 
 /** /2fa/recovery-codes' reads: a wrong code counts only while 2FA is on, with a valid body. */
 export const recoveryCodesReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
-  [stateAndAttempt(s, caller, { key: ownCounter(caller), when: bodyValid && ENABLED, policy: s.config.rateLimits.twoFactorLockout })] as const
+  [stateAndAttempt(s, caller, { key: ownCounter(caller), when: { act: bodyValid, twoFactor: 'on' }, policy: s.config.rateLimits.twoFactorLockout })] as const
 
 /** /2fa/disable's reads: the proof's attempt on its own counter (a password on the login's), only while 2FA is on; the account, for a password. */
 export const disableTwoFactorReads = (s: ReadServices, caller: Caller, proof: DisableProof | undefined) =>
   [
     proof?.password !== undefined
-      ? stateAndAttempt(s, caller, { key: accountKeyOfUser, when: ENABLED, policy: s.config.rateLimits.lockout })
-      : stateAndAttempt(s, caller, { key: ownCounter(caller), when: proof !== undefined && ENABLED, policy: s.config.rateLimits.twoFactorLockout }),
+      ? stateAndAttempt(s, caller, { key: callersAccountKey, when: { act: true, twoFactor: 'on' }, policy: s.config.rateLimits.lockout })
+      : stateAndAttempt(s, caller, { key: ownCounter(caller), when: { act: proof !== undefined, twoFactor: 'on' }, policy: s.config.rateLimits.twoFactorLockout }),
     selectAccountById(s.db, caller.userId),
   ] as const
 
 /** The answer of the reads above. */
 export function twoFactorRead([admitted, accounts]: readonly [unknown, ...unknown[]]): TwoFactorRead {
-  const row = rowsOf<CallerAttempt & StateColumns>(admitted)[0]!
+  const row = rowsOf<CallerAttempt & CallerTwoFactorState>(admitted)[0]!
   const state: TotpState = {
     secret: row.totp_secret,
     keyId: row.totp_key_id,

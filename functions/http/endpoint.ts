@@ -66,27 +66,12 @@ function guards(spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>): Mid
     })
   const auth = spec.auth ?? true
   const body = spec.body && (jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
-  if (auth && body && spec.readsBody) {
-    // The body validated first, its refusal kept: the caller still hears about the session first.
-    const refused = new WeakMap<Context<AppEnv>, unknown>()
-    handlers.push(async (c, next) => {
-      await body(c, async () => {}).catch((error: unknown) => refused.set(c, error))
-      await next()
-    })
-    handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
-    handlers.push(async (c, next) => {
-      if (refused.has(c)) throw refused.get(c)
-      await next()
-    })
-    return handlers
-  }
-  if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
-  if (body) handlers.push(body)
+  // `readsBody`: the session check validates the body itself, before its reads.
+  const early = auth && spec.readsBody ? body : undefined
+  if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads, early))
+  if (body && !early) handlers.push(body)
   return handlers
 }
-
-/** In `reads` of a spec with `readsBody`: the validated body, or undefined when it was refused. */
-export const bodyOf = <T>(c: Context<AppEnv>): T | undefined => (c.req.valid as (target: 'json') => T | undefined)('json')
 
 /**
  * One endpoint: its description (the OpenAPI document is generated from it) and its

@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
 import { enableTwoFactor, enableTwoFactorReads, twoFactorRead } from '../core/two-factor'
-import { bodyOf, operation } from '../http/endpoint'
+import { bodyOf } from '../http/body'
+import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
 import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
