@@ -25,6 +25,20 @@ export async function insertEventForEmail(db: Database, emailNormalized: string,
 }
 
 /**
+ * An event as SQL for a CTE of a larger statement (`recorded as (...)`): inserted only
+ * `where` the condition holds, so a change and the row that audits it (or the one that
+ * audits its refusal) are decided by one statement.
+ */
+export function insertEventWhereSql(event: NewAuthEvent, where: SQL): SQL {
+  const detail = event.detail === null || event.detail === undefined ? sql`null::jsonb` : sql`${JSON.stringify(event.detail)}::jsonb`
+  return sql`
+    insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${event.userId ?? null}::uuid,
+      ${event.orgId ?? null}::uuid, ${event.ip ?? null}::text, ${event.userAgent ?? null}::text, ${detail}
+    where ${where}`
+}
+
+/**
  * A user's events, newest first, `limit` of them below `beforeId` (keyset pagination: a
  * page stays stable while new events arrive, unlike an offset).
  */

@@ -1,9 +1,14 @@
-import { and, desc, eq, sql } from 'drizzle-orm'
+import { and, desc, eq, gt, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
+import type { AnyPgColumn } from 'drizzle-orm/pg-core'
 import type { Database } from '../client'
 import { batch, rowsOf } from '../client'
-import { isUniqueViolation } from '../errors'
 import { memberships, oauthIdentities, organizations, passkeys, twoFactorChallenges, users, webauthnChallenges } from '../schema'
 import type { Account } from './accounts'
+import { changeWithEventsStatement, changedCount, insertEventWhereSql } from './events'
+import type { NewAuthEvent } from './events'
+import { hitWindowSql } from './rate-limits'
+import type { WindowHit } from './rate-limits'
 
 export type Passkey = typeof passkeys.$inferSelect
 export type Ceremony = (typeof webauthnChallenges.$inferSelect)['ceremony']
@@ -43,6 +48,28 @@ export async function insertRegistrationChallenge(db: Database, c: NewWebAuthnCh
     )
     select credential_id, transports from ${passkeys} where user_id = ${c.userId} order by created_at`)
   return descriptors(rowsOf(result))
+}
+
+/**
+ * The first step of adding a passkey, in one statement: a hit on the user's window of
+ * registrations started, then (only when `issue` and the window is still under `limit`) a
+ * registration challenge, and the credentials the user already holds. A request over the
+ * window writes no challenge.
+ */
+export async function hitWindowThenIssueRegistrationChallenge(
+  db: Database,
+  c: NewWebAuthnChallenge & { userId: string; window: { key: string; limit: number; windowSeconds: number }; issue: boolean },
+): Promise<{ hit: WindowHit; credentials: CredentialDescriptor[] }> {
+  const result = await db.execute(sql`
+    with swept as (${sweepExpired(c.now)}), client as (${hitWindowSql(c.window.key, c.window.windowSeconds, c.now)}), issued as (
+      insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
+      select ${c.challengeHash}, 'registration', ${c.userId}, true, ${c.now.toISOString()}, ${c.expiresAt.toISOString()}
+      where ${c.issue} and (select client.count from client) <= ${c.window.limit}::int
+    )
+    select client.count, (extract(epoch from client.window_started_at) * 1000)::float8 as window_started_ms, p.credential_id, p.transports
+    from client left join ${passkeys} p on p.user_id = ${c.userId} order by p.created_at`)
+  const rows = rowsOf<{ count: number; window_started_ms: number; credential_id: string | null; transports: string[] | null }>(result)
+  return { hit: { count: rows[0]!.count, windowStartedAt: new Date(rows[0]!.window_started_ms) }, credentials: descriptors(rows) }
 }
 
 /**
@@ -99,88 +126,100 @@ export interface ConsumedChallenge {
   account: Account | null
 }
 
+const challengeColumns = {
+  userId: webauthnChallenges.userId,
+  userBound: webauthnChallenges.userBound,
+  sessionTokenHash: webauthnChallenges.sessionTokenHash,
+  expiresAt: webauthnChallenges.expiresAt,
+}
+
+const ofCeremony = (c: { challengeHash: string; ceremony: Ceremony }) =>
+  and(eq(webauthnChallenges.challengeHash, c.challengeHash), eq(webauthnChallenges.ceremony, c.ceremony))
+
 /**
- * Spends a challenge of one ceremony: deleted by the statement that reads it, so of any
- * number of concurrent uses exactly one gets it back. The same statement looks up the
- * credential the response names and its holder's account. Undefined when the challenge is
- * unknown, already spent, or of another ceremony. An expired challenge is spent too, and
- * comes back for the caller to refuse.
+ * Spends a challenge of one ceremony, as a statement: deleted by the statement that reads
+ * it, so of any number of concurrent uses exactly one gets it back; with `when`, only if that
+ * condition holds (a client under its window, counted earlier in the same batch). The same
+ * statement looks up the credential the response names and its holder's account.
+ * `consumedChallenge` reads its rows.
+ */
+export function consumeChallengeStatement(db: Database, c: { challengeHash: string; ceremony: Ceremony; credentialId: string }, when?: SQL) {
+  const consumed = db.$with('consumed').as(
+    db
+      .delete(webauthnChallenges)
+      .where(and(ofCeremony(c), when))
+      .returning(challengeColumns),
+  )
+  return withCredential(db.with(consumed).select(selection(consumed)).from(consumed), c.credentialId)
+}
+
+/** The same rows as `consumeChallengeStatement`, without spending the challenge: a read, for the first round trip of a ceremony that spends it with what it guards. */
+export function selectChallengeStatement(db: Database, c: { challengeHash: string; ceremony: Ceremony; credentialId: string }) {
+  return withCredential(db.select(selection(webauthnChallenges)).from(webauthnChallenges).where(ofCeremony(c)).$dynamic(), c.credentialId)
+}
+
+const selection = <C extends Record<keyof typeof challengeColumns, AnyPgColumn>>(challenge: C) => ({
+  userId: challenge.userId,
+  userBound: challenge.userBound,
+  sessionTokenHash: challenge.sessionTokenHash,
+  expiresAt: challenge.expiresAt,
+  passkey: passkeys,
+  user: users,
+  org: { id: organizations.id, name: organizations.name },
+  role: memberships.role,
+})
+
+// biome-ignore lint/suspicious/noExplicitAny: a select of `selection`, from a challenge table or its CTE
+function withCredential<Q extends { leftJoin: (...args: any[]) => any }>(query: Q, credentialId: string) {
+  return query
+    .leftJoin(passkeys, eq(passkeys.credentialId, credentialId))
+    .leftJoin(users, eq(users.id, passkeys.userId))
+    .leftJoin(memberships, eq(memberships.userId, users.id))
+    .leftJoin(organizations, eq(organizations.id, memberships.orgId))
+}
+
+type ChallengeRow = {
+  userId: string | null
+  userBound: boolean
+  sessionTokenHash: string | null
+  expiresAt: Date | string
+  passkey: Passkey | null
+  user: Account['user'] | null
+  org: Account['org'] | null
+  role: Account['role'] | null
+}
+
+/** The challenge of `consumeChallengeStatement`'s or `selectChallengeStatement`'s rows; undefined when there was none. */
+export function consumedChallenge(rows: ChallengeRow[]): ConsumedChallenge | undefined {
+  const [row] = rows
+  if (!row) return undefined
+  const { user, org, role, passkey, ...challenge } = row
+  return { ...challenge, expiresAt: new Date(challenge.expiresAt), passkey, account: user && org && role ? { user, org, role } : null }
+}
+
+/**
+ * Spends a challenge of one ceremony (`consumeChallengeStatement`, run alone). Undefined
+ * when the challenge is unknown, already spent, or of another ceremony. An expired
+ * challenge is spent too, and comes back for the caller to refuse.
  */
 export async function consumeChallenge(
   db: Database,
   c: { challengeHash: string; ceremony: Ceremony; credentialId: string },
 ): Promise<ConsumedChallenge | undefined> {
-  const consumed = db.$with('consumed').as(
-    db
-      .delete(webauthnChallenges)
-      .where(and(eq(webauthnChallenges.challengeHash, c.challengeHash), eq(webauthnChallenges.ceremony, c.ceremony)))
-      .returning({
-        userId: webauthnChallenges.userId,
-        userBound: webauthnChallenges.userBound,
-        sessionTokenHash: webauthnChallenges.sessionTokenHash,
-        expiresAt: webauthnChallenges.expiresAt,
-      }),
-  )
-  const [row] = await db
-    .with(consumed)
-    .select({
-      userId: consumed.userId,
-      userBound: consumed.userBound,
-      sessionTokenHash: consumed.sessionTokenHash,
-      expiresAt: consumed.expiresAt,
-      passkey: passkeys,
-      user: users,
-      org: { id: organizations.id, name: organizations.name },
-      role: memberships.role,
-    })
-    .from(consumed)
-    .leftJoin(passkeys, eq(passkeys.credentialId, c.credentialId))
-    .leftJoin(users, eq(users.id, passkeys.userId))
-    .leftJoin(memberships, eq(memberships.userId, users.id))
-    .leftJoin(organizations, eq(organizations.id, memberships.orgId))
-  if (!row) return undefined
-  const { user, org, role, passkey, ...challenge } = row
-  return { ...challenge, expiresAt: new Date(challenge.expiresAt), passkey, account: user && org && role ? { user, org, role } : null }
+  return consumedChallenge((await consumeChallengeStatement(db, c)) as ChallengeRow[])
 }
 
 // WebAuthn §6.1.1 as a condition of the UPDATE: the counter must move forward unless it is
 // and stays 0. Two concurrent assertions carrying one counter value cannot both pass.
 const counterMovesTo = (signCount: number) => sql`((${passkeys.signCount} = 0 and ${signCount}::bigint = 0) or ${passkeys.signCount} < ${signCount}::bigint)`
 
-/** Records a verified use of a passkey; false when its counter did not move forward (a possible clone). */
-export async function recordPasskeyUse(db: Database, u: { passkeyId: string; signCount: number; now: Date }): Promise<boolean> {
-  const rows = await db
+/** Records a verified use of a passkey (`required` in the batch it guards): no row when its counter did not move forward (a possible clone). */
+export const recordPasskeyUseStatement = (db: Database, u: { passkeyId: string; signCount: number; now: Date }) =>
+  db
     .update(passkeys)
     .set({ signCount: u.signCount, lastUsedAt: u.now })
     .where(and(eq(passkeys.id, u.passkeyId), counterMovesTo(u.signCount)))
     .returning({ id: passkeys.id })
-  return rows.length > 0
-}
-
-/**
- * Completes a two-step login with a verified passkey: records the use and spends the 2FA
- * challenge (giving back the attempt taken for it) in one statement. The challenge is
- * spent only if the counter moved; both facts come back.
- */
-export async function completeChallengeWithPasskey(
-  db: Database,
-  c: { passkeyId: string; signCount: number; tokenHash: string; now: Date },
-): Promise<{ counterMoved: boolean; challengeSpent: boolean }> {
-  const now = c.now.toISOString()
-  const result = await db.execute(sql`
-    with used as (
-      update ${passkeys} set sign_count = ${c.signCount}, last_used_at = ${now}
-      where id = ${c.passkeyId} and ${counterMovesTo(c.signCount)}
-      returning id
-    ), spent as (
-      update ${twoFactorChallenges} set used_at = ${now}, failed_attempts = failed_attempts - 1
-      where token_hash = ${c.tokenHash} and used_at is null and expires_at > ${now} and exists (select 1 from used)
-      returning token_hash
-    )
-    select (select count(*) from used)::int as used, (select count(*) from spent)::int as spent`)
-  const [row] = rowsOf<{ used: number; spent: number }>(result)
-  return { counterMoved: row!.used > 0, challengeSpent: row!.spent > 0 }
-}
 
 export interface NewPasskey {
   userId: string
@@ -194,50 +233,77 @@ export interface NewPasskey {
   now: Date
 }
 
-/** Stores a new passkey; undefined when its credential id is already registered (to anyone). */
-export async function insertPasskey(db: Database, p: NewPasskey): Promise<Passkey | undefined> {
-  try {
-    const [row] = await db
-      .insert(passkeys)
-      .values({
-        userId: p.userId,
-        credentialId: p.credentialId,
-        publicKey: p.publicKey,
-        algorithm: p.algorithm,
-        signCount: p.signCount,
-        transports: p.transports,
-        backupEligible: p.backupEligible,
-        name: p.name,
-        createdAt: p.now,
-      })
-      .returning()
-    return row
-  } catch (error) {
-    if (isUniqueViolation(error)) return undefined
-    throw error
-  }
-}
-
-export async function listPasskeys(db: Database, userId: string): Promise<Passkey[]> {
-  return db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(desc(passkeys.createdAt), desc(passkeys.id))
-}
-
-export async function renamePasskey(db: Database, userId: string, id: string, name: string): Promise<Passkey | undefined> {
-  const [row] = await db
-    .update(passkeys)
-    .set({ name })
-    .where(and(eq(passkeys.id, id), eq(passkeys.userId, userId)))
+/** Stores a new passkey, in a batch: a credential id registered before (to anyone) fails it (23505). `id` is chosen by the caller. */
+export const insertPasskeyStatement = (db: Database, p: NewPasskey & { id?: string }) =>
+  db
+    .insert(passkeys)
+    .values({
+      id: p.id,
+      userId: p.userId,
+      credentialId: p.credentialId,
+      publicKey: p.publicKey,
+      algorithm: p.algorithm,
+      signCount: p.signCount,
+      transports: p.transports,
+      backupEligible: p.backupEligible,
+      name: p.name,
+      createdAt: p.now,
+    })
     .returning()
-  return row
+
+/**
+ * Spends a live challenge of one ceremony, for `required` in the batch it guards: it deletes
+ * only a challenge not yet expired (and, with `userId`, issued to that user), so of any number
+ * of concurrent batches presenting it, exactly one changes a row.
+ */
+export const spendLiveChallenge = (db: Database, c: { challengeHash: string; ceremony: Ceremony; now: Date; userId?: string }) =>
+  db
+    .delete(webauthnChallenges)
+    .where(
+      and(
+        eq(webauthnChallenges.challengeHash, c.challengeHash),
+        eq(webauthnChallenges.ceremony, c.ceremony),
+        gt(webauthnChallenges.expiresAt, c.now),
+        c.userId === undefined ? undefined : eq(webauthnChallenges.userId, c.userId),
+      ),
+    )
+    .returning({ challengeHash: webauthnChallenges.challengeHash })
+
+/** Spends a challenge of one ceremony whatever it was (expired, another user's): a statement for a refusal's batch. */
+export const spendChallengeStatement = (db: Database, c: { challengeHash: string; ceremony: Ceremony }) =>
+  db.delete(webauthnChallenges).where(and(eq(webauthnChallenges.challengeHash, c.challengeHash), eq(webauthnChallenges.ceremony, c.ceremony)))
+
+/** A user's passkeys, newest first: a statement, for the session check's batch. */
+export const selectPasskeys = (db: Database, userId: string) =>
+  db.select().from(passkeys).where(eq(passkeys.userId, userId)).orderBy(desc(passkeys.createdAt), desc(passkeys.id))
+
+/**
+ * Renames one of a user's passkeys and audits it (the row only if it was theirs): one batch,
+ * one round trip. The update's row lock holds until the batch commits, so the read after it
+ * sees the renamed passkey. Undefined when the user has no passkey with this id.
+ */
+export async function renamePasskey(db: Database, userId: string, id: string, name: string, event: NewAuthEvent): Promise<Passkey | undefined> {
+  const mine = and(eq(passkeys.id, id), eq(passkeys.userId, userId))
+  const [changed, [row]] = await batch(db, [
+    changeWithEventsStatement(db, db.update(passkeys).set({ name }).where(mine).returning({ id: passkeys.id }).getSQL(), [{ event, only: 'if-changed' }]),
+    db.select().from(passkeys).where(mine),
+  ])
+  return changedCount(changed) > 0 ? row : undefined
 }
 
 /**
  * Deletes a passkey unless it is the user's last way to sign in (no password, no OAuth
- * identity, no other passkey). The user's row is locked first, so two concurrent deletes
- * of a user's last two passkeys are decided one after the other and one of them is refused.
+ * identity, no other passkey), and audits the deletion or its refusal. The user's row is
+ * locked first, so two concurrent deletes of a user's last two passkeys are decided one
+ * after the other and one of them is refused.
  */
-export async function deletePasskey(db: Database, userId: string, id: string): Promise<'deleted' | 'not_found' | 'last_sign_in_method'> {
-  // One batch (one transaction, one round trip): the lock, then the conditional delete.
+export async function deletePasskey(
+  db: Database,
+  userId: string,
+  id: string,
+  events: { deleted: NewAuthEvent; refused: NewAuthEvent },
+): Promise<'deleted' | 'not_found' | 'last_sign_in_method'> {
+  // One batch (one transaction, one round trip): the lock, then the conditional delete with its audit row.
   const [, result] = await batch(db, [
     db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update'),
     // A new statement after the lock: under READ COMMITTED it sees what the other committed.
@@ -251,7 +317,8 @@ export async function deletePasskey(db: Database, userId: string, id: string): P
           or (select count(*) from ${passkeys} where user_id = ${userId}) > 1
         )
         returning id
-      )
+      ), deleted as (${insertEventWhereSql(events.deleted, sql`exists (select 1 from gone)`)}
+      ), refused as (${insertEventWhereSql(events.refused, sql`exists (select 1 from target) and not exists (select 1 from gone)`)})
       select (select count(*) from target)::int as found, (select count(*) from gone)::int as deleted`),
   ])
   const [row] = rowsOf<{ found: number; deleted: number }>(result)

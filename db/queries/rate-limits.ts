@@ -137,6 +137,14 @@ export function hitWindowSql(key: string, windowSeconds: number, now: Date) {
       returning count, window_started_at`
 }
 
+/**
+ * Whether a windowed key is within `limit`, as a condition for a later statement of the batch
+ * that counted its hit (`hitWindowStatement`): the batch's transaction holds the row, so this
+ * reads exactly that hit's count.
+ */
+export const underWindowLimit = (key: string, limit: number) =>
+  sql`coalesce((select ${rateLimits.count} from ${rateLimits} where ${rateLimits.key} = ${key}), 0) <= ${limit}::int`
+
 /** One row: the client's window after this hit, and the account's attempt if it was admitted. */
 export interface ClientAndAttempt {
   client_count: number

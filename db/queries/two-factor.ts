@@ -230,8 +230,8 @@ export async function takeChallengeAttempt(
   return row
 }
 
-// Spends the challenge and gives back the attempt taken for the code that proved right.
-const spendChallenge = (db: Database, tokenHash: string, now: Date) =>
+// Spends the challenge and gives back the attempt taken for the code (or passkey) that proved right.
+export const spendChallenge = (db: Database, tokenHash: string, now: Date) =>
   db
     .update(twoFactorChallenges)
     .set({ usedAt: now, failedAttempts: sql`${twoFactorChallenges.failedAttempts} - 1` })

@@ -1,32 +1,42 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
 import {
-  completeChallengeWithPasskey,
   consumeChallenge,
+  consumeChallengeStatement,
+  consumedChallenge,
   deletePasskey,
+  hitWindowThenIssueRegistrationChallenge,
   insertLoginChallenge,
-  insertPasskey,
+  insertPasskeyStatement,
   insertRegistrationChallenge,
   insertSecondFactorChallenge,
-  listPasskeys,
-  recordPasskeyUse,
+  selectPasskeys,
+  recordPasskeyUseStatement,
   renamePasskey,
+  selectChallengeStatement,
+  spendChallengeStatement,
+  spendLiveChallenge,
 } from '../../db/queries/passkeys'
-import type { Ceremony, ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
+import type { ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
 import type { Principal } from '../../db/queries/sessions'
-import { recordEvent } from './audit'
-import { requireRecentSignIn } from './reauthentication'
+import { allOrNothing, batch, required } from '../../db/client'
+import type { Database } from '../../db/client'
+import { isRequirementUnmet, isUniqueViolation } from '../../db/errors'
+import { hitWindowStatement, underWindowLimit } from '../../db/queries/rate-limits'
+import { spendChallenge as spendTwoFactorChallenge } from '../../db/queries/two-factor'
+import { eventRow, eventStatement, recordEvent } from './audit'
+import { requireRecentSignIn, signedInWithin } from './reauthentication'
 import { base64url, hashToken, randomBytes } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { completeLogin, refuseInactive } from './login'
 import type { LoginOutcome } from './login'
 import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
 import type { CeremonyFailure } from './passkeys-webauthn'
-import { checkRate, limitClient } from './rate-limit'
+import { checkClientWindow, checkWindow, clientKey, limitClient, userKey } from './rate-limit'
 import type { Services } from './services'
-import { startSession } from './sessions'
+import { prepareSession } from './sessions'
 import type { IssuedTokens } from './sessions'
-import { CHALLENGE_MAX_ATTEMPTS, openChallenge, recordFailedTwoFactorAttempt, twoFactorSucceeded } from './two-factor'
+import { CHALLENGE_MAX_ATTEMPTS, openChallenge, recordFailedTwoFactorAttempt, twoFactorSuccessStatements } from './two-factor'
 
 // Passkeys: the two WebAuthn ceremonies (registration, authentication) over our storage.
 // Every challenge is 32 random bytes, handed out once, stored as a SHA-256 hash, bound to
@@ -135,13 +145,24 @@ async function requireRecentPasskeySignIn(s: Services, { principal }: Caller, pa
   }
 }
 
-/** Step one: creation options for `navigator.credentials.create()`. */
+/**
+ * Step one: creation options for `navigator.credentials.create()`. A recent sign-in costs one
+ * round trip after the session check: the window of registrations started, the challenge
+ * (only under it) and the credentials to exclude, in one statement. An older one is the slow
+ * path: the window, the password (the login's lock), then the challenge.
+ */
 export async function startPasskeyRegistration(s: Services, caller: Caller, password?: string): Promise<CreationOptionsJSON> {
   const { principal } = caller
-  await checkRate(s, `passkey_register:user:${principal.userId}`, { limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 })
-  await requireRecentPasskeySignIn(s, caller, password)
   const { challenge, ...row } = await newChallenge(s)
-  const existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
+  const window = { key: userKey('passkey_register', principal.userId), limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 }
+  const recent = signedInWithin(s, principal, s.config.passkeys.reauthSeconds ?? 0)
+  const started = await hitWindowThenIssueRegistrationChallenge(s.db, { ...row, userId: principal.userId, window, issue: recent })
+  checkWindow(s, started.hit, window)
+  let existing = started.credentials
+  if (!recent) {
+    await requireRecentPasskeySignIn(s, caller, password)
+    existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
+  }
   const { rp } = s.config.passkeys
   return {
     rp: { id: rp.id, name: rp.name },
@@ -163,7 +184,9 @@ const KNOWN_TRANSPORTS = new Set(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', '
 /**
  * Step two: the browser's `credential.toJSON()`. The challenge it signed must be this
  * user's registration challenge, which `startPasskeyRegistration` issued only after the
- * recent-sign-in rule passed, at most 5 minutes ago.
+ * recent-sign-in rule passed, at most 5 minutes ago. The attestation is checked in the
+ * Worker first; then one batch spends the challenge (`required`: live, this user's), stores
+ * the passkey and audits it, or writes nothing. A refusal spends the challenge all the same.
  */
 export async function finishPasskeyRegistration(
   s: Services,
@@ -172,8 +195,9 @@ export async function finishPasskeyRegistration(
 ): Promise<Passkey> {
   const { rp } = s.config.passkeys
   const { credential } = input
-  const refuse = async (reason: CeremonyFailure): Promise<never> => {
-    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason } })
+  const refuse = async (reason: CeremonyFailure, spent?: { challengeHash: string }): Promise<never> => {
+    const event = eventStatement(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason } })
+    await batch(s.db, [event, ...(spent ? [spendChallengeStatement(s.db, { ...spent, ceremony: 'registration' })] : [])])
     throw new AuthError('passkey_registration_invalid', 'The passkey could not be registered; ask for new options and try again.', {
       internal: reason,
     })
@@ -183,61 +207,74 @@ export async function finishPasskeyRegistration(
   if (!clientDataJSON || !attestationObject || credential.id !== credential.rawId) return refuse('malformed')
   const clientData = readClientData(rp, clientDataJSON, 'webauthn.create')
   if (!clientData.ok) return refuse(clientData.reason)
-  const challenge = await consumeChallenge(s.db, {
-    challengeHash: await hashToken(clientData.challenge),
-    ceremony: 'registration',
-    credentialId: credential.id,
-  })
-  if (!challenge || challenge.expiresAt <= s.now || challenge.userId !== owner.userId) return refuse('challenge_invalid')
+  const challengeHash = await hashToken(clientData.challenge)
   const checked = await checkAttestation(rp, attestationObject, credential.id)
-  if (!checked.ok) return refuse(checked.reason)
+  if (!checked.ok) {
+    // The challenge is judged before the attestation: a dead one is the reason given.
+    const challenge = await consumeChallenge(s.db, { challengeHash, ceremony: 'registration', credentialId: credential.id })
+    const live = challenge && challenge.expiresAt > s.now && challenge.userId === owner.userId
+    return refuse(live ? checked.reason : 'challenge_invalid')
+  }
   const transports = [...new Set(credential.response.transports ?? [])].filter((t) => KNOWN_TRANSPORTS.has(t))
-  const passkey = await insertPasskey(s.db, {
-    userId: owner.userId,
-    credentialId: checked.credentialId,
-    publicKey: checked.publicKey.jwk,
-    algorithm: checked.publicKey.algorithm,
-    signCount: checked.signCount,
-    transports,
-    backupEligible: checked.backupEligible,
-    name: input.name ?? 'Passkey',
-    now: s.now,
-  })
-  if (!passkey) {
-    await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason: 'already_registered' } })
+  const id = crypto.randomUUID()
+  let stored: [unknown, Passkey[], unknown] | undefined
+  try {
+    stored = await allOrNothing(s.db, [
+      required(s.db, spendLiveChallenge(s.db, { challengeHash, ceremony: 'registration', now: s.now, userId: owner.userId })),
+      insertPasskeyStatement(s.db, {
+        id,
+        userId: owner.userId,
+        credentialId: checked.credentialId,
+        publicKey: checked.publicKey.jwk,
+        algorithm: checked.publicKey.algorithm,
+        signCount: checked.signCount,
+        transports,
+        backupEligible: checked.backupEligible,
+        name: input.name ?? 'Passkey',
+        now: s.now,
+      }),
+      eventStatement(s, {
+        type: 'passkey_registered',
+        outcome: 'success',
+        ...owner,
+        detail: { passkey_id: id, algorithm: checked.publicKey.algorithm, user_verified: checked.userVerified, backup_eligible: checked.backupEligible },
+      }),
+    ])
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error
+    // The challenge was live (its requirement comes first in the batch): spent with the refusal's audit row.
+    await batch(s.db, [
+      eventStatement(s, { type: 'passkey_registered', outcome: 'failure', ...owner, detail: { reason: 'already_registered' } }),
+      spendChallengeStatement(s.db, { challengeHash, ceremony: 'registration' }),
+    ])
     throw new AuthError('passkey_already_registered', 'This passkey is already registered.')
   }
-  await recordEvent(s, {
-    type: 'passkey_registered',
-    outcome: 'success',
-    ...owner,
-    detail: { passkey_id: passkey.id, algorithm: passkey.algorithm, user_verified: checked.userVerified, backup_eligible: checked.backupEligible },
-  })
-  return passkey
+  // Unknown, spent (a concurrent registration won it), expired, or another user's.
+  if (!stored) return refuse('challenge_invalid', { challengeHash })
+  return stored[1][0]!
 }
 
 // ---- management ----
 
-export async function listUserPasskeys(s: Services, userId: string) {
-  return (await listPasskeys(s.db, userId)).map(passkeyView)
-}
+/** The caller's passkeys, read in the session check's round trip (the endpoint's `reads`). */
+export const passkeyListReads = (db: Database, caller: { userId: string }) => [selectPasskeys(db, caller.userId)] as const
 
 export async function renameUserPasskey(s: Services, owner: { userId: string; orgId: string }, id: string, name: string) {
-  const passkey = await renamePasskey(s.db, owner.userId, id, name)
+  const event = eventRow(s, { type: 'passkey_renamed', outcome: 'success', ...owner, detail: { passkey_id: id } })
+  const passkey = await renamePasskey(s.db, owner.userId, id, name, event)
   if (!passkey) throw notFound('Passkey')
-  await recordEvent(s, { type: 'passkey_renamed', outcome: 'success', ...owner, detail: { passkey_id: id } })
   return passkeyView(passkey)
 }
 
 /** Deletes one of the caller's passkeys; refused (409) when it is their last way to sign in. */
 export async function deleteUserPasskey(s: Services, owner: { userId: string; orgId: string }, id: string): Promise<void> {
-  const outcome = await deletePasskey(s.db, owner.userId, id)
+  const outcome = await deletePasskey(s.db, owner.userId, id, {
+    deleted: eventRow(s, { type: 'passkey_deleted', outcome: 'success', ...owner, detail: { passkey_id: id } }),
+    refused: eventRow(s, { type: 'passkey_deleted', outcome: 'denied', ...owner, detail: { passkey_id: id, reason: 'last_sign_in_method' } }),
+  })
   if (outcome === 'not_found') throw notFound('Passkey')
-  if (outcome === 'last_sign_in_method') {
-    await recordEvent(s, { type: 'passkey_deleted', outcome: 'denied', ...owner, detail: { passkey_id: id, reason: 'last_sign_in_method' } })
+  if (outcome === 'last_sign_in_method')
     throw new AuthError('last_sign_in_method', 'This passkey is the only way left to sign in to the account; add another first.')
-  }
-  await recordEvent(s, { type: 'passkey_deleted', outcome: 'success', ...owner, detail: { passkey_id: id } })
 }
 
 // ---- authentication ----
@@ -274,24 +311,39 @@ interface VerifiedAssertion {
   userVerified: boolean
 }
 
-/**
- * §7.2 for one ceremony: the challenge is spent whatever follows; then the credential must
- * be one we hold, of the user the challenge is bound to (a credential of user A never
- * completes a ceremony of user B), and its signature must verify.
- */
-async function verifyAssertion(
-  s: Services,
-  ceremony: Ceremony,
-  credential: AuthenticationResponseJSON,
-): Promise<VerifiedAssertion | { failure: CeremonyFailure; passkey?: Passkey; account?: Account | null }> {
-  const { rp } = s.config.passkeys
+type AssertionFailure = { failure: CeremonyFailure; passkey?: Passkey; account?: Account | null }
+
+/** What an assertion carries, decoded, before any lookup: the challenge it signed, to look up. */
+interface ReadAssertion {
+  challengeHash: string
+  clientDataJSON: Uint8Array
+  authenticatorData: Uint8Array
+  signature: Uint8Array
+}
+
+/** §7.2 steps 5–14 that need no database: the response decodes and its client data is ours. */
+async function readAssertion(s: Services, credential: AuthenticationResponseJSON): Promise<ReadAssertion | AssertionFailure> {
   const clientDataJSON = decodeBase64url(credential.response.clientDataJSON)
   const authenticatorData = decodeBase64url(credential.response.authenticatorData)
   const signature = decodeBase64url(credential.response.signature)
   if (!clientDataJSON || !authenticatorData || !signature || credential.id !== credential.rawId) return { failure: 'malformed' }
-  const clientData = readClientData(rp, clientDataJSON, 'webauthn.get')
+  const clientData = readClientData(s.config.passkeys.rp, clientDataJSON, 'webauthn.get')
   if (!clientData.ok) return { failure: clientData.reason }
-  const challenge = await consumeChallenge(s.db, { challengeHash: await hashToken(clientData.challenge), ceremony, credentialId: credential.id })
+  return { challengeHash: await hashToken(clientData.challenge), clientDataJSON, authenticatorData, signature }
+}
+
+/**
+ * The rest of §7.2, on the challenge the assertion signed (looked up, and spent or about to
+ * be): it must be live; the credential must be one we hold, of the user the challenge is
+ * bound to (a credential of user A never completes a ceremony of user B), and its signature
+ * must verify.
+ */
+async function verifyAssertion(
+  s: Services,
+  credential: AuthenticationResponseJSON,
+  read: ReadAssertion,
+  challenge: ConsumedChallenge | undefined,
+): Promise<VerifiedAssertion | AssertionFailure> {
   if (!challenge || challenge.expiresAt <= s.now) return { failure: 'challenge_invalid' }
   const { passkey, account } = challenge
   if (!passkey || !account) return { failure: 'unknown_credential' }
@@ -299,10 +351,19 @@ async function verifyAssertion(
   // §7.2 step 6: a user handle, when the authenticator returns one, names the credential's owner.
   const handle = credential.response.userHandle
   if (handle != null && handle !== userHandle(passkey.userId)) return { failure: 'credential_mismatch', passkey, account }
-  const checked = await checkAssertion(rp, { jwk: passkey.publicKey, algorithm: passkey.algorithm }, { authenticatorData, clientDataJSON, signature })
+  const { authenticatorData, clientDataJSON, signature } = read
+  const checked = await checkAssertion(
+    s.config.passkeys.rp,
+    { jwk: passkey.publicKey, algorithm: passkey.algorithm },
+    { authenticatorData, clientDataJSON, signature },
+  )
   if (!checked.ok) return { failure: checked.reason, passkey, account }
   return { challenge, passkey, account, signCount: checked.signCount, userVerified: checked.userVerified }
 }
+
+// WebAuthn §6.1.1: the counter must move forward unless it is and stays 0 (a synced passkey).
+// Judged here on the value read, and again by the UPDATE (`recordPasskeyUseStatement`) against concurrent uses.
+const counterMoves = (stored: number, received: number) => (stored === 0 && received === 0) || stored < received
 
 const passkeyInvalid = (reason: CeremonyFailure) =>
   new AuthError('passkey_invalid', 'The passkey could not be verified; ask for new options and try again.', { internal: reason })
@@ -321,26 +382,53 @@ function recordCloneSuspected(s: Services, passkey: Passkey, orgId: string, rece
 /**
  * Signs in with a passkey. With user verification it is two factors and opens the
  * session even when 2FA is on; without, a 2FA user gets the `requires_2fa` challenge.
+ *
+ * Two round trips: one batch counts the client's login window and, only under it, spends the
+ * challenge and reads the credential with its account; the signature is checked in the Worker;
+ * one batch moves the signature counter (`required`: a concurrent use with the same count
+ * writes nothing) and opens the session (or the 2FA challenge) with its audit row.
  */
 export async function passkeyLogin(s: Services, credential: AuthenticationResponseJSON): Promise<LoginOutcome> {
-  await limitClient(s, 'login')
-  const verified = await verifyAssertion(s, 'login', credential)
-  if ('failure' in verified) {
-    const who = verified.account ? { userId: verified.account.user.id, orgId: verified.account.org.id } : {}
-    await recordEvent(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'passkey', reason: verified.failure } })
-    throw passkeyInvalid(verified.failure)
+  const read = await readAssertion(s, credential)
+  const refuse = async (failure: AssertionFailure): Promise<never> => {
+    const who = failure.account ? { userId: failure.account.user.id, orgId: failure.account.org.id } : {}
+    await recordEvent(s, { type: 'login', outcome: 'failure', ...who, detail: { method: 'passkey', reason: failure.failure } })
+    throw passkeyInvalid(failure.failure)
   }
+  if ('failure' in read) {
+    await limitClient(s, 'login')
+    return refuse(read)
+  }
+  const window = s.config.rateLimits.perIp.login
+  const key = clientKey('login', s.client.ip)
+  const [[hit], consumed] = await batch(s.db, [
+    hitWindowStatement(s.db, key, window.windowSeconds, s.now),
+    consumeChallengeStatement(s.db, { challengeHash: read.challengeHash, ceremony: 'login', credentialId: credential.id }, underWindowLimit(key, window.limit)),
+  ])
+  checkClientWindow(s, 'login', hit!)
+  const verified = await verifyAssertion(s, credential, read, consumedChallenge(consumed))
+  if ('failure' in verified) return refuse(verified)
   const { passkey, account, signCount, userVerified } = verified
-  if (!(await recordPasskeyUse(s.db, { passkeyId: passkey.id, signCount, now: s.now }))) {
+  const clone = async (): Promise<never> => {
     await recordCloneSuspected(s, passkey, account.org.id, signCount, 'login')
     throw passkeyInvalid('counter_regressed')
   }
-  await refuseInactive(s, account, 'passkey')
-  return completeLogin(s, account, 'passkey', {
-    multiFactor: userVerified,
-    detail: { passkey_id: passkey.id, user_verified: userVerified },
-    firstFactorPasskeyId: passkey.id,
-  })
+  if (!counterMoves(passkey.signCount, signCount)) return clone()
+  const used = required(s.db, recordPasskeyUseStatement(s.db, { passkeyId: passkey.id, signCount, now: s.now }))
+  try {
+    await refuseInactive(s, account, 'passkey', [used])
+    return await completeLogin(
+      s,
+      account,
+      'passkey',
+      { multiFactor: userVerified, detail: { passkey_id: passkey.id, user_verified: userVerified }, firstFactorPasskeyId: passkey.id },
+      [used],
+    )
+  } catch (error) {
+    // The counter moved under us (the same count used concurrently): nothing was written.
+    if (isRequirementUnmet(error)) return clone()
+    throw error
+  }
 }
 
 // ---- as a second factor ----
@@ -365,6 +453,13 @@ export async function startPasskeySecondFactor(s: Services, sessionToken: string
 /**
  * Completes a two-step login with a passkey instead of a code: the same attempts, locks and
  * audit as a code, and the passkey must be the challenge's user's.
+ *
+ * Two round trips, the shape of a code's: `openChallenge`'s batch (per-IP window, the 2FA
+ * challenge's attempt, the user's counter, the account) also reads the WebAuthn challenge and
+ * the credential; the signature is checked in the Worker; one batch spends the WebAuthn
+ * challenge, moves the counter and spends the 2FA challenge (each `required`), forgets the
+ * failures, audits, and opens the session, or writes nothing. Every refusal after the
+ * lookup spends the WebAuthn challenge, as the one request that presented it.
  */
 export async function verifyTwoFactorWithPasskey(
   s: Services,
@@ -372,30 +467,59 @@ export async function verifyTwoFactorWithPasskey(
   credential: AuthenticationResponseJSON,
 ): Promise<{ account: Account; tokens: IssuedTokens }> {
   const tokenHash = await hashToken(sessionToken)
-  const { userId, attempt, account: holder, firstFactorPasskeyId } = await openChallenge(s, tokenHash)
-  const verified = await verifyAssertion(s, 'second_factor', credential)
+  const read = await readAssertion(s, credential)
+  const lookup = 'failure' in read ? undefined : { challengeHash: read.challengeHash, ceremony: 'second_factor' as const, credentialId: credential.id }
+  const opened = await openChallenge(s, tokenHash, lookup ? [selectChallengeStatement(s.db, lookup)] : [])
+  const { userId, attempt, account: holder, firstFactorPasskeyId } = opened
+  const challenge = consumedChallenge((opened.also[0] ?? []) as Parameters<typeof consumedChallenge>[0])
+  const spend = async () => {
+    if (challenge && lookup) await batch(s.db, [spendChallengeStatement(s.db, lookup)])
+  }
+  const verified = 'failure' in read ? read : await verifyAssertion(s, credential, read, challenge)
   const bound = !('failure' in verified) && verified.challenge.sessionTokenHash === tokenHash && verified.passkey.userId === userId
   // The key that was the first factor, again without verification, proves nothing new.
   const sameFactor = bound && verified.passkey.id === firstFactorPasskeyId && !verified.userVerified
-  if ('failure' in verified || !bound || sameFactor) {
+  const failed = async (reason: CeremonyFailure): Promise<never> => {
     if (!holder) throw challengeInvalid()
     await recordFailedTwoFactorAttempt(s, attempt, { userId, orgId: holder.org.id }, 'login_passkey')
-    throw passkeyInvalid('failure' in verified ? verified.failure : sameFactor ? 'user_not_verified' : 'credential_mismatch')
+    throw passkeyInvalid(reason)
+  }
+  if ('failure' in verified || !bound || sameFactor) {
+    await spend()
+    return failed('failure' in verified ? verified.failure : sameFactor ? 'user_not_verified' : 'credential_mismatch')
   }
   const { account, passkey, signCount } = verified
-  if (!account.user.totpEnabledAt) throw challengeInvalid()
-  if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
-  const owner = { userId, orgId: account.org.id }
-  const done = await completeChallengeWithPasskey(s.db, { passkeyId: passkey.id, signCount, tokenHash, now: s.now })
-  if (!done.counterMoved) {
-    await recordCloneSuspected(s, passkey, account.org.id, signCount, 'two_factor')
-    await recordFailedTwoFactorAttempt(s, attempt, owner, 'login_passkey')
-    throw passkeyInvalid('counter_regressed')
+  if (!account.user.totpEnabledAt || !account.user.isActive) {
+    await spend()
+    if (!account.user.totpEnabledAt) throw challengeInvalid()
+    throw new AuthError('account_inactive', 'The account is inactive.')
   }
-  if (!done.challengeSpent) throw challengeInvalid()
-  const tokens = await startSession(s, { userId, orgId: account.org.id, role: account.role })
-  await twoFactorSucceeded(s, owner, [
-    { type: 'login', outcome: 'success', detail: { method: 'passkey', passkey_id: passkey.id, session_id: tokens.sessionId } },
+  const owner = { userId, orgId: account.org.id }
+  const clone = async (stored: Passkey): Promise<never> => {
+    await recordCloneSuspected(s, stored, account.org.id, signCount, 'two_factor')
+    return failed('counter_regressed')
+  }
+  if (!counterMoves(passkey.signCount, signCount)) {
+    await spend()
+    return clone(passkey)
+  }
+  const { tokens, statements } = await prepareSession(s, { userId, orgId: account.org.id, role: account.role })
+  const done = await allOrNothing(s.db, [
+    required(s.db, spendLiveChallenge(s.db, { ...lookup!, now: s.now })),
+    required(s.db, recordPasskeyUseStatement(s.db, { passkeyId: passkey.id, signCount, now: s.now })),
+    required(s.db, spendTwoFactorChallenge(s.db, tokenHash, s.now)),
+    ...twoFactorSuccessStatements(s, owner, [
+      { type: 'login', outcome: 'success', detail: { method: 'passkey', passkey_id: passkey.id, session_id: tokens.sessionId } },
+    ]),
+    ...statements,
   ])
-  return { account, tokens }
+  if (done) return { account, tokens }
+  // Something changed since the first round trip, and nothing was written: decide as the
+  // statements would have one at a time. The WebAuthn challenge spent by another request,
+  // the counter moved by a concurrent use of the same count, or the 2FA challenge spent.
+  const now = await consumeChallenge(s.db, lookup!)
+  if (!now) return failed('challenge_invalid')
+  if (!now.passkey) return failed('unknown_credential')
+  if (!counterMoves(now.passkey.signCount, signCount)) return clone(now.passkey)
+  throw challengeInvalid()
 }

@@ -68,6 +68,12 @@ function overLimit(s: Services, hit: WindowHit, policy: WindowPolicy): number | 
   return secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now)
 }
 
+/** Throws 429 as `checkRate` would, for a hit a larger statement counted (`hitWindowSql`) on a key with this policy. */
+export function checkWindow(s: Services, hit: WindowHit, policy: WindowPolicy): void {
+  const retryAfter = overLimit(s, hit, policy)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+}
+
 /** The client's per-IP window of `action` as SQL for a larger statement (`hitWindowSql`), with its limit. */
 export function clientWindow(s: Services, action: ClientAction) {
   const policy = s.config.rateLimits.perIp[action]

@@ -13,6 +13,10 @@ export interface RecentCaller {
   sessionCreatedAt: Date
 }
 
+/** Whether the caller's last full sign-in is recent enough for a change under `maxAge` (0: the rule is off). */
+export const signedInWithin = (s: Pick<Services, 'now'>, caller: Pick<RecentCaller, 'sessionCreatedAt'>, maxAge: number) =>
+  maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000
+
 /**
  * Changes a stolen access token would make first need a sign-in no older than `maxAgeSeconds`
  * (the session's last full sign-in, the token's `auth_time`), or the password in the body:
@@ -25,7 +29,7 @@ export async function requireRecentSignIn(
   password: string | undefined,
   maxAge = s.config.twoFactorReauthSeconds,
 ): Promise<void> {
-  if (maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000) return
+  if (signedInWithin(s, caller, maxAge)) return
   // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
   if (password === undefined)
     throw new AuthError('reauthentication_required', 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')

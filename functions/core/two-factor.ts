@@ -454,9 +454,11 @@ export async function prepareTwoFactorChallenge(s: Services, userId: string, fir
 export async function openChallenge(
   s: Services,
   tokenHash: string,
-): Promise<{ userId: string; attempt: Attempt; account: Account | undefined; firstFactorPasskeyId: string | null }> {
+  /** Reads for the same batch (a passkey's challenge and credential): their results are `also`. */
+  reads: BatchItem<'pg'>[] = [],
+): Promise<{ userId: string; attempt: Attempt; account: Account | undefined; firstFactorPasskeyId: string | null; also: unknown[] }> {
   const policy = s.config.rateLimits.twoFactorLockout
-  const [admission, [account]] = await s.db.batch([
+  const [admission, [account], ...also] = await s.db.batch([
     hitWindowThenAdmit(s.db, {
       clientKey: clientKey('two_factor', s.client.ip),
       window: s.config.rateLimits.perIp.two_factor,
@@ -465,13 +467,14 @@ export async function openChallenge(
       subject: (underLimit) => takeChallengeAttemptSql(tokenHash, s.now, CHALLENGE_MAX_ATTEMPTS, twoFactorKey(''), underLimit),
     }),
     selectAccountById(s.db, challengeUser(tokenHash)),
+    ...reads,
   ])
   const row = rowsOf<ClientAndAttempt>(admission)[0]!
   checkClientWindow(s, 'two_factor', { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) })
   if (!row.user_id) throw challengeInvalid()
   const userId = row.user_id
   const attempt = await admitClientAttempt(s, 'two_factor', twoFactorKey(userId), row, { userId }, policy)
-  return { userId, attempt, account, firstFactorPasskeyId: row.first_factor_passkey_id ?? null }
+  return { userId, attempt, account, firstFactorPasskeyId: row.first_factor_passkey_id ?? null, also }
 }
 
 /**

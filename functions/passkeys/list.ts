@@ -1,7 +1,6 @@
 import * as z from 'zod/mini'
-import { listUserPasskeys } from '../core/passkeys'
+import { passkeyListReads, passkeyView } from '../core/passkeys'
 import { endpoint } from '../http/endpoint'
-import { services } from '../http/respond'
 import { passkeyResult } from './schemas'
 
 // GET /api/v1/auth/passkeys
@@ -9,7 +8,9 @@ export const listPasskeysEndpoint = endpoint(
   {
     summary: 'The caller’s passkeys, newest first',
     auth: 'profile:read',
+    // With the session check, in its round trip.
+    reads: passkeyListReads,
     responses: { 200: { description: 'Passkeys', schema: z.object({ passkeys: z.array(passkeyResult) }) } },
   },
-  async (c) => c.json({ passkeys: await listUserPasskeys(services(c), c.var.auth.principal.userId) }),
+  (c, [passkeys]) => c.json({ passkeys: passkeys.map(passkeyView) }),
 )

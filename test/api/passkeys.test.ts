@@ -1,6 +1,6 @@
 import { and, desc, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { authEvents, users } from '../../db/schema'
+import { authEvents, users, webauthnChallenges } from '../../db/schema'
 import { testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp, TestAppOptions } from '../support/app'
 import { referenceTotp } from '../support/rfc6238'
@@ -403,12 +403,6 @@ describe('signing in with a passkey', () => {
 })
 
 describe('passkeys and two-factor authentication', () => {
-  async function withTwoFactor(t: TestApp, user: User) {
-    const setup = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
-    expect((await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(setup.secret, t.clock.now()) }, user.access_token)).status).toBe(200)
-    t.clock.advance(30)
-  }
-
   const sessionToken = async (t: TestApp, user: User, path = '/api/v1/auth/login') => {
     const body = await (await t.post(path, { email: user.email, password: user.password })).json()
     return (path.startsWith('/v1') ? body.data : body).session_token as string
@@ -520,6 +514,105 @@ describe('passkeys and two-factor authentication', () => {
     expect(both.status).toBe(422)
   })
 })
+
+// Each ceremony decides in fewer round trips (docs/edge-latency.md): a window counted in the
+// statement that writes, a challenge spent in the batch it guards. What was refused before
+// anything was written still is.
+describe('passkey ceremonies in two round trips, refusing as before', () => {
+  const registrationChallenges = async (t: TestApp, userId: string) =>
+    (
+      await t.db
+        .select({ hash: webauthnChallenges.challengeHash })
+        .from(webauthnChallenges)
+        .where(and(eq(webauthnChallenges.userId, userId), eq(webauthnChallenges.ceremony, 'registration')))
+    ).length
+
+  it('writes no registration challenge over the hourly window, nor before an old sign-in gives its password', async () => {
+    const t = await passkeyApp()
+    const user = await t.register()
+    for (let i = 0; i < 30; i++) expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).status).toBe(200)
+    const over = await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)
+    expect(over.status).toBe(429)
+    expect(over.headers.get('Retry-After')).toBe('3600')
+    expect(await registrationChallenges(t, user.user_id)).toBe(30)
+    const later = await t.register()
+    t.clock.advance(601)
+    expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, later.access_token)).status).toBe(403)
+    expect(await registrationChallenges(t, later.user_id)).toBe(0)
+    expect((await t.post('/api/v1/auth/passkeys/registration/options', { password: later.password }, later.access_token)).status).toBe(200)
+    expect(await registrationChallenges(t, later.user_id)).toBe(1)
+  })
+
+  it('spends no sign-in challenge for a request over the per-IP window', async () => {
+    const t = await passkeyApp({ ip: uniqueIp(), env: { RATE_LIMIT_LOGIN_PER_IP: '2/60' } })
+    const { device } = await withPasskey(t)
+    const credential = await device.authenticate(await loginOptions(t))
+    expect((await t.post('/api/v1/auth/passkeys/login/options', {})).status).toBe(200)
+    expect((await t.post('/api/v1/auth/passkeys/login', { credential })).status).toBe(429)
+    t.clock.advance(61)
+    expect((await t.post('/api/v1/auth/passkeys/login', { credential })).status).toBe(200)
+  })
+
+  it('audits a rename or a delete only of the caller’s own passkey', async () => {
+    const t = await passkeyApp()
+    const { passkey } = await withPasskey(t)
+    const other = await t.register()
+    expect((await t.patch(`/api/v1/auth/passkeys/${passkey.id}`, { name: 'Mine' }, other.access_token)).status).toBe(404)
+    expect((await t.delete(`/api/v1/auth/passkeys/${passkey.id}`, other.access_token)).status).toBe(404)
+    expect(await lastEvent(t, other.user_id, 'passkey_renamed')).toBeUndefined()
+    expect(await lastEvent(t, other.user_id, 'passkey_deleted')).toBeUndefined()
+  })
+
+  it('spends no 2FA passkey challenge for an attempt refused over the per-IP window', async () => {
+    const t = await passkeyApp({ ip: uniqueIp(), env: { RATE_LIMIT_TWO_FACTOR_PER_IP: '2/60' } })
+    const { user, device } = await withPasskey(t)
+    await withTwoFactor(t, user)
+    const { session_token } = await (await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).json()
+    const options = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const credential = await device.authenticate(options)
+    expect((await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).status).toBe(200)
+    expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential })).status).toBe(429)
+    t.clock.advance(61)
+    expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential })).status).toBe(200)
+  })
+
+  it('reports a counter that goes backwards at the second factor, charges the attempt and spends the challenge', async () => {
+    const t = await passkeyApp()
+    const { user, device, passkey } = await withPasskey(t)
+    await withTwoFactor(t, user)
+    expect((await signIn(t, device)).status).toBe(200) // counter 1, two factors at once
+    const { session_token } = await (await t.post('/api/v1/auth/login', { email: user.email, password: user.password })).json()
+    const options = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const cloned = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options, { signCount: 1 }) })
+    expect(cloned.status).toBe(401)
+    expect(await cloned.json()).toEqual(passkeyInvalid)
+    expect(await lastEvent(t, user.user_id, 'passkey_clone_suspected')).toMatchObject({
+      outcome: 'denied',
+      detail: { passkey_id: passkey.id, stored_count: 1, received_count: 1, via: 'two_factor' },
+    })
+    expect(await lastEvent(t, user.user_id, 'two_factor_code')).toMatchObject({ outcome: 'failure', detail: { via: 'login_passkey' } })
+    expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options) })).status).toBe(401)
+  })
+
+  it('spends a 2FA passkey challenge on a refusal: signed again, it is still refused', async () => {
+    const t = await passkeyApp()
+    const { user, device } = await withPasskey(t)
+    await withTwoFactor(t, user)
+    const { session_token } = await (await signIn(t, device, { userVerified: false })).json()
+    const options = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token })).json()
+    const unverified = await device.authenticate(options, { userVerified: false })
+    expect((await t.post('/api/v1/auth/2fa/verify', { session_token, credential: unverified })).status).toBe(401)
+    const again = await t.post('/api/v1/auth/2fa/verify', { session_token, credential: await device.authenticate(options) })
+    expect(again.status).toBe(401)
+    expect(await again.json()).toEqual(passkeyInvalid)
+  })
+})
+
+async function withTwoFactor(t: TestApp, user: User) {
+  const setup = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+  expect((await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(setup.secret, t.clock.now()) }, user.access_token)).status).toBe(200)
+  t.clock.advance(30)
+}
 
 describe('the OpenAPI document', () => {
   it('declares every passkey endpoint', async () => {

@@ -290,6 +290,61 @@ const operations = {
     repeat: (res) => expectError(res, 401, 'challenge_invalid'),
   }),
 
+  // The challenge spent (`required`), the passkey and its audit row: one batch.
+  'passkey registration': operation({
+    async prepare(t) {
+      const user = await registerOwner(t)
+      const options = await (await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).json()
+      return { ...user, credential: (await softwareAuthenticator({ origin: 'https://app.example' }).register(options)).json }
+    },
+    sql: /^insert into "passkeys"/,
+    send: (t, c) => t.post('/api/v1/auth/passkeys/registration', { name: 'Laptop', credential: c.credential }, c.access_token),
+    async succeeds(res) {
+      expect(res.status).toBe(201)
+      expect((await res.json()).name).toBe('Laptop')
+    },
+    async complete(t, c) {
+      expect({
+        passkeys: await one(t, sql`select count(*) from passkeys where user_id = ${c.user_id}`),
+        challenges: await one(t, sql`select count(*) from webauthn_challenges where user_id = ${c.user_id}`),
+        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'passkey_registered' and outcome = 'success'`),
+      }).toEqual({ passkeys: 1, challenges: 0, audit: 1 })
+    },
+    repeat: (res) => expectError(res, 422, 'passkey_registration_invalid'),
+  }),
+
+  // The WebAuthn challenge and the 2FA challenge spent, the counter moved (each `required`),
+  // and the session: one batch, after the attempt was charged in the first round trip.
+  '2FA verify with a passkey': operation({
+    async prepare(t) {
+      const user = await withTwoFactor(t)
+      const device = softwareAuthenticator({ origin: 'https://app.example' })
+      const options = await (await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).json()
+      const registered = await t.post('/api/v1/auth/passkeys/registration', { credential: (await device.register(options)).json }, user.access_token)
+      expect(registered.status).toBe(201)
+      const sessionToken = await challenge(t, user)
+      const request = await (await t.post('/api/v1/auth/2fa/passkey-options', { session_token: sessionToken })).json()
+      return { ...user, sessionToken, credential: await device.authenticate(request) }
+    },
+    sql: /^with changed as \(delete from "webauthn_challenges"/,
+    counters: { two_factor_challenges: ['failed_attempts'] },
+    send: (t, c) => t.post('/api/v1/auth/2fa/verify', { session_token: c.sessionToken, credential: c.credential }),
+    async succeeds(res, c) {
+      expect(res.status).toBe(200)
+      expect((await res.json()).user_id).toBe(c.user_id)
+    },
+    async complete(t, c) {
+      expect({
+        spent: await one(t, sql`select count(*) from two_factor_challenges where user_id = ${c.user_id} and used_at is not null`),
+        challenges: await one(t, sql`select count(*) from webauthn_challenges where user_id = ${c.user_id}`),
+        counterMoved: await one(t, sql`select count(*) from passkeys where user_id = ${c.user_id} and last_used_at is not null`),
+        sessions: await one(t, sql`select count(*) from sessions where user_id = ${c.user_id} and revoked_at is null`),
+        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'login' and detail->>'method' = 'passkey'`),
+      }).toEqual({ spent: 1, challenges: 0, counterMoved: 1, sessions: 2, audit: 1 })
+    },
+    repeat: (res) => expectError(res, 401, 'challenge_invalid'),
+  }),
+
   'member removal': operation({
     async prepare(t) {
       const owner = await registerVerifiedOwner(t)
@@ -376,10 +431,10 @@ describe.each(['register', 'login', 'refresh'] as const)('%s, with the answer lo
   })
 })
 
-// A passkey login is three commits: the challenge is spent (one statement), the passkey's
-// signature counter moves (one statement), then the session's batch. The challenge is
-// single-use by design, so what a client retries after a 503 is the ceremony (new options, a
-// new signature), not the same assertion.
+// A passkey login is two commits: the challenge is spent (with the per-IP window, in the
+// first round trip), then one batch moves the passkey's signature counter and opens the
+// session. The challenge is single-use by design, so what a client retries after a 503 is the
+// ceremony (new options, a new signature), not the same assertion.
 describe('passkey login, with the link to the database lost at the session', () => {
   const ORIGIN = 'https://app.example.com'
   async function signedAssertion() {
