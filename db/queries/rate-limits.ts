@@ -1,7 +1,8 @@
 import { eq, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
-import { rateLimits } from '../schema'
+import { memberships, rateLimits, sessions, users } from '../schema'
+import type { Role } from '../schema'
 
 // Every counter here changes in one INSERT ... ON CONFLICT DO UPDATE: Postgres locks the
 // row and evaluates the update against its latest version, so concurrent hits from any
@@ -206,4 +207,91 @@ export function hitWindowThenAdmit(
       admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms,
       (select user_id from subject) as user_id, (select first_factor_passkey_id from subject) as first_factor_passkey_id
     from client left join admitted on true`)
+}
+
+/** One row of `admitCallerAttemptStatement`. */
+export interface CallerAttempt {
+  /** The key of the attempt; null when the caller did not qualify (nothing was counted). */
+  key: string | null
+  /** Null when nothing was admitted: with a key, the key is locked. */
+  failures: number | null
+  locked_until_ms: number | null
+}
+
+/** With `withTwoFactorState`: the caller's 2FA columns, read in the statement's snapshot. */
+export interface CallerTwoFactorState {
+  totp_secret: string | null
+  totp_key_id: string | null
+  totp_enabled_at_ms: number | null
+  totp_last_step: number | null
+}
+
+/** The key an attempt counts on: a given one, or the account's (`prefix` and the caller's normalized email). */
+export type CallerKey = { key: string } | { accountKeyPrefix: string }
+
+/** When a caller's attempt counts, beyond a caller the session check passes. */
+export interface CallerAttemptCondition {
+  /** False: nothing counts (a body the endpoint refuses). */
+  act: boolean
+  /** The caller's 2FA must be on, or pending (a secret set up, not yet confirmed). */
+  twoFactor?: 'on' | 'pending'
+  /** The session must have signed in at or after this. */
+  signedInSince?: Date
+}
+
+const TWO_FACTOR = { on: sql`u.totp_enabled_at is not null`, pending: sql`u.totp_enabled_at is null and u.totp_secret is not null` }
+
+/**
+ * `admitAttemptStatement` for the caller of an authenticated request, as one of its reads in
+ * the session check's batch: the attempt is counted only for a caller the session check will
+ * pass (the session live and theirs, the user active, still in the organization with one of
+ * `roles`) and when `when` holds. Otherwise nothing is counted, so an ended token cannot
+ * advance its owner's lock. `users.email_normalized` is written once, as `normalizeEmail(email)`,
+ * so an account key built from it is the one `accountKey(email)` names.
+ */
+export function admitCallerAttemptStatement(
+  db: Database,
+  c: {
+    caller: { sessionId: string; userId: string; orgId: string }
+    roles: readonly Role[]
+    key: CallerKey
+    when: CallerAttemptCondition
+    withTwoFactorState?: boolean
+    rule: LockoutRule
+    now: Date
+  },
+) {
+  const { caller, now, rule, when } = c
+  const lockFor = lockAfter(rule, now)
+  const granted = sql.join(
+    c.roles.map((role) => sql`${role}`),
+    sql`, `,
+  )
+  const conditions = [
+    c.roles.length && when.act ? sql`m.role in (${granted})` : sql`false`,
+    ...(when.twoFactor ? [TWO_FACTOR[when.twoFactor]] : []),
+    ...(when.signedInSince ? [sql`s.created_at >= ${at(when.signedInSince)}`] : []),
+  ]
+  const key = 'key' in c.key ? sql`${c.key.key}::text` : sql`${c.key.accountKeyPrefix}::text || u.email_normalized`
+  // The 2FA state in the admission's own snapshot: what the Worker decides on is what was counted on.
+  const state = c.withTwoFactorState
+    ? sql`, u.totp_secret, u.totp_key_id, (extract(epoch from u.totp_enabled_at) * 1000)::float8 as totp_enabled_at_ms,
+        u.totp_last_step::float8 as totp_last_step`
+    : sql``
+  return db.execute(sql`
+    with eligible as (
+      select ${key} as key
+      from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
+      where s.id = ${caller.sessionId} and s.user_id = ${caller.userId} and m.org_id = ${caller.orgId}
+        and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${sql.join(conditions, sql` and `)}
+    ), admitted as (
+      insert into ${rateLimits} (key, count, window_started_at, locked_until)
+      select key, 1, ${at(now)}, ${lockFor(sql`1`)} from eligible
+      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
+      where ${admissible(rule, now)}
+      returning count, locked_until
+    )
+    select (select key from eligible) as key, admitted.count as failures,
+      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${state}
+    from (select 1) one left join admitted on true left join ${users} u on u.id = ${caller.userId}`)
 }

@@ -5,14 +5,30 @@ import { resetCounter } from '../../db/queries/rate-limits'
 import { revokeUserSessionsStatement } from '../../db/queries/sessions'
 import { deleteChallengesStatement } from '../../db/queries/two-factor'
 import type { Principal } from '../../db/queries/sessions'
-import { batch } from '../../db/client'
+import { batch, rowsOf } from '../../db/client'
+import type { Database } from '../../db/client'
 import { eventRow, eventStatement } from './audit'
 import type { AuthEvent } from './audit'
 import { unauthenticated } from './errors'
 import { checkNewPassword } from './password-policy'
 import { DUMMY_HASH, hashPassword, verifyPassword } from './passwords'
-import { accountKey, attemptStatement, failureStatements, judgeAttempt } from './rate-limit'
+import { accountKey, callersAccountKey, callerAttemptStatement, checkLimit, failureStatements, judgeCallerAttempt } from './rate-limit'
 import type { Services } from './services'
+import type { Caller } from './sessions'
+import type { CallerAttempt } from '../../db/queries/rate-limits'
+import type { Config } from '../config'
+import type { BatchResponse } from 'drizzle-orm/batch'
+
+/**
+ * A password change's reads, in the session check's round trip: the attempt admitted on the
+ * account's lock (only for a caller the check passes, and a body the endpoint will act on)
+ * and the account.
+ */
+export const passwordChangeReads = (s: { db: Database; config: Config; now: Date }, caller: Caller, bodyValid: boolean) =>
+  [
+    callerAttemptStatement(s, caller, { scope: 'profile:write', key: callersAccountKey, when: { act: bodyValid }, policy: s.config.rateLimits.lockout }),
+    selectAccountById(s.db, caller.userId),
+  ] as const
 
 /**
  * Changes the caller's password. The current password is a guess like any login's, so it
@@ -21,12 +37,20 @@ import type { Services } from './services'
  * together or not at all;
  * the session making the change stays alive.
  */
-export async function changePassword(s: Services, caller: Principal, currentPassword: string, newPassword: string): Promise<void> {
+export async function changePassword(
+  s: Services,
+  caller: Principal,
+  currentPassword: string,
+  newPassword: string,
+  reads?: BatchResponse<ReturnType<typeof passwordChangeReads>>,
+): Promise<void> {
   const who = { userId: caller.userId, orgId: caller.orgId }
-  // The attempt admitted and the account read in one batch, one round trip.
-  const key = accountKey(caller.email)
-  const [admitted, [account]] = await s.db.batch([attemptStatement(s, key), selectAccountById(s.db, caller.userId)])
-  const attempt = await judgeAttempt(s, key, admitted, who)
+  const policy = s.config.rateLimits.lockout
+  // Admitted and read with the session check (the reads); without them, or should a
+  // revocation have come between the batch's statements, admitted here, one trip more.
+  const [admission, [account]] = reads ?? [undefined, await selectAccountById(s.db, caller.userId)]
+  const admitted = admission === undefined ? undefined : await judgeCallerAttempt(s, rowsOf<CallerAttempt>(admission)[0]!, who, policy)
+  const attempt = admitted ?? (await checkLimit(s, accountKey(caller.email), who, policy))
   const argon2 = await s.argon2()
   // An OAuth-only account has no current password to prove; it still costs one hash.
   const hash = account?.user.passwordHash ?? DUMMY_HASH

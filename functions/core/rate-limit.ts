@@ -1,12 +1,15 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
-import { admitAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter, windowsUnder } from '../../db/queries/rate-limits'
-import type { AdmittedAttempt, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
+import { admitAttemptStatement, admitCallerAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter, windowsUnder } from '../../db/queries/rate-limits'
+import type { AdmittedAttempt, CallerAttempt, CallerAttemptCondition, CallerKey, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
+import type { Database } from '../../db/client'
 import type { ClientAction, LockoutPolicy, WindowPolicy } from '../config/rate-limits'
 import { eventStatement, recordEvent, recordEventForEmail } from './audit'
 import { AuthError } from './errors'
+import { rolesGranting } from './roles'
 import type { Services } from './services'
+import type { Caller } from './sessions'
 
 // Limits live in Postgres (the rate_limits table), the one store every isolate in every
 // region shares and updates atomically; isolate memory is per isolate and KV is eventually
@@ -17,6 +20,8 @@ import type { Services } from './services'
 
 /** Failed passwords for the account with this email (login, password change). */
 export const accountKey = (email: string) => `login:account:${normalizeEmail(email)}`
+/** `accountKey` of the caller's own address, for `callerAttemptStatement` (built from the stored normalized email). */
+export const callersAccountKey: CallerKey = { accountKeyPrefix: accountKey('') }
 /** Failed 2FA codes (TOTP or recovery) for a user, across all their challenges. */
 export const twoFactorKey = (userId: string) => `2fa:user:${userId}`
 export const clientKey = (action: ClientAction, ip: string | null | undefined) => `${action}:ip:${ipBucket(ip)}`
@@ -249,6 +254,38 @@ export async function admitClientAttempt(
   if (row.failures === null) return refuseAttempt(s, key, subject, policy)
   return {
     key,
+    failures: row.failures,
+    lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
+    hardLocked: row.failures >= policy.hardLimit,
+  }
+}
+
+/**
+ * `checkLimit` for the caller of an authenticated request, as one of the endpoint's `reads`
+ * (the session check's round trip): counted only for a caller `authorize(scope)` will pass, and
+ * only `when` (the request is one the endpoint will act on). `judgeCallerAttempt` gives the verdict.
+ */
+export function callerAttemptStatement(
+  s: { db: Database; now: Date },
+  caller: Caller,
+  a: { scope: string; key: CallerKey; when: CallerAttemptCondition; policy: LockoutPolicy; withTwoFactorState?: boolean },
+) {
+  // The token's own scopes are checked in the Worker; the live role, in the statement.
+  const roles = caller.scopes?.includes(a.scope) ? rolesGranting(a.scope) : []
+  return admitCallerAttemptStatement(s.db, { caller, roles, key: a.key, when: a.when, withTwoFactorState: a.withTwoFactorState, rule: a.policy, now: s.now })
+}
+
+/**
+ * The verdict on `callerAttemptStatement`'s row: the attempt, or 429 as `checkLimit` while the
+ * key is locked. Undefined when nothing was counted because the caller did not qualify in that
+ * statement (its condition was false, or a revocation committed between the batch's
+ * statements): the caller then decides, and admits with `checkLimit` as before, one more trip.
+ */
+export async function judgeCallerAttempt(s: Services, row: CallerAttempt, subject: Subject, policy: LockoutPolicy): Promise<Attempt | undefined> {
+  if (row.key === null) return undefined
+  if (row.failures === null) return refuseAttempt(s, row.key, subject, policy)
+  return {
+    key: row.key,
     failures: row.failures,
     lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
     hardLocked: row.failures >= policy.hardLimit,

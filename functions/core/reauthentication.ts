@@ -1,4 +1,5 @@
 import { findAccount } from '../../db/queries/accounts'
+import type { Config } from '../config'
 import { AuthError } from './errors'
 import { verifyPassword } from './passwords'
 import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
@@ -37,6 +38,14 @@ export async function requireRecentSignIn(
     throw new AuthError('invalid_credentials', 'The password is incorrect.', {
       errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
     })
+}
+
+/**
+ * The oldest sign-in `requireRecentSignIn` lets through without a password (undefined when the
+ * rule is off), for a statement that must act only when it would.
+ */
+export function signedInSince(s: { config: Config; now: Date }, maxAge = s.config.twoFactorReauthSeconds): Date | undefined {
+  return maxAge === 0 ? undefined : new Date(s.now.getTime() - maxAge * 1000)
 }
 
 /**

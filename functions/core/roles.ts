@@ -36,6 +36,9 @@ export const ROLE_SCOPES: Record<Role, readonly string[]> = {
 
 export const scopesFor = (role: Role): string[] => [...ROLE_SCOPES[role]]
 
+/** The roles whose scopes include `scope`. */
+export const rolesGranting = (scope: string): Role[] => (Object.keys(ROLE_SCOPES) as Role[]).filter((role) => ROLE_SCOPES[role].includes(scope))
+
 const RANK: Record<Role, number> = { member: 0, admin: 1, owner: 2 }
 
 /** Nobody grants a role above their own (nor manages a member above them). */

@@ -185,6 +185,8 @@ export interface Caller {
   userId: string
   orgId: string
   sessionId: string
+  /** The token's scopes (its role at issue time), for reads that must only act for a caller `authorize` will pass. */
+  scopes?: readonly string[]
 }
 
 /** The statements an endpoint reads about its caller, in the same round trip as the session check. */
@@ -215,7 +217,7 @@ export async function authenticate<R extends CallerReads>(
   }
   let statements: R | undefined
   try {
-    statements = reads?.(db, { userId: claims.sub, orgId: claims.org, sessionId: claims.sid })
+    statements = reads?.(db, { userId: claims.sub, orgId: claims.org, sessionId: claims.sid, scopes: claims.scopes })
   } catch (error) {
     // A bad query parameter: the caller still hears about their session and scope first.
     passed(await findPrincipal(db, claims.sid, claims.sub))
@@ -226,7 +228,7 @@ export async function authenticate<R extends CallerReads>(
   const auth = passed(principals[0])
   const { principal } = auth
   // Never seen while a user belongs to one organization for life; correct, at one more trip, if it were.
-  if (principal.orgId !== claims.org) return { ...auth, reads: await db.batch(reads!(db, { ...principal })) }
+  if (principal.orgId !== claims.org) return { ...auth, reads: await db.batch(reads!(db, { ...principal, scopes: claims.scopes })) }
   return { ...auth, reads: results as BatchResponse<R> }
 }
 

@@ -2,7 +2,9 @@ import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { allOrNothing, batch, rowsOf } from '../../db/client'
 import type { Database } from '../../db/client'
 import { hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
-import type { ClientAndAttempt } from '../../db/queries/rate-limits'
+import type { CallerAttempt, CallerAttemptCondition, CallerKey, CallerTwoFactorState, ClientAndAttempt } from '../../db/queries/rate-limits'
+import type { Config } from '../config'
+import type { LockoutPolicy } from '../config/rate-limits'
 import { selectAccountById } from '../../db/queries/accounts'
 import { selectMember } from '../../db/queries/organizations'
 import type { Role } from '../../db/schema'
@@ -30,15 +32,28 @@ import { decrypt, encrypt } from './encryption'
 import type { DataKeys } from './encryption'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, admitClientAttempt, attemptStatement, checkClientWindow, checkLimit, clientKey, failureStatements, judgeAttempt, twoFactorKey } from './rate-limit'
+import {
+  accountKey,
+  callersAccountKey,
+  admitClientAttempt,
+  attemptStatement,
+  callerAttemptStatement,
+  checkClientWindow,
+  checkLimit,
+  clientKey,
+  failureStatements,
+  judgeAttempt,
+  judgeCallerAttempt,
+  twoFactorKey,
+} from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { mailFailure, mailWithWrite } from './mail'
-import { requireRecentSignIn } from './reauthentication'
+import { requireRecentSignIn, signedInSince } from './reauthentication'
 import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
 import { prepareSession } from './sessions'
-import type { IssuedTokens } from './sessions'
+import type { Caller, IssuedTokens } from './sessions'
 import { base32Encode, newTotpSecret, qrCodeDataUrl, totpUri, verifyTotp } from './totp'
 
 export const CHALLENGE_TTL_SECONDS = 5 * 60
@@ -114,9 +129,6 @@ export const twoFactorSuccessStatements = (s: Services, { userId, orgId }: Owner
   [resetCounter(s.db, twoFactorKey(userId)), ...events.map((event) => eventStatement(s, { ...event, userId, orgId }))] as const
 
 
-/** What the 2FA endpoints read about their caller, in the session check's round trip. */
-export const totpStateRead = (db: Database, caller: { userId: string }) => [selectTotpState(db, caller.userId)] as const
-
 /** `twoFactorStatus`'s reads, for the session check's batch. */
 export const twoFactorStatusReads = (db: Database, caller: { userId: string }) =>
   [selectTotpState(db, caller.userId), countUnusedRecoveryCodes(db, caller.userId)] as const
@@ -128,9 +140,65 @@ export function twoFactorStatus([[state], [unused]]: BatchResponse<ReturnType<ty
   return { enabled, recoveryCodesRemaining: enabled ? (unused?.n ?? 0) : 0 }
 }
 
-const stateFrom = (rows: TotpState[] | undefined) => {
-  if (rows && !rows[0]) throw new AuthError('not_found', 'User not found.')
-  return rows?.[0]
+/** What a 2FA change reads with the session check: the caller's 2FA state, and their attempt admitted on its counter. */
+export interface TwoFactorRead {
+  state: TotpState
+  /** The attempt, counted only when the statement found the request one the endpoint acts on. */
+  admission: CallerAttempt
+  /** At /2fa/disable, for a password. */
+  account?: Account
+}
+
+type ReadServices = { db: Database; config: Config; now: Date }
+
+/** The 2FA endpoints' scope (their `auth`): the admission counts only for a role that grants it. */
+const SCOPE = 'profile:write'
+
+// The state comes back from the admission's own snapshot: the Worker decides on what was counted on.
+const stateAndAttempt = (s: ReadServices, caller: Caller, a: { key: CallerKey; when: CallerAttemptCondition; policy: LockoutPolicy }) =>
+  callerAttemptStatement(s, caller, { scope: SCOPE, ...a, withTwoFactorState: true })
+
+const ownCounter = (caller: Caller): CallerKey => ({ key: twoFactorKey(caller.userId) })
+
+/** /2fa/enable's reads: a wrong code counts only against a pending secret, from a recent enough sign-in, with a valid body. */
+export const enableTwoFactorReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
+  [
+    stateAndAttempt(s, caller, {
+      key: ownCounter(caller),
+      when: { act: bodyValid, twoFactor: 'pending', signedInSince: signedInSince(s) },
+      policy: s.config.rateLimits.twoFactorLockout,
+    }),
+  ] as const
+
+/** /2fa/recovery-codes' reads: a wrong code counts only while 2FA is on, with a valid body. */
+export const recoveryCodesReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
+  [stateAndAttempt(s, caller, { key: ownCounter(caller), when: { act: bodyValid, twoFactor: 'on' }, policy: s.config.rateLimits.twoFactorLockout })] as const
+
+/** /2fa/disable's reads: the proof's attempt on its own counter (a password on the login's), only while 2FA is on; the account, for a password. */
+export const disableTwoFactorReads = (s: ReadServices, caller: Caller, proof: DisableProof | undefined) =>
+  [
+    proof?.password !== undefined
+      ? stateAndAttempt(s, caller, { key: callersAccountKey, when: { act: true, twoFactor: 'on' }, policy: s.config.rateLimits.lockout })
+      : stateAndAttempt(s, caller, { key: ownCounter(caller), when: { act: proof !== undefined, twoFactor: 'on' }, policy: s.config.rateLimits.twoFactorLockout }),
+    selectAccountById(s.db, caller.userId),
+  ] as const
+
+/** The answer of the reads above. */
+export function twoFactorRead([admitted, accounts]: readonly [unknown, ...unknown[]]): TwoFactorRead {
+  const row = rowsOf<CallerAttempt & CallerTwoFactorState>(admitted)[0]!
+  const state: TotpState = {
+    secret: row.totp_secret,
+    keyId: row.totp_key_id,
+    enabledAt: row.totp_enabled_at_ms === null ? null : new Date(row.totp_enabled_at_ms),
+    lastStep: row.totp_last_step,
+  }
+  return { state, admission: row, account: (accounts as Account[] | undefined)?.[0] }
+}
+
+/** The attempt admitted with the reads, or (without them, or when they counted nothing) admitted now. */
+async function admitted(s: Services, read: TwoFactorRead | undefined, subject: Parameters<typeof judgeCallerAttempt>[2], policy: LockoutPolicy, admit: () => Promise<Attempt>) {
+  const attempt = read === undefined ? undefined : await judgeCallerAttempt(s, read.admission, subject, policy)
+  return attempt ?? (await admit())
 }
 
 /**
@@ -161,21 +229,21 @@ export type TwoFactorCaller = RecentCaller & { sessionId: string; fullName: stri
 /**
  * Confirms the pending secret with a code from it; returns the first recovery codes. Every
  * other session ends (a thief's among them), and the account's address hears of it.
- * `read` is `totpStateRead`'s answer, when the caller has it already.
+ * `read` is `enableTwoFactorReads`' answer (`twoFactorRead`), when the caller has it already.
  */
 export async function enableTwoFactor(
   s: Services,
   caller: TwoFactorCaller,
   code: string,
   password?: string,
-  read?: TotpState[],
+  read?: TwoFactorRead,
 ): Promise<string[]> {
   const { userId } = caller
   await requireRecentSignIn(s, caller, password)
-  const state = stateFrom(read) ?? (await loadState(s, userId))
+  const state = read?.state ?? (await loadState(s, userId))
   if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
   if (!state.secret) throw new AuthError('two_factor_not_enabled', 'Set up two-factor authentication first (POST .../2fa/setup).')
-  const attempt = await admitTwoFactorAttempt(s, userId)
+  const attempt = await admitted(s, read, { userId }, s.config.rateLimits.twoFactorLockout, () => admitTwoFactorAttempt(s, userId))
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
     await recordFailedTwoFactorAttempt(s, attempt, caller, 'enable')
@@ -229,12 +297,12 @@ async function totpStep(s: Services, userId: string, state: TotpState, code: str
   return verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
 }
 
-/** A new set of recovery codes, for a current TOTP code; the old set stops working. `read` as for `enableTwoFactor`. */
-export async function regenerateRecoveryCodes(s: Services, owner: Owner, code: string, read?: TotpState[]): Promise<string[]> {
+/** A new set of recovery codes, for a current TOTP code; the old set stops working. `read`: `recoveryCodesReads`' answer. */
+export async function regenerateRecoveryCodes(s: Services, owner: Owner, code: string, read?: TwoFactorRead): Promise<string[]> {
   const { userId } = owner
-  const state = stateFrom(read) ?? (await loadState(s, userId))
+  const state = read?.state ?? (await loadState(s, userId))
   if (!state.enabledAt) throw notEnabled()
-  const attempt = await admitTwoFactorAttempt(s, userId)
+  const attempt = await admitted(s, read, { userId }, s.config.rateLimits.twoFactorLockout, () => admitTwoFactorAttempt(s, userId))
   const step = await totpStep(s, userId, state, code)
   const { codes, hashes } = await newRecoverySet()
   // The code spent (if still unused), the new set, the counter reset and the audit row: one batch.
@@ -257,23 +325,23 @@ export type DisableProof = { code: string; password?: undefined } | { password: 
 /**
  * Turns 2FA off, on proof: a TOTP code, a recovery code, or the password. Every other
  * session of the user ends: whoever else held one may be why 2FA is being turned off.
- * `read` as for `enableTwoFactor`.
+ * `read`: `disableTwoFactorReads`' answer.
  */
 export async function disableTwoFactor(
   s: Services,
   caller: Owner & { sessionId: string; email: string; fullName: string },
   proof_: DisableProof,
-  read?: TotpState[],
+  read?: TwoFactorRead,
 ) {
   const { userId } = caller
-  const state = stateFrom(read) ?? (await loadState(s, userId))
+  const state = read?.state ?? (await loadState(s, userId))
   if (!state.enabledAt) throw notEnabled()
   let proofKind: 'totp' | 'recovery_code' | 'password' = 'password'
   let attempt: Attempt
   // The code proving the change, spent in its batch; null for a wrong one.
   let proof: { codeHash: string } | { step: number } | null | undefined
   if (proof_.code !== undefined) {
-    attempt = await admitTwoFactorAttempt(s, userId)
+    attempt = await admitted(s, read, { userId }, s.config.rateLimits.twoFactorLockout, () => admitTwoFactorAttempt(s, userId))
     const recovery = normalizeRecoveryCode(proof_.code)
     proofKind = recovery ? 'recovery_code' : 'totp'
     if (recovery) proof = { codeHash: await hashRecoveryCode(recovery) }
@@ -285,8 +353,13 @@ export async function disableTwoFactor(
     // A password is a guess at the password, wherever it is typed: it counts on the login's
     // counter, or a stolen access token would get the 2FA counter's guesses on top of the login's.
     const key = accountKey(caller.email)
-    const [admitted, [account]] = await s.db.batch([attemptStatement(s, key), selectAccountById(s.db, userId)])
-    attempt = await judgeAttempt(s, key, admitted, caller)
+    let account = read?.account
+    if (read) attempt = await admitted(s, read, caller, s.config.rateLimits.lockout, () => checkLimit(s, key, caller))
+    else {
+      const [admission, [found]] = await s.db.batch([attemptStatement(s, key), selectAccountById(s.db, userId)])
+      attempt = await judgeAttempt(s, key, admission, caller)
+      account = found
+    }
     const hash = account?.user.passwordHash
     if (!hash || !verifyPassword(await s.argon2(), proof_.password, hash)) {
       await recordFailedTwoFactorAttempt(s, attempt, caller, 'disable_password')
@@ -316,15 +389,24 @@ export async function disableTwoFactor(
   await noticeSent(s, notice)
 }
 
+/** The member and their 2FA state, for the session check's batch (`resetMemberTwoFactor`). */
+export const memberTwoFactorReads = (db: Database, actor: { orgId: string }, targetUserId: string) =>
+  [selectMember(db, actor.orgId, targetUserId), selectTotpState(db, targetUserId)] as const
+
 /**
  * An owner turns a member's 2FA off (a lost authenticator and spent recovery codes): every
  * session of the member ends, the member is mailed, and the audit log names the owner.
  * Owners only, and never their own (that is /2fa/disable, with proof).
  */
-export async function resetMemberTwoFactor(s: Services, actor: Owner & { role: Role }, targetUserId: string): Promise<void> {
+export async function resetMemberTwoFactor(
+  s: Services,
+  actor: Owner & { role: Role },
+  targetUserId: string,
+  read?: BatchResponse<ReturnType<typeof memberTwoFactorReads>>,
+): Promise<void> {
   if (actor.role !== 'owner') throw new AuthError('forbidden', 'Only an owner can reset a member’s two-factor authentication.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
-  const [[target], [state]] = await s.db.batch([selectMember(s.db, actor.orgId, targetUserId), selectTotpState(s.db, targetUserId)])
+  const [[target], [state]] = read ?? (await s.db.batch(memberTwoFactorReads(s.db, actor, targetUserId)))
   if (!target) throw notFound('Member')
   if (target.userId === actor.userId)
     throw new AuthError('forbidden', 'Turn your own two-factor authentication off at /2fa/disable.')

@@ -1,4 +1,4 @@
-import type { MiddlewareHandler } from 'hono'
+import type { Context, MiddlewareHandler } from 'hono'
 import type * as z from 'zod/mini'
 import { AuthError, validationFailed } from '../core/errors'
 import type { FieldError } from '../core/errors'
@@ -52,6 +52,9 @@ export function jsonBody<S extends z.ZodMiniType>(
     await next()
   }
 }
+
+/** In `reads` of an endpoint with `readsBody`: the validated body, or undefined when it was refused. */
+export const bodyOf = <T>(c: Context<AppEnv>): T | undefined => (c.req.valid as (target: 'json') => T | undefined)('json')
 
 const tooLarge = () => new AuthError('payload_too_large', `The request body exceeds ${MAX_BODY_BYTES} bytes.`)
 

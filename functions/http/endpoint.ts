@@ -20,6 +20,12 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    * the session check, and their results are the handler's second argument.
    */
   reads?: (db: RequestDatabase, caller: Caller, c: Context<AppEnv>) => R
+  /**
+   * The `reads` see the validated body (`bodyOf(c)`, undefined when it is refused): it is
+   * read before the session check, and a refusal is still answered after it, as without.
+   * For reads that count an attempt only for a request the endpoint will act on.
+   */
+  readsBody?: boolean
   body?: B
   /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. */
   bodyOptional?: boolean
@@ -59,8 +65,11 @@ function guards(spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>): Mid
       await next()
     })
   const auth = spec.auth ?? true
-  if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads))
-  if (spec.body) handlers.push(jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
+  const body = spec.body && (jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
+  // `readsBody`: the session check validates the body itself, before its reads.
+  const early = auth && spec.readsBody ? body : undefined
+  if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads, early))
+  if (body && !early) handlers.push(body)
   return handlers
 }
 

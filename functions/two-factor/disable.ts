@@ -1,6 +1,7 @@
 import * as z from 'zod/mini'
-import { disableTwoFactor, totpStateRead } from '../core/two-factor'
+import { disableTwoFactor, disableTwoFactorReads, twoFactorRead } from '../core/two-factor'
 import type { DisableProof } from '../core/two-factor'
+import { bodyOf } from '../http/body'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
@@ -13,8 +14,9 @@ export const twoFactorDisable = operation(
     summary: 'Turn 2FA off, proven by a code (TOTP or recovery) or the password',
     description: 'Every other session of the user ends, and the account’s address is mailed.',
     auth: 'profile:write',
-    // The caller's 2FA state, with the session check.
-    reads: totpStateRead,
+    // The caller's 2FA state and the proof's attempt (for a request this endpoint acts on), with the session check.
+    reads: (db, caller, c) => disableTwoFactorReads({ db, config: c.var.config, now: c.var.now() }, caller, bodyOf<DisableProof>(c)),
+    readsBody: true,
     statuses: WRONG_PROOF_IS_A_FIELD,
     body: z
       .object({ code: z.optional(anyCode), password: z.optional(anyPassword) })
@@ -30,8 +32,8 @@ export const twoFactorDisable = operation(
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c, [state]) => {
-    await disableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json') as DisableProof, state)
+  async (c, reads) => {
+    await disableTwoFactor(services(c), c.var.auth.principal, c.req.valid('json') as DisableProof, twoFactorRead(reads))
     return { enabled: false }
   },
 )

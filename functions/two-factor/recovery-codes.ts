@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
-import { regenerateRecoveryCodes, totpStateRead } from '../core/two-factor'
+import { recoveryCodesReads, regenerateRecoveryCodes, twoFactorRead } from '../core/two-factor'
+import { bodyOf } from '../http/body'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { WRONG_PROOF_IS_A_FIELD } from '../http/statuses'
@@ -11,8 +12,9 @@ export const twoFactorRecoveryCodes = operation(
     summary: 'Replace the recovery codes (needs a current TOTP code)',
     description: 'The old codes stop working at once.',
     auth: 'profile:write',
-    // The caller's 2FA state, with the session check.
-    reads: totpStateRead,
+    // The caller's 2FA state and the code's attempt (for a request this endpoint acts on), with the session check.
+    reads: (db, caller, c) => recoveryCodesReads({ db, config: c.var.config, now: c.var.now() }, caller, bodyOf(c) !== undefined),
+    readsBody: true,
     statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ code: totpCodeInput }),
     responses: {
@@ -21,5 +23,7 @@ export const twoFactorRecoveryCodes = operation(
       429: { description: 'Too many wrong codes' },
     },
   },
-  async (c, [state]) => ({ recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal, c.req.valid('json').code, state) }),
+  async (c, reads) => ({
+    recovery_codes: await regenerateRecoveryCodes(services(c), c.var.auth.principal, c.req.valid('json').code, twoFactorRead(reads)),
+  }),
 )

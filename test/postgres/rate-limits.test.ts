@@ -4,6 +4,7 @@ import { rateLimits } from '../../db/schema'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { problem } from '../support/errors'
+import { withTwoFactor } from '../support/two-factor'
 
 // The counters are single statements (INSERT … ON CONFLICT … RETURNING): these tests hold
 // them to exact counts under requests a real server runs at the same time.
@@ -53,5 +54,43 @@ describe('counters shared by every request and isolate', () => {
     const overIp = await login(one, uniqueEmail(), WRONG)
     expect([overIp.status, overIp.headers.get('Retry-After')]).toEqual([429, '60'])
     expect(await overIp.json()).toEqual(problem(429, 'rate_limited', 'Too many requests. Try again in 60 seconds.'))
+  })
+})
+
+// A secret checked against the caller's own account is admitted in the session check's batch
+// (core/rate-limit.ts `callerAttemptStatement`): the same exact counts under concurrency, and
+// nothing counted for an ended session.
+describe('attempts admitted with the session check', () => {
+  const change = (t: TestApp, token: string, i: number) =>
+    t.post('/api/v1/auth/password', { current_password: `${WRONG} ${i}`, new_password: 'a brand new passphrase' }, token)
+
+  it('admits exactly 5 of 20 concurrent wrong current passwords at a password change', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => change(t, user.access_token, i)))
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(401), ...Array(15).fill(429)])
+    expect((await counterOf(t, `login:account:${user.email}`))?.count).toBe(5)
+  })
+
+  it('counts nothing for 20 concurrent wrong current passwords sent with an ended session', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    expect((await t.post('/api/v1/auth/logout', undefined, user.access_token)).status).toBe(204)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => change(t, user.access_token, i)))
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(401))
+    expect(await counterOf(t, `login:account:${user.email}`)).toBeUndefined()
+    expect((await login(t, user.email, user.password)).status).toBe(200)
+  })
+
+  it('admits exactly 10 of 20 concurrent wrong codes at recovery-codes and disable', async () => {
+    const t = await testApp()
+    const user = await withTwoFactor(t)
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        t.post(i % 2 ? '/api/v1/auth/2fa/recovery-codes' : '/api/v1/auth/2fa/disable', { code: user.wrong() }, user.access_token),
+      ),
+    )
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(10).fill(422), ...Array(10).fill(429)])
+    expect((await counterOf(t, `2fa:user:${user.user_id}`))?.count).toBe(10)
   })
 })
