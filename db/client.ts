@@ -4,7 +4,7 @@ import type { NeonHttpDatabase } from 'drizzle-orm/neon-http'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core'
 import { sql } from 'drizzle-orm'
-import type { SQLWrapper } from 'drizzle-orm'
+import type { SQL, SQLWrapper } from 'drizzle-orm'
 import { isRequirementUnmet } from './errors'
 import * as schema from './schema'
 
@@ -52,6 +52,12 @@ export function openDatabase({ url, localRelay }: DatabaseOptions): RequestDatab
   }
   return db
 }
+
+/**
+ * A condition in SQL, read when the statement that holds it runs: what a write later in a batch
+ * waits on (a window within its limit, an invitation written), so it writes nothing otherwise.
+ */
+export type Condition = SQL
 
 /** Statements of a batch: built from the database they will run on, not yet awaited. */
 export type Statements = readonly [BatchItem<'pg'>, ...BatchItem<'pg'>[]]

@@ -1,4 +1,5 @@
 import { and, eq, gt, isNull, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import { required, rowsOf } from '../client'
 import type { Database } from '../client'
 import { emailTokens, invitations, memberships, users } from '../schema'
@@ -30,6 +31,22 @@ export function insertEmailToken(db: Database, t: NewEmailToken) {
 /** Stores a new token's hash (statements, for a batch); the user's earlier unused tokens of that purpose stop working, so only the newest link does. */
 export const issueEmailToken = (db: Database, t: NewEmailToken) =>
   [voidEmailTokensStatement(db, t.userId, t.purpose, t.now), insertEmailToken(db, t)] as const
+
+/**
+ * `issueEmailToken` only where `only` holds (SQL, read when each statement runs): the link of a
+ * request its own window may refuse in the same batch. Over the window nothing is voided or stored.
+ */
+export const issueEmailTokenIf = (db: Database, t: NewEmailToken, only: SQL) =>
+  [
+    db
+      .update(emailTokens)
+      .set({ usedAt: t.now })
+      .where(and(eq(emailTokens.userId, t.userId), usable(t.purpose, t.now), only)),
+    db.execute(sql`
+      insert into ${emailTokens} (token_hash, purpose, user_id, created_at, expires_at)
+      select ${t.tokenHash}::text, ${t.purpose}::text, ${t.userId}::uuid, ${t.now.toISOString()}::timestamptz, ${t.expiresAt.toISOString()}::timestamptz
+      where ${only}`),
+  ] as const
 
 /** The user a still-usable token belongs to, without spending it (a statement, for a batch): at most one row, with the user's organization. */
 export const selectUsableEmailToken = (db: Database, tokenHash: string, purpose: EmailTokenPurpose, now: Date) =>

@@ -12,6 +12,15 @@ export function insertEvent(db: Database, event: NewAuthEvent) {
   return db.insert(authEvents).values(event)
 }
 
+/**
+ * `insertEvent` only where `only` holds (SQL, read when the statement runs): for a batch whose
+ * earlier statement may have written nothing (a write a window refused), so the event records
+ * only what happened.
+ */
+export function insertEventIf(db: Database, event: NewAuthEvent, only: SQL) {
+  return db.execute(insertEventWhereSql(event, only))
+}
+
 /** Inserts an event for the user with this normalized email, if any, in the same statement. */
 export async function insertEventForEmail(db: Database, emailNormalized: string, event: Omit<NewAuthEvent, 'userId' | 'orgId'>): Promise<void> {
   await db.execute(sql`

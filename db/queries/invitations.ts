@@ -1,4 +1,5 @@
-import { and, count, desc, eq, gt, inArray, isNull, sql } from 'drizzle-orm'
+import { and, count, desc, eq, gt, inArray, isNull, ne, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import { required } from '../client'
 import type { Database } from '../client'
 import { invitations, memberships, organizations, users } from '../schema'
@@ -20,33 +21,27 @@ export interface NewInvitation {
 }
 
 /**
- * Inserts an invitation with the id the caller chose (statements, for a batch; the second
- * returns the row); earlier pending ones for the same email in the organization are
- * revoked, so only the newest link works.
+ * A new invitation, with the id the caller chose (statements, for a batch that decides in SQL
+ * whether to write it): it is inserted only where `only` holds and no account holds its address (read by the insert
+ * itself), and only then are the earlier pending ones revoked. `written` is the SQL condition
+ * "it was inserted", for the statements after it (its mail, its audit row). The last
+ * statement reads it back: no row when it was not written.
  */
-export function createInvitation(db: Database, i: NewInvitation & { id: string }) {
+export function createInvitationIf(db: Database, i: NewInvitation & { id: string }, only: SQL) {
   const emailNormalized = normalizeEmail(i.email)
-  return [
+  const written = sql`exists (select 1 from ${invitations} n where n.id = ${i.id}::uuid)`
+  const statements = [
+    db.execute(sql`
+      insert into ${invitations} (id, org_id, email, email_normalized, role, token_hash, invited_by, held, created_at, expires_at)
+      select ${i.id}::uuid, ${i.orgId}::uuid, ${i.email.trim()}::text, ${emailNormalized}::text, ${i.role}::text, ${i.tokenHash}::text,
+        ${i.invitedBy}::uuid, ${i.held ?? false}::boolean, ${i.now.toISOString()}::timestamptz, ${i.expiresAt.toISOString()}::timestamptz
+      where ${only} and not exists (select 1 from ${users} u where u.email_normalized = ${emailNormalized} and u.owns_email)`),
     db
       .update(invitations)
       .set({ revokedAt: i.now })
-      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now))),
-    db
-      .insert(invitations)
-      .values({
-        id: i.id,
-        orgId: i.orgId,
-        email: i.email.trim(),
-        emailNormalized,
-        role: i.role,
-        tokenHash: i.tokenHash,
-        invitedBy: i.invitedBy,
-        held: i.held ?? false,
-        createdAt: i.now,
-        expiresAt: i.expiresAt,
-      })
-      .returning(),
+      .where(and(eq(invitations.orgId, i.orgId), eq(invitations.emailNormalized, emailNormalized), pending(i.now), ne(invitations.id, i.id), written)),
   ] as const
+  return { statements, written, read: db.select().from(invitations).where(eq(invitations.id, i.id)).limit(1) }
 }
 
 const pending = (now: Date) =>
@@ -83,16 +78,11 @@ export async function findInvitation(db: Database, orgId: string, id: string): P
 
 /**
  * Revokes an invitation of the organization that is not accepted yet, of a role in
- * `grantable` (the revoker's right to grant it); undefined when there is none.
+ * `grantable` (the revoker's right to grant it), as SQL for `changeWithEvent`: the row it
+ * revoked, none when there is no such invitation.
  */
-export async function revokeInvitation(
-  db: Database,
-  orgId: string,
-  id: string,
-  grantable: readonly Role[],
-  now: Date,
-): Promise<Invitation | undefined> {
-  const [row] = await db
+export const revokeInvitationSql = (db: Database, orgId: string, id: string, grantable: readonly Role[], now: Date) =>
+  db
     .update(invitations)
     .set({ revokedAt: now })
     .where(
@@ -104,9 +94,8 @@ export async function revokeInvitation(
         isNull(invitations.revokedAt),
       ),
     )
-    .returning()
-  return row
-}
+    .returning({ id: invitations.id })
+    .getSQL()
 
 /** The user's held invitations that are still pending, with their organization's name. */
 export async function heldInvitationsOf(db: Database, userId: string, now: Date) {

@@ -1,4 +1,5 @@
-import { desc, eq } from 'drizzle-orm'
+import { desc, eq, sql } from 'drizzle-orm'
+import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
 import { mailOutbox } from '../schema'
 
@@ -10,6 +11,11 @@ export type OutboxMail = typeof mailOutbox.$inferSelect
  */
 export function insertOutboxMail(db: Database, mail: { to: string; subject: string; text: string }) {
   return db.insert(mailOutbox).values({ to: mail.to, subject: mail.subject, text: mail.text })
+}
+
+/** `insertOutboxMail` only where `only` holds (SQL, read when the statement runs): the mail of a write its batch may have refused. */
+export function insertOutboxMailIf(db: Database, mail: { to: string; subject: string; text: string }, only: SQL) {
+  return db.execute(sql`insert into ${mailOutbox} ("to", subject, text) select ${mail.to}::text, ${mail.subject}::text, ${mail.text}::text where ${only}`)
 }
 
 /** Newest first; `to` narrows to one recipient. */

@@ -2,7 +2,6 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
 import { memberships, oauthIdentities, organizations, passkeys, users } from '../schema'
-import type { Account } from './accounts'
 
 export interface Identity {
   provider: string
@@ -10,9 +9,9 @@ export interface Identity {
   email: string | null
 }
 
-/** The account an external identity belongs to, or undefined. */
-export async function findAccountByIdentity(db: Database, provider: string, subject: string): Promise<Account | undefined> {
-  const [row] = await db
+/** The account an external identity belongs to (a statement, for a batch): at most one row. */
+export const selectAccountByIdentity = (db: Database, provider: string, subject: string) =>
+  db
     .select({ user: users, org: { id: organizations.id, name: organizations.name }, role: memberships.role })
     .from(oauthIdentities)
     .innerJoin(users, eq(users.id, oauthIdentities.userId))
@@ -20,8 +19,6 @@ export async function findAccountByIdentity(db: Database, provider: string, subj
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
     .where(and(eq(oauthIdentities.provider, provider), eq(oauthIdentities.subject, subject)))
     .limit(1)
-  return row
-}
 
 /**
  * Links an identity to a user. Returns false when the identity is already linked (to

@@ -61,6 +61,19 @@ export function hitWindowsStatement(db: Database, keys: { key: string; windowSec
     .returning({ key: rateLimits.key, count: rateLimits.count, windowStartedAt: rateLimits.windowStartedAt })
 }
 
+/**
+ * SQL for a statement later in the batch that hit these windows (`hitWindowsStatement`): true
+ * while every key is within its limit. The hit holds each window's row locked until the batch
+ * commits, so the count read here is this request's own hit.
+ */
+export function windowsUnder(limits: { key: string; limit: number }[]): SQL {
+  if (limits.length === 0) return sql`true`
+  return sql.join(
+    limits.map(({ key, limit }) => underWindowLimit(key, limit)),
+    sql` and `,
+  )
+}
+
 export const hitsInOrder = (keys: { key: string }[], rows: (WindowHit & { key: string })[]): WindowHit[] =>
   keys.map(({ key }) => rows.find((row) => row.key === key)!)
 

@@ -1,7 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
-import { insertEvent, insertEventForEmail, listUserEvents } from '../../db/queries/events'
+import { insertEvent, insertEventForEmail, insertEventIf, listUserEvents } from '../../db/queries/events'
 import type { AuthEventRow, NewAuthEvent } from '../../db/queries/events'
-import type { Database } from '../../db/client'
+import type { Condition, Database } from '../../db/client'
 import type { Services } from './services'
 
 export type AuthEventType =
@@ -73,6 +73,11 @@ export async function recordEvent(
 /** `recordEvent` as a statement, for a batch: the event is written with the change it records, in the same round trip. */
 export function eventStatement(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, db: Database = s.db) {
   return insertEvent(db, eventRow(s, event))
+}
+
+/** `eventStatement` written only where `only` holds (SQL): the event of a change its batch may have refused. */
+export function eventStatementIf(s: Pick<Services, 'db' | 'now' | 'client'>, event: AuthEvent, only: Condition) {
+  return insertEventIf(s.db, eventRow(s, event), only)
 }
 
 /** The row of an event: the request's time, IP and user agent with it. */

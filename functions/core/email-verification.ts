@@ -2,14 +2,14 @@ import { isUniqueViolation } from '../../db/errors'
 import { batch } from '../../db/client'
 import { findAccount } from '../../db/queries/accounts'
 import type { Account } from '../../db/queries/accounts'
-import { insertEmailToken, issueEmailToken, verifyEmailWithToken } from '../../db/queries/email-tokens'
+import { insertEmailToken, issueEmailToken, issueEmailTokenIf, verifyEmailWithToken } from '../../db/queries/email-tokens'
 import { hashToken } from './crypto'
 import { newEmailLink } from './email-links'
 import { releaseHeldInvitations } from './invitations'
 import { AuthError, notFound } from './errors'
 import { mailWithWrite } from './mail'
 import type { MailMessage } from './mail'
-import { checkRate, userKey } from './rate-limit'
+import { checkRates, checkRatesAnd, underLimits, userKey } from './rate-limit'
 import type { Services } from './services'
 
 /** Mails a verification link to the user's address; earlier links stop working. */
@@ -27,14 +27,24 @@ export async function sendVerificationMail(
 
 /**
  * A new link on the user's request: limited per user, refused (409) once the address is
- * verified. `read` is the user's account when the caller read it already (with the session check).
+ * verified. `read` is the user's account when the caller read it already (with the session
+ * check). The window, the link and (with the outbox) its mail are then one batch, one round
+ * trip; the writes happen only within the window, so a request over it stores no link.
  */
 export async function resendVerificationMail(s: Services, userId: string, read?: Account[]): Promise<void> {
-  await checkRate(s, userKey('verify_email_resend', userId), s.config.rateLimits.verifyEmailResendPerUser)
+  const limits = [{ key: userKey('verify_email_resend', userId), policy: s.config.rateLimits.verifyEmailResendPerUser }]
   const account = read ? read[0] : await findAccount(s.db, userId)
-  if (!account) throw notFound('User')
-  if (account.user.isVerified) throw new AuthError('conflict', 'The email address is already verified.')
-  await sendVerificationMail(s, account.user)
+  if (!account || account.user.isVerified) {
+    // The window counts these too, and answers first.
+    await checkRates(s, limits)
+    if (!account) throw notFound('User')
+    throw new AuthError('conflict', 'The email address is already verified.')
+  }
+  const { token, url } = await newEmailLink(s, account.user.id, 'verify_email')
+  const within = underLimits(limits)
+  const mail = mailWithWrite(s, verificationMessage(account.user, url), { only: within })
+  await checkRatesAnd(s, limits, [...issueEmailTokenIf(s.db, token, within), ...mail.statements])
+  await mail.afterCommit()
 }
 
 /**

@@ -1,20 +1,20 @@
-import { allOrNothing, batch } from '../../db/client'
+import { allOrNothing } from '../../db/client'
 import { isUniqueViolation } from '../../db/errors'
-import { selectUserByEmail } from '../../db/queries/accounts'
 import {
   acceptInvitation,
-  createInvitation,
+  createInvitationIf,
   deleteInvitation,
   findInvitation,
   findInvitationByToken,
   heldInvitationsOf,
   releaseInvitations,
-  revokeInvitation,
+  revokeInvitationSql,
 } from '../../db/queries/invitations'
 import type { Invitation } from '../../db/queries/invitations'
 import { roles } from '../../db/schema'
 import type { Role } from '../../db/schema'
-import { eventStatement, recordEvent } from './audit'
+import { eventRow, eventStatement, eventStatementIf } from './audit'
+import { changeWithEvent } from '../../db/queries/events'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound } from './errors'
 import { prepareLogin } from './login'
@@ -22,7 +22,7 @@ import type { LoginOutcome } from './login'
 import { mailWithWrite, sendMail } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
-import { checkRatesAnd } from './rate-limit'
+import { checkRates, checkRatesAnd, underLimits } from './rate-limit'
 import type { WindowPolicy } from '../config/rate-limits'
 import { canGrant } from './roles'
 import type { Services } from './services'
@@ -54,10 +54,11 @@ export async function invite(
   input: { email: string; role: Role },
   limits: { key: string; policy: WindowPolicy }[] = [],
 ): Promise<Invitation> {
-  // The caller's limits counted and the address looked up in one batch; the verdicts in order.
-  const [[taken]] = await checkRatesAnd(s, limits, [selectUserByEmail(s.db, input.email)] as const)
-  if (!canGrant(actor.role, input.role)) throw new AuthError('forbidden', 'You cannot invite someone with a role above your own.')
-  if (taken) throw emailTaken()
+  // The caller's limits are counted first, whatever follows: a 429 before any other answer.
+  if (!canGrant(actor.role, input.role)) {
+    await checkRates(s, limits)
+    throw new AuthError('forbidden', 'You cannot invite someone with a role above your own.')
+  }
   const token = randomToken()
   const held = !actor.isVerified
   const created = {
@@ -71,29 +72,39 @@ export async function invite(
     expiresAt: expiry(s),
     held,
   }
-  const mail = mailWithWrite(s, invitationMessage(s, created, token, actor.orgName), {})
-  const event = eventStatement(s, {
+  const event = {
     type: 'invitation_created',
     outcome: 'success',
     userId: actor.userId,
     orgId: actor.orgId,
     detail: { invitation_id: created.id, role: created.role, ...(held ? { held: true } : {}) },
-  })
-  // A mail through the email API can fail after the write: the invitation is then withdrawn,
-  // never audited. Otherwise (held, or the outbox) the invitation, its mail and its audit row
-  // are one batch.
+  } as const
+  // One round trip: the limits counted, and within them (and while no account holds the
+  // address) the invitation, its outbox mail and its audit row. A mail through the email API
+  // can fail after the write: the invitation is then withdrawn, never audited; so there the
+  // audit row waits for the mail.
+  const write = createInvitationIf(s.db, created, underLimits(limits))
+  const mail = mailWithWrite(s, invitationMessage(s, created, token, actor.orgName), { only: write.written })
   const mailAfter = !held && mail.statements.length === 0
-  const [, [invitation]] = await batch(s.db, [...createInvitation(s.db, created), ...(held ? [] : mail.statements), ...(mailAfter ? [] : [event])])
+  const results = await checkRatesAnd(s, limits, [
+    ...write.statements,
+    ...(held ? [] : mail.statements),
+    ...(mailAfter ? [] : [eventStatementIf(s, event, write.written)]),
+    write.read,
+  ])
+  // Within the limits, nothing written means an account holds the address.
+  const [invitation] = results.at(-1) as Invitation[]
+  if (!invitation) throw emailTaken()
   if (mailAfter) {
     try {
       await mail.afterCommit()
     } catch (error) {
-      await deleteInvitation(s.db, invitation!.id)
+      await deleteInvitation(s.db, invitation.id)
       throw error
     }
-    await event
+    await eventStatement(s, event)
   }
-  return invitation!
+  return invitation
 }
 
 const expiry = (s: Services) => new Date(s.now.getTime() + s.config.invitationTtlSeconds * 1000)
@@ -149,10 +160,10 @@ export async function releaseHeldInvitations(s: Services, inviterId: string): Pr
 export async function revoke(s: Services, actor: { userId: string; orgId: string; role: Role }, id: string): Promise<void> {
   const { orgId } = actor
   const grantable = roles.filter((role) => canGrant(actor.role, role))
-  if (await revokeInvitation(s.db, orgId, id, grantable, s.now)) {
-    await recordEvent(s, { type: 'invitation_revoked', outcome: 'success', userId: actor.userId, orgId, detail: { invitation_id: id } })
-    return
-  }
+  // The revocation and its audit row in one statement (the row only if it revoked one); the
+  // reasons for a refusal are read after, on the refused path only.
+  const event = eventRow(s, { type: 'invitation_revoked', outcome: 'success', userId: actor.userId, orgId, detail: { invitation_id: id } })
+  if (await changeWithEvent(s.db, revokeInvitationSql(s.db, orgId, id, grantable, s.now), event, { only: 'if-changed' })) return
   const invitation = await findInvitation(s.db, orgId, id)
   if (!invitation) throw notFound('Invitation')
   if (!canGrant(actor.role, invitation.role))

@@ -1,7 +1,7 @@
-import { allOrNothing, batch } from '../../db/client'
+import { allOrNothing } from '../../db/client'
 import { selectUserByEmail } from '../../db/queries/accounts'
 import type { User } from '../../db/queries/accounts'
-import { issueEmailToken, resetPasswordWithToken, selectUsableEmailToken } from '../../db/queries/email-tokens'
+import { issueEmailTokenIf, resetPasswordWithToken, selectUsableEmailToken } from '../../db/queries/email-tokens'
 import { changeWithEventsStatement } from '../../db/queries/events'
 import { revokeHeldInvitations } from '../../db/queries/invitations'
 import { resetCounter } from '../../db/queries/rate-limits'
@@ -14,49 +14,53 @@ import { invalidEmailToken } from './email-verification'
 import { mailWithWrite } from './mail'
 import { checkNewPassword } from './password-policy'
 import { hashPassword } from './passwords'
-import { accountKey, emailKey, hitRate, limitClientAnd, twoFactorKey } from './rate-limit'
+import { accountKey, emailKey, hitRatesAnd, limitClientAnd, twoFactorKey, underLimits } from './rate-limit'
 import type { Services } from './services'
 
 /**
  * Mails a reset link when the email belongs to an active account, and does nothing
- * otherwise; the caller answers 202 either way. Past the limits, everything that depends on
- * whether the account exists (the lookup, the token, the mail) runs after the response where
- * the runtime allows it (`waitUntil`), so the answer takes the same time for any address.
+ * otherwise; the caller answers 202 either way. Past the client's limit, everything that
+ * depends on whether the account exists (the per-address window, the token, the mail) runs
+ * after the response where the runtime allows it (`waitUntil`), so the answer takes the same
+ * time for any address. Two round trips in all, whether or not it exists.
  */
 export async function requestPasswordReset(s: Services, email: string): Promise<void> {
   // The account is read with the client's limit: one batch, whether or not it exists.
   const [[user]] = await limitClientAnd(s, 'password_reset', [selectUserByEmail(s.db, email)] as const)
-  // Over the per-address limit the answer stays 202 and no mail goes out: a mailbox cannot be
-  // flooded, and the caller learns nothing (the counter runs for unknown addresses too).
-  if ((await hitRate(s, emailKey('password_forgot', email), s.config.rateLimits.passwordForgotPerEmail)) !== null) return
-  const mailing = mailResetLink(s, user)
+  const mailing = mailResetLink(s, email, user)
   if (s.waitUntil) s.waitUntil(mailing.catch((error) => console.error('password reset mail not sent', error)))
   else await mailing
 }
 
-async function mailResetLink(s: Services, user: User | undefined): Promise<void> {
-  if (!user?.isActive) return
+/**
+ * The per-address window, and within it the link (the old ones voided) and (with the outbox)
+ * its mail: one batch. Over the window no link is stored and no mail goes out: a mailbox
+ * cannot be flooded, and the caller learns nothing (the window counts unknown addresses too).
+ */
+async function mailResetLink(s: Services, email: string, user: User | undefined): Promise<void> {
+  const limits = [{ key: emailKey('password_forgot', email), policy: s.config.rateLimits.passwordForgotPerEmail }]
+  if (!user?.isActive) {
+    await hitRatesAnd(s, limits, [])
+    return
+  }
   const { token, url: link } = await newEmailLink(s, user.id, 'password_reset')
-  const mail = mailWithWrite(
-    s,
-    {
-      to: user.email,
-      subject: 'Reset your password',
-      text: [
-        `Hello ${user.fullName},`,
-        '',
-        'Someone asked to reset the password of your account. To choose a new one, open this link:',
-        link.url,
-        '',
-        `The link works once and expires on ${link.expiresAt.toISOString()}.`,
-        'If you did not ask for this, ignore this mail: your password stays as it is.',
-      ].join('\n'),
-    },
-    {},
-  )
-  // The link, the old ones voided and (with the outbox) the mail: one batch.
-  await batch(s.db, [...issueEmailToken(s.db, token), ...mail.statements])
-  await mail.afterCommit()
+  const message = {
+    to: user.email,
+    subject: 'Reset your password',
+    text: [
+      `Hello ${user.fullName},`,
+      '',
+      'Someone asked to reset the password of your account. To choose a new one, open this link:',
+      link.url,
+      '',
+      `The link works once and expires on ${link.expiresAt.toISOString()}.`,
+      'If you did not ask for this, ignore this mail: your password stays as it is.',
+    ].join('\n'),
+  }
+  const within = underLimits(limits)
+  const mail = mailWithWrite(s, message, { only: within })
+  const { retryAfter } = await hitRatesAnd(s, limits, [...issueEmailTokenIf(s.db, token, within), ...mail.statements])
+  if (retryAfter === null) await mail.afterCommit()
 }
 
 /**

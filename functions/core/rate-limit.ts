@@ -1,7 +1,7 @@
 import { normalizeEmail } from '../../db/queries/accounts'
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
-import { admitAttemptStatement, admitCallerAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter } from '../../db/queries/rate-limits'
+import { admitAttemptStatement, admitCallerAttemptStatement, findCounter, hitWindow, hitWindowSql, hitWindowStatement, hitWindowThenAdmit, hitWindowsStatement, hitsInOrder, resetCounter, windowsUnder } from '../../db/queries/rate-limits'
 import type { AdmittedAttempt, CallerAttempt, CallerAttemptCondition, CallerKey, ClientAndAttempt, WindowHit } from '../../db/queries/rate-limits'
 import type { Database } from '../../db/client'
 import type { ClientAction, LockoutPolicy, WindowPolicy } from '../config/rate-limits'
@@ -112,15 +112,42 @@ export async function checkRates(s: Services, limits: { key: string; policy: Win
 
 /**
  * `checkRates`, and reads that need not wait for it, in one batch (one round trip): the
- * reads' results once every key is under its limit, 429 as `checkRates` otherwise.
+ * reads' results once every key is under its limit, 429 as `checkRates` otherwise. Writes
+ * may ride too when each is guarded by `underLimits`: over a limit they write nothing.
  */
 export async function checkRatesAnd<R extends readonly BatchItem<'pg'>[]>(
   s: Services,
   limits: { key: string; policy: WindowPolicy }[],
   reads: R,
 ): Promise<BatchResponse<R>> {
+  const { retryAfter, results } = await hitRatesAnd(s, limits, reads)
+  if (retryAfter !== null) throw overTheLimit(retryAfter)
+  return results
+}
+
+/**
+ * The SQL condition "every key within its limit", for the writes of a `checkRatesAnd` or
+ * `hitRatesAnd` batch that must not happen over a limit: put in each of their statements
+ * (`insert … select … where`, `update … where`), it makes them write nothing over a limit, in
+ * the same round trip as the hits, and the 429 follows.
+ *
+ * @example
+ * await checkRatesAnd(s, limits, [insertIf(s.db, row, underLimits(limits))])
+ */
+export const underLimits = (limits: { key: string; policy: WindowPolicy }[]) =>
+  windowsUnder(limits.map(({ key, policy }) => ({ key, limit: policy.limit })))
+
+/**
+ * `checkRatesAnd` for a caller that refuses quietly (a mail not sent): the seconds until the
+ * longest window over its limit ends (null when none is), and the statements' results.
+ */
+export async function hitRatesAnd<R extends readonly BatchItem<'pg'>[]>(
+  s: Services,
+  limits: { key: string; policy: WindowPolicy }[],
+  statements: R,
+): Promise<{ retryAfter: number | null; results: BatchResponse<R> }> {
   const keys = limits.map(({ key, policy }) => ({ key, windowSeconds: policy.windowSeconds }))
-  const [rows, ...results] = (await batch(s.db, [hitWindowsStatement(s.db, keys, s.now), ...reads])) as unknown as [
+  const [rows, ...results] = (await batch(s.db, [hitWindowsStatement(s.db, keys, s.now), ...statements])) as unknown as [
     (WindowHit & { key: string })[],
     ...unknown[],
   ]
@@ -130,8 +157,7 @@ export async function checkRatesAnd<R extends readonly BatchItem<'pg'>[]>(
     if (hit.count > policy.limit)
       retryAfter = Math.max(retryAfter, secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now))
   })
-  if (retryAfter) throw tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
-  return results as BatchResponse<R>
+  return { retryAfter: retryAfter || null, results: results as BatchResponse<R> }
 }
 
 /**

@@ -3,7 +3,7 @@ import { and, count, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { oauthIdentities, sessions, users } from '../../db/schema'
 import type { Bindings } from '../../functions/config'
-import { TestClock, testApp, uniqueEmail } from '../support/app'
+import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { CLIENT, closedPort, codeChallenge, providerEnv as localProviders, startGraphServer, startOidcProvider, startSilentServer } from '../support/oauth'
 import type { Claims, OidcProvider } from '../support/oauth'
@@ -498,5 +498,44 @@ describe('two-factor', () => {
     expect(res.status).toBe(200)
     expect(await res.json()).toEqual({ requires_2fa: true, session_token: expect.any(String) })
     expect(await sessionsOf(t, user_id)).toBe(1)
+  })
+})
+
+// The client's window is counted first, before the provider hears of the code: a client over
+// it must not make us spend our client credentials on the provider's token endpoint (the
+// provider would throttle them for every user). Over it, nothing is written.
+describe('the per-IP window of the callback', () => {
+  const limited = () => testApp({ ip: uniqueIp(), clock: new TestClock(new Date()), env: { ...providerEnv(), RATE_LIMIT_OAUTH_PER_IP: '2/60' } })
+
+  it('answers 429 over the window and signs nobody in, for a known identity or a new one', async () => {
+    const t = await limited()
+    const known = googleUser()
+    const first = await (await googleLogin(t, known)).json()
+    expect((await googleLogin(t, known)).status).toBe(200)
+    const again = await googleLogin(t, known)
+    expect([again.status, again.headers.get('Retry-After')]).toEqual([429, '60'])
+    expect(await again.json()).toEqual(problem(429, 'rate_limited', 'Too many requests. Try again in 60 seconds.'))
+    const stranger = googleUser()
+    expect((await googleLogin(t, stranger)).status).toBe(429)
+    expect({ sessions: await sessionsOf(t, first.user_id), strangers: await usersWithEmail(t, stranger.email as string) }).toEqual({ sessions: 2, strangers: 0 })
+  })
+
+  it('answers 429 once over, before the token endpoint of the provider is called', async () => {
+    const t = await limited()
+    expect((await googleLogin(t, googleUser())).status).toBe(200)
+    expect((await googleLogin(t, googleUser())).status).toBe(200)
+    const code = await idp.authorize(googleUser(), { redirectUri: REDIRECT })
+    const before = idp.tokenRequests.length
+    for (let i = 0; i < 5; i++)
+      expect((await t.post(CALLBACK, { provider: 'google', code, redirect_uri: REDIRECT })).status).toBe(429)
+    expect(idp.tokenRequests.length).toBe(before)
+  })
+
+  it('counts a callback the provider refuses, and answers 429 before its refusal once over', async () => {
+    const t = await limited()
+    const bogus = () => t.post(CALLBACK, { provider: 'google', code: 'never-issued', redirect_uri: REDIRECT })
+    expect((await bogus()).status).toBe(401)
+    expect((await bogus()).status).toBe(401)
+    expect((await bogus()).status).toBe(429)
   })
 })

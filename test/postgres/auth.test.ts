@@ -89,3 +89,48 @@ describe('PATCH /api/v1/org/members/:id under concurrent use', () => {
     expect(items.map((m) => m.role).sort()).toEqual(['member', 'owner'])
   })
 })
+
+// A window and the writes it guards share one batch: the hit locks the window's row until the
+// batch commits, so of racing requests exactly the limit's worth write, and the rest write nothing.
+describe('windows that guard writes, under concurrent use', () => {
+  const count = async (t: TestApp, query: string) => (Object.values((await t.db.execute(query as never)).rows[0]!)[0] as number) * 1
+
+  it('lets exactly the limit of 8 parallel invitations through, each written whole, the others not at all', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', RATE_LIMIT_INVITATIONS_PER_USER: '3/3600' } })
+    const owner = await registerVerifiedOwner(t)
+    const emails = Array.from({ length: 8 }, (_, i) => uniqueEmail(`racer${i}`))
+    const statuses = await Promise.all(
+      emails.map((email) => t.post('/api/v1/org/invitations', { email, role: 'member' }, owner.access_token).then((r) => r.status)),
+    )
+    expect(statuses.sort()).toEqual([201, 201, 201, 429, 429, 429, 429, 429])
+    const list = emails.map((e) => `'${e}'`).join(', ')
+    expect({
+      invitations: await count(t, `select count(*)::int from invitations where email_normalized in (${list})`),
+      mails: await count(t, `select count(*)::int from mail_outbox where "to" in (${list})`),
+      audit: await count(t, `select count(*)::int from auth_events where type = 'invitation_created' and user_id = '${owner.user_id}'`),
+    }).toEqual({ invitations: 3, mails: 3, audit: 3 })
+  })
+
+  it('leaves one pending invitation of parallel invitations to one address', async () => {
+    const t = await dev()
+    const owner = await registerVerifiedOwner(t)
+    const email = uniqueEmail('twice')
+    const statuses = await Promise.all(
+      [1, 2, 3].map(() => t.post('/api/v1/org/invitations', { email, role: 'member' }, owner.access_token).then((r) => r.status)),
+    )
+    expect(statuses).toEqual([201, 201, 201])
+    expect(await count(t, `select count(*)::int from invitations where email_normalized = '${email}' and revoked_at is null`)).toBe(1)
+  })
+
+  it('stores exactly the per-address limit of reset links for 6 parallel requests', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', RATE_LIMIT_PASSWORD_FORGOT_PER_EMAIL: '2/3600' } })
+    const owner = await registerOwner(t)
+    const statuses = await Promise.all(Array.from({ length: 6 }, () => t.post('/api/v1/auth/password/forgot', { email: owner.email }).then((r) => r.status)))
+    expect(statuses).toEqual([202, 202, 202, 202, 202, 202])
+    expect({
+      links: await count(t, `select count(*)::int from email_tokens where user_id = '${owner.user_id}' and purpose = 'password_reset'`),
+      live: await count(t, `select count(*)::int from email_tokens where user_id = '${owner.user_id}' and purpose = 'password_reset' and used_at is null`),
+      mails: await count(t, `select count(*)::int from mail_outbox where "to" = '${owner.email}' and subject = 'Reset your password'`),
+    }).toEqual({ links: 2, live: 1, mails: 2 })
+  })
+})

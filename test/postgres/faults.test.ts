@@ -222,6 +222,37 @@ const operations = {
     repeat: (res) => expectError(res, 400, 'email_token_invalid'),
   }),
 
+  'invitation create': operation({
+    async prepare(t) {
+      return { owner: await registerVerifiedOwner(t), email: `invited-${crypto.randomUUID()}@example.com` }
+    },
+    // One batch: the two invite windows hit, then the invitation, its mail and its audit row, each only within them.
+    sql: /insert into "invitations" \(id, org_id/,
+    send: (t, c) => t.post('/api/v1/org/invitations', { email: c.email, role: 'member' }, c.owner.access_token),
+    async succeeds(res, c) {
+      expect(res.status).toBe(201)
+      expect((await res.json()).email).toBe(c.email)
+    },
+    async complete(t, c) {
+      expect({
+        invitations: await one(t, sql`select count(*) from invitations where email_normalized = ${c.email} and revoked_at is null`),
+        mails: await one(t, sql`select count(*) from mail_outbox where "to" = ${c.email}`),
+        audit: await one(
+          t,
+          sql`select count(*) from auth_events e join invitations i on i.id::text = e.detail->>'invitation_id' where e.type = 'invitation_created' and i.email_normalized = ${c.email}`,
+        ),
+      }).toEqual({ invitations: 1, mails: 1, audit: 1 })
+    },
+    // A repeat is a new invitation, which revokes the one the lost answer carried.
+    async repeat(res, t, c) {
+      expect(res.status).toBe(201)
+      expect({
+        pending: await one(t, sql`select count(*) from invitations where email_normalized = ${c.email} and revoked_at is null`),
+        revoked: await one(t, sql`select count(*) from invitations where email_normalized = ${c.email} and revoked_at is not null`),
+      }).toEqual({ pending: 1, revoked: 1 })
+    },
+  }),
+
   'invitation accept': operation({
     async prepare(t) {
       const owner = await registerVerifiedOwner(t)

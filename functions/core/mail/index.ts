@@ -2,7 +2,8 @@ import { AuthError } from '../errors'
 import type { Services } from '../services'
 import { sendThroughHttp } from './http'
 import { sendToOutbox } from './outbox'
-import { insertOutboxMail } from '../../../db/queries/mail'
+import { insertOutboxMail, insertOutboxMailIf } from '../../../db/queries/mail'
+import type { Condition } from '../../../db/client'
 
 /** What the log may say about a failed send: the code and its detail, never the recipient or text. */
 export const mailFailure = (error: unknown) =>
@@ -43,8 +44,17 @@ const cleanMessage = (message: MailMessage): MailMessage => ({ ...message, subje
  * outbox, its row is one more statement of the caller's batch; with the email API, it is sent
  * once the write is committed, after the response where the runtime allows it.
  */
-export function mailWithWrite(s: Services, message: MailMessage, options: { afterResponse?: boolean } = { afterResponse: true }) {
+export function mailWithWrite(
+  s: Services,
+  message: MailMessage,
+  options: {
+    afterResponse?: boolean
+    /** The outbox row only where this holds (SQL): the mail of a write its batch may refuse. The email API's caller sends only after a write that happened. */
+    only?: Condition
+  } = { afterResponse: true },
+) {
   const clean = cleanMessage(message)
-  if (s.config.mail.transport === 'outbox') return { statements: [insertOutboxMail(s.db, clean)] as const, afterCommit: async () => {} }
+  if (s.config.mail.transport === 'outbox')
+    return { statements: [options.only ? insertOutboxMailIf(s.db, clean, options.only) : insertOutboxMail(s.db, clean)] as const, afterCommit: async () => {} }
   return { statements: [] as const, afterCommit: () => sendMail(s, clean, options) }
 }

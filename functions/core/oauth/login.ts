@@ -1,11 +1,14 @@
-import { createAccount, findAccountByEmail } from '../../../db/queries/accounts'
+import { batch } from '../../../db/client'
+import { isUniqueViolation } from '../../../db/errors'
+import { accountStatements, selectAccountByEmail } from '../../../db/queries/accounts'
 import type { Account } from '../../../db/queries/accounts'
-import { findAccountByIdentity, insertIdentityStatement, linkIdentity } from '../../../db/queries/oauth'
+import { insertIdentityStatement, linkIdentity, selectAccountByIdentity } from '../../../db/queries/oauth'
 import { recordEvent } from '../audit'
-import { sendVerificationMail } from '../email-verification'
+import { newAccountVerificationMail } from '../email-verification'
 import { AuthError, unauthenticated, validationFailed } from '../errors'
-import { completeLogin } from '../login'
+import { completeLogin, prepareLogin } from '../login'
 import type { LoginOutcome } from '../login'
+import { mailFailure } from '../mail'
 import { limitClient } from '../rate-limit'
 import { passwordMatches } from '../reauthentication'
 import type { Services } from '../services'
@@ -17,6 +20,10 @@ export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
  * Logs in with an authorization code from a provider: the redirect URI is checked first
  * (before the provider hears of this code), then the provider proves an identity, then
  * that identity finds, links or creates the account, and the login completes like any other.
+ *
+ * Three round trips for a known identity or a new account: the client's window (before the
+ * provider is called), the account's lookups (they need the identity the provider proved),
+ * then one write (the session, or the whole new account signed in).
  */
 export async function oauthLogin(
   s: Services,
@@ -24,6 +31,8 @@ export async function oauthLogin(
   grant: AuthorizationGrant,
   options: { password?: string } = {},
 ): Promise<OAuthOutcome> {
+  // First, alone: a client over its window must not get the provider's token endpoint called
+  // with our credentials (the provider would throttle them for every user).
   await limitClient(s, 'oauth')
   const { oauth } = s.config
   // RFC 9700 §4.1.3: exact string matching, nothing looser.
@@ -38,9 +47,11 @@ export async function oauthLogin(
       errors: [{ field: 'provider', message: 'is not configured on this server' }],
     })
   const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
-  const { account, isNewUser } = await findOrCreateAccount(s, providerName, identity, options.password)
+  const found = await findOrCreateAccount(s, providerName, identity, options.password)
+  if ('login' in found) return { ...found.login, isNewUser: true }
+  const { account } = found
   if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
-  return { ...(await completeLogin(s, account, 'oauth')), isNewUser }
+  return { ...(await completeLogin(s, account, 'oauth')), isNewUser: false }
 }
 
 const emailTaken = () =>
@@ -49,18 +60,25 @@ const emailTaken = () =>
     'An account with this email already exists. Sign in to it the way you created it; this sign-in cannot be linked to it.',
   )
 
+/** The account of an identity, found or linked; or created, and then already signed in (`login`). */
+type Found = { account: Account } | { login: LoginOutcome }
+
 async function findOrCreateAccount(
   s: Services,
   provider: ProviderName,
   identity: ProviderIdentity,
   password: string | undefined,
   attempt = 0,
-): Promise<{ account: Account; isNewUser: boolean }> {
-  const known = await findAccountByIdentity(s.db, provider, identity.subject)
-  if (known) return { account: known, isNewUser: false }
+): Promise<Found> {
+  // The identity's account and the email's, read together.
+  const [[known], [byEmail]] = await batch(s.db, [
+    selectAccountByIdentity(s.db, provider, identity.subject),
+    selectAccountByEmail(s.db, identity.email ?? ''),
+  ])
+  if (known) return { account: known }
   const link = { provider, subject: identity.subject, email: identity.email }
 
-  const existing = identity.email ? await findAccountByEmail(s.db, identity.email) : undefined
+  const existing = identity.email ? byEmail : undefined
   if (existing) {
     // Linking needs both sides to prove the address: the provider vouches for the caller,
     // and the account's own address was verified. Otherwise whoever registered the address
@@ -72,7 +90,7 @@ async function findOrCreateAccount(
     if (existing.user.passwordHash) await provePassword(s, existing, password)
     if (await linkIdentity(s.db, existing.user.id, link, s.now)) {
       await recordEvent(s, { type: 'identity_linked', outcome: 'success', userId: existing.user.id, orgId: existing.org.id, detail: { provider } })
-      return { account: existing, isNewUser: false }
+      return { account: existing }
     }
     // Linked concurrently by a twin request: look again.
     return retry(s, provider, identity, password, attempt)
@@ -80,30 +98,53 @@ async function findOrCreateAccount(
 
   if (!identity.email)
     throw new AuthError('oauth_email_missing', `${provider} did not share an email address; allow access to it and try again.`)
+  const login = await createAndSignIn(s, provider, identity as ProviderIdentity & { email: string })
+  // The email or the identity was taken between our reads and the write.
+  return login ? { login } : retry(s, provider, identity, password, attempt)
+}
+
+/**
+ * A new account for an identity, signed in, in one batch (as register's): organization, user,
+ * membership, the identity, the first session with its login event, and, for an address the
+ * provider does not vouch for, the verification link and its outbox mail. All or nothing:
+ * undefined when the email or the identity was taken meanwhile (a unique violation).
+ */
+async function createAndSignIn(s: Services, provider: ProviderName, identity: ProviderIdentity & { email: string }): Promise<LoginOutcome | undefined> {
   // The same bound as full_name everywhere else.
   const fullName = (identity.name ?? identity.email.split('@')[0]!).slice(0, 200)
-  const created = await createAccount(
-    s.db,
-    {
-      email: identity.email,
-      fullName,
-      passwordHash: null,
-      organizationName: `${fullName}'s organization`,
-      oauthProvider: provider,
-      isVerified: identity.emailVerified,
-      // An address the provider does not vouch for is only where we write to: it holds
-      // nothing (its real owner can still register it) until its mailbox is proven.
-      ownsEmail: identity.emailVerified,
-    },
-    ({ userId }) => [insertIdentityStatement(s.db, userId, link, s.now)],
-  )
-  if (!created) {
-    // The email or the identity was taken between our reads and the insert.
-    return retry(s, provider, identity, password, attempt)
+  const organizationName = `${fullName}'s organization`
+  const ids = { orgId: crypto.randomUUID(), userId: crypto.randomUUID() }
+  const owner = { ...ids, role: 'owner' as const }
+  // A new account has no 2FA and is active: its session opens in the account's own batch.
+  const login = await prepareLogin(s, owner, 'oauth')
+  // An address the provider does not vouch for is only where we write to: it holds
+  // nothing (its real owner can still register it) until its mailbox is proven.
+  const mail = identity.emailVerified ? undefined : await newAccountVerificationMail(s, { id: ids.userId, email: identity.email.trim(), fullName })
+  let user: Account['user'] | undefined
+  try {
+    const [, [created]] = await batch(s.db, [
+      ...accountStatements(s.db, {
+        ...ids,
+        email: identity.email,
+        fullName,
+        passwordHash: null,
+        organizationName,
+        oauthProvider: provider,
+        isVerified: identity.emailVerified,
+        ownsEmail: identity.emailVerified,
+      }),
+      insertIdentityStatement(s.db, ids.userId, { provider, subject: identity.subject, email: identity.email }, s.now),
+      ...login.statements,
+      ...(mail?.statements ?? []),
+    ])
+    user = created
+  } catch (error) {
+    if (isUniqueViolation(error)) return undefined
+    throw error
   }
-  if (!identity.emailVerified)
-    await sendVerificationMail(s, created.user, { afterResponse: true }).catch((error) => console.error('verification mail not sent', error))
-  return { account: created, isNewUser: true }
+  // The account exists either way: a mail that fails is logged, and /verify-email/resend sends another.
+  await mail?.afterCommit().catch((error) => s.log.error('verification mail not sent', mailFailure(error)))
+  return { kind: 'tokens', account: { user: user!, org: { id: ids.orgId, name: organizationName }, role: 'owner' }, tokens: login.tokens }
 }
 
 function retry(s: Services, provider: ProviderName, identity: ProviderIdentity, password: string | undefined, attempt: number) {
