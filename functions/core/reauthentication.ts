@@ -1,8 +1,12 @@
+import type { BatchItem } from 'drizzle-orm/batch'
+import { batch } from '../../db/client'
 import { findAccount } from '../../db/queries/accounts'
+import { resetCounter } from '../../db/queries/rate-limits'
 import type { Config } from '../config'
 import { AuthError } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, checkLimit, recordFailure, resetFailures } from './rate-limit'
+import { accountKey, checkLimit, failureStatements } from './rate-limit'
+import type { Attempt } from './rate-limit'
 import type { Services } from './services'
 
 /** The caller as the session knows them: who, and when the session last fully signed in. */
@@ -30,15 +34,20 @@ export async function requireRecentSignIn(
   maxAge = s.config.twoFactorReauthSeconds,
 ): Promise<void> {
   if (signedInWithin(s, caller, maxAge)) return
-  // A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
-  if (password === undefined)
-    throw new AuthError('reauthentication_required', 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
+  if (password === undefined) throw reauthenticationRequired()
   const hash = (await findAccount(s.db, caller.userId))?.user.passwordHash ?? null
-  if (!(await passwordMatches(s, caller, hash, password)))
-    throw new AuthError('invalid_credentials', 'The password is incorrect.', {
-      errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
-    })
+  if (!(await passwordMatches(s, caller, hash, password))) throw wrongPassword(hash)
 }
+
+// A 403, not a 401: the token is fine, and clients must not read this as "sign in from scratch".
+export const reauthenticationRequired = () =>
+  new AuthError('reauthentication_required', 'This change needs a recent sign-in: send your current password as `password`, or sign in again.')
+
+/** The answer to a wrong password sent to prove who is asking (422 on `password` where the endpoint says so). */
+export const wrongPassword = (hash: string | null) =>
+  new AuthError('invalid_credentials', 'The password is incorrect.', {
+    errors: [{ field: 'password', message: hash ? 'is incorrect' : 'this account has no password; sign in again' }],
+  })
 
 /**
  * The oldest sign-in `requireRecentSignIn` lets through without a password (undefined when the
@@ -60,10 +69,24 @@ export async function passwordMatches(
   password: string,
 ): Promise<boolean> {
   const attempt = await checkLimit(s, accountKey(who.email), { userId: who.userId, orgId: who.orgId })
-  if (!hash || !verifyPassword(await s.argon2(), password, hash)) {
-    await recordFailure(s, attempt, { userId: who.userId, orgId: who.orgId })
-    return false
-  }
-  await resetFailures(s, attempt.key)
-  return true
+  const { matches, statements } = await judgePassword(s, who, hash, password, attempt)
+  if (statements.length) await batch(s.db, [statements[0]!, ...statements.slice(1)])
+  return matches
+}
+
+/**
+ * `passwordMatches` for an attempt already admitted (with the session check): whether the
+ * password is right, and what to write with the request's outcome, in its batch: the
+ * account's failures forgotten when it is, the lock's audit row (if any) when it is not.
+ */
+export async function judgePassword(
+  s: Services,
+  who: { userId: string; orgId: string },
+  hash: string | null,
+  password: string,
+  attempt: Attempt,
+): Promise<{ matches: boolean; statements: BatchItem<'pg'>[] }> {
+  if (!hash || !verifyPassword(await s.argon2(), password, hash))
+    return { matches: false, statements: failureStatements(s, attempt, { userId: who.userId, orgId: who.orgId }) }
+  return { matches: true, statements: [resetCounter(s.db, attempt.key)] }
 }

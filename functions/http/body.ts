@@ -53,6 +53,15 @@ export function jsonBody<S extends z.ZodMiniType>(
   }
 }
 
+/** `read` (a `jsonBody`) only for a request that declares a body (a Content-Type or a Content-Length); otherwise the body is `{}`. */
+export const whenDeclared =
+  (read: MiddlewareHandler<AppEnv>): MiddlewareHandler<AppEnv> =>
+  async (c, next) => {
+    if (c.req.header('Content-Type') || Number(c.req.header('Content-Length') ?? 0) > 0) return read(c, next)
+    c.req.addValidatedData('json', {})
+    await next()
+  }
+
 /** In `reads` of an endpoint with `readsBody`: the validated body, or undefined when it was refused. */
 export const bodyOf = <T>(c: Context<AppEnv>): T | undefined => (c.req.valid as (target: 'json') => T | undefined)('json')
 

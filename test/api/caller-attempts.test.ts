@@ -1,7 +1,8 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits, users } from '../../db/schema'
-import { accountKey, twoFactorKey } from '../../functions/core/rate-limit'
+import { rateLimits, users, webauthnChallenges } from '../../db/schema'
+import { PASSKEY_REGISTRATIONS_PER_HOUR } from '../../functions/core/passkeys'
+import { accountKey, twoFactorKey, userKey } from '../../functions/core/rate-limit'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { addMember, registerVerifiedOwner } from '../support/org'
@@ -143,5 +144,59 @@ describe('TWO_FACTOR_REAUTH_SECONDS', () => {
     const enabled = await t.post('/api/v1/auth/2fa/enable', { code: right, password: user.password }, user.access_token)
     expect(enabled.status).toBe(200)
     expect(await counter(t, twoFactorKey(user.user_id))).toBe(0)
+  })
+})
+
+describe('PASSKEY_REAUTH_SECONDS: the password at passkey registration options', () => {
+  const options = (t: TestApp, token: string, body?: object) => t.post('/api/v1/auth/passkeys/registration/options', body, token)
+  const registrationChallenges = async (t: TestApp, userId: string) =>
+    (await t.db.select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, userId))).length
+
+  it('counts a wrong password once for an old sign-in, and nothing (neither the attempt nor the window) for an ended session or an inactive account', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const ended = await withEndedSession(t, user)
+    t.clock.advance(601)
+    for (let i = 0; i < 6; i++) expect((await options(t, ended, { password: `not it ${i} at all` })).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(0)
+
+    expect((await options(t, user.access_token, { password: 'not it at all' })).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    // Without the password: refused before any attempt, the window counted as before.
+    expect((await options(t, user.access_token)).status).toBe(403)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(2)
+    expect(await registrationChallenges(t, user.user_id)).toBe(0)
+    expect((await options(t, user.access_token, { password: user.password })).status).toBe(200)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await registrationChallenges(t, user.user_id)).toBe(1)
+
+    await t.db.update(users).set({ isActive: false }).where(eq(users.id, user.user_id))
+    for (let i = 0; i < 6; i++) expect((await options(t, user.access_token, { password: `not it ${i} at all` })).status).toBe(403)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(3)
+  })
+
+  it('over the hourly window writes no challenge and counts no attempt, with a wrong or the right password', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    await t.db
+      .insert(rateLimits)
+      .values({ key: userKey('passkey_register', user.user_id), count: PASSKEY_REGISTRATIONS_PER_HOUR, windowStartedAt: t.clock.now() })
+    expect((await options(t, user.access_token, { password: 'not it at all' })).status).toBe(429)
+    expect((await options(t, user.access_token, { password: user.password })).status).toBe(429)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await registrationChallenges(t, user.user_id)).toBe(0)
+  })
+
+  it('does not count a refused body', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    expect((await options(t, user.access_token, { password: 42 })).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(0)
   })
 })

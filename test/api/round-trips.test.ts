@@ -339,6 +339,26 @@ describe('database round trips of the second-factor endpoints', () => {
   })
 })
 
+describe('database round trips of the re-authentication paths, with the password', () => {
+  it('holds a sign-in older than the re-authentication window at its counts', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'development', WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: ORIGIN } })
+    const user = await t.register()
+    const counts: Record<string, number> = {}
+    const count = async (name: string, status: number, send: () => Promise<TestResponse>) => {
+      counts[name] = await trips(t, status, send)
+    }
+    // Past PASSKEY_REAUTH_SECONDS (10 minutes by default): the password proves who is asking.
+    t.clock.advance(601)
+    await count('POST /api/v1/auth/passkeys/registration/options (password)', 200, () =>
+      t.post('/api/v1/auth/passkeys/registration/options', { password }, user.access_token),
+    )
+    expect(counts).toEqual({
+      'POST /api/v1/auth/passkeys/registration/options (password)': 2,
+    })
+    expectAtMostTwoBut(counts)
+  })
+})
+
 describe('database round trips of the OAuth endpoints', () => {
   const servers = useOAuthServers()
   const REDIRECT = 'https://app.example.com/oauth/callback'

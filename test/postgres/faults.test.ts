@@ -321,6 +321,29 @@ const operations = {
     repeat: (res) => expectError(res, 401, 'challenge_invalid'),
   }),
 
+  // An old sign-in's password (its attempt counted with the session check), then one batch:
+  // the registration challenge and the account's counter reset.
+  'passkey registration options with the password': operation({
+    async prepare(t) {
+      const user = await registerOwner(t)
+      t.clock.advance(601)
+      return user
+    },
+    sql: /^\s*with swept as \([\s\S]*\), issued as \(\s*insert into "webauthn_challenges"/,
+    send: (t, c) => t.post('/api/v1/auth/passkeys/registration/options', { password }, c.access_token),
+    async succeeds(res, c) {
+      expect(res.status).toBe(200)
+      expect((await res.json()).user.name).toBe(c.email)
+    },
+    async complete(t, c) {
+      expect({
+        challenges: await one(t, sql`select count(*) from webauthn_challenges where user_id = ${c.user_id} and ceremony = 'registration'`),
+        counters: await one(t, sql`select count(*) from rate_limits where key like 'login:account:%'`),
+      }).toEqual({ challenges: 1, counters: 0 })
+    },
+    repeat: async (res) => expect(res.status).toBe(200),
+  }),
+
   // The challenge spent (`required`), the passkey and its audit row: one batch.
   'passkey registration': operation({
     async prepare(t) {

@@ -1,6 +1,6 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits } from '../../db/schema'
+import { rateLimits, webauthnChallenges } from '../../db/schema'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { problem } from '../support/errors'
@@ -80,6 +80,30 @@ describe('attempts admitted with the session check', () => {
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(401))
     expect(await counterOf(t, `login:account:${user.email}`)).toBeUndefined()
     expect((await login(t, user.email, user.password)).status).toBe(200)
+  })
+
+  const passkeyOptions = (t: TestApp, token: string, i: number) => t.post('/api/v1/auth/passkeys/registration/options', { password: `${WRONG} ${i}` }, token)
+
+  it('admits exactly 5 of 20 concurrent wrong passwords at passkey registration options after an old sign-in, and writes no challenge', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => passkeyOptions(t, user.access_token, i)))
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(422), ...Array(15).fill(429)])
+    expect((await counterOf(t, `login:account:${user.email}`))?.count).toBe(5)
+    expect((await counterOf(t, `passkey_register:user:${user.user_id}`))?.count).toBe(20)
+    expect(await t.db.select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, user.user_id))).toEqual([])
+  })
+
+  it('counts nothing, neither attempt nor window, for 20 concurrent wrong passwords at passkey registration options with an ended session', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    expect((await t.post('/api/v1/auth/logout', undefined, user.access_token)).status).toBe(204)
+    t.clock.advance(601)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => passkeyOptions(t, user.access_token, i)))
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(401))
+    expect(await counterOf(t, `login:account:${user.email}`)).toBeUndefined()
+    expect(await counterOf(t, `passkey_register:user:${user.user_id}`)).toBeUndefined()
   })
 
   it('admits exactly 10 of 20 concurrent wrong codes at recovery-codes and disable', async () => {
