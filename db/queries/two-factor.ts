@@ -2,7 +2,7 @@ import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { allOrNothing, required } from '../client'
-import type { Database } from '../client'
+import type { Database, Statements } from '../client'
 import { recoveryCodes, twoFactorChallenges, users } from '../schema'
 import { changeWithEventsStatement, changedCount } from './events'
 import type { EventOfChange, NewAuthEvent } from './events'
@@ -79,8 +79,12 @@ export async function enableTotp(
   /** Its audit row: the number of sessions ended goes in as `other_sessions_ended`. */
   enabled: NewAuthEvent,
   alsoWrite: BatchItem<'pg'>[] = [],
+  /** Statements before the change (an attempt admitted, `required`): the batch writes nothing unless they pass. */
+  first: BatchItem<'pg'>[] | undefined = [],
 ): Promise<number | null> {
-  const done = await allOrNothing(db, [
+  const before = first ?? []
+  const statements: BatchItem<'pg'>[] = [
+    ...before,
     ...recoveryCodeStatements(db, e.userId, e.recoveryCodeHashes, e.now),
     required(
       db,
@@ -94,8 +98,9 @@ export async function enableTotp(
       { event: enabled, countAs: 'other_sessions_ended' },
     ]),
     ...alsoWrite,
-  ])
-  return done ? changedCount(done[3]) : null
+  ]
+  const done = await allOrNothing(db, statements as unknown as Statements)
+  return done ? changedCount(done[before.length + 3]) : null
 }
 
 // The user's recovery codes replaced: the old set stops working in the same transaction.

@@ -24,14 +24,13 @@ import type { Principal } from '../../db/queries/sessions'
 import { allOrNothing, batch, required, rowsOf } from '../../db/client'
 import type { Database, Statements } from '../../db/client'
 import type { BatchResponse } from 'drizzle-orm/batch'
-import { selectAccountById } from '../../db/queries/accounts'
 import type { CallerAttempt } from '../../db/queries/rate-limits'
 import type { Config } from '../config'
 import { isRequirementUnmet, isUniqueViolation } from '../../db/errors'
 import { hitWindowStatement, underWindowLimit } from '../../db/queries/rate-limits'
 import { spendChallenge as spendTwoFactorChallenge } from '../../db/queries/two-factor'
 import { eventRow, eventStatement, recordEvent } from './audit'
-import { judgePassword, reauthenticationRequired, requireRecentSignIn, signedInSince, signedInWithin, wrongPassword } from './reauthentication'
+import { judgePassword, reauthenticationReads, reauthenticationRequired, requireRecentSignIn, signedInWithin, wrongPassword } from './reauthentication'
 import { base64url, hashToken, randomBytes } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { completeLogin, refuseInactive } from './login'
@@ -174,19 +173,8 @@ const registrationWindow = (userId: string) => ({ key: userKey('passkey_register
  * started, then (with a password, and within the window) the password's attempt on the
  * account's lock. And the account, for its hash.
  */
-export const passkeyRegistrationReads = (s: { db: Database; config: Config; now: Date }, caller: SessionCaller, body: { password?: string } | undefined) => {
-  const before = signedInSince(s, s.config.passkeys.reauthSeconds ?? 0)
-  return [
-    callerAttemptStatement(s, caller, {
-      scope: 'profile:write',
-      key: callersAccountKey,
-      when: { act: body !== undefined && before !== undefined, signedInBefore: before, proofSent: body?.password !== undefined },
-      window: registrationWindow(caller.userId),
-      policy: s.config.rateLimits.lockout,
-    }),
-    selectAccountById(s.db, caller.userId),
-  ] as const
-}
+export const passkeyRegistrationReads = (s: { db: Database; config: Config; now: Date }, caller: SessionCaller, body: { password?: string } | undefined) =>
+  reauthenticationReads(s, caller, body, s.config.passkeys.reauthSeconds ?? 0, registrationWindow(caller.userId))
 
 /**
  * Step one: creation options for `navigator.credentials.create()`. A recent sign-in costs one

@@ -1,13 +1,17 @@
 import type { BatchItem } from 'drizzle-orm/batch'
 import { batch } from '../../db/client'
-import { findAccount } from '../../db/queries/accounts'
+import { findAccount, selectAccountById } from '../../db/queries/accounts'
+import type { Account } from '../../db/queries/accounts'
 import { resetCounter } from '../../db/queries/rate-limits'
+import type { CallerAttempt } from '../../db/queries/rate-limits'
+import type { Database, Statements } from '../../db/client'
 import type { Config } from '../config'
 import { AuthError } from './errors'
 import { verifyPassword } from './passwords'
-import { accountKey, checkLimit, failureStatements } from './rate-limit'
+import { accountKey, callerAttemptStatement, callersAccountKey, checkLimit, failureStatements, judgeCallerAttempt } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import type { Services } from './services'
+import type { Caller } from './sessions'
 
 /** The caller as the session knows them: who, and when the session last fully signed in. */
 export interface RecentCaller {
@@ -89,4 +93,57 @@ export async function judgePassword(
   if (!hash || !verifyPassword(await s.argon2(), password, hash))
     return { matches: false, statements: failureStatements(s, attempt, { userId: who.userId, orgId: who.orgId }) }
   return { matches: true, statements: [resetCounter(s.db, attempt.key)] }
+}
+
+/**
+ * The reads that prove a password with the session check (its batch, one round trip): one
+ * statement that, only for a caller the check passes whose sign-in is older than `maxAge` and
+ * whose body the endpoint acts on (`body`, undefined when refused), hits `window` (if any) and,
+ * with a password and within the window, admits its attempt on the login's lock; and the
+ * account, for its hash. A recent sign-in, or the rule off, counts nothing.
+ */
+export const reauthenticationReads = (
+  s: { db: Database; config: Config; now: Date },
+  caller: Caller,
+  body: { password?: string } | undefined,
+  maxAge: number,
+  window?: { key: string; limit: number; windowSeconds: number },
+) => {
+  const before = signedInSince(s, maxAge)
+  return [
+    callerAttemptStatement(s, caller, {
+      scope: 'profile:write',
+      key: callersAccountKey,
+      when: { act: body !== undefined && before !== undefined, signedInBefore: before, proofSent: body?.password !== undefined },
+      window,
+      policy: s.config.rateLimits.lockout,
+    }),
+    selectAccountById(s.db, caller.userId),
+  ] as const
+}
+
+/**
+ * `requireRecentSignIn` on an attempt `reauthenticationReads` admitted: undefined when nothing
+ * is to be proven here (a recent sign-in; or the reads counted nothing, a revocation between
+ * the batch's statements: then `requireRecentSignIn` decides, as before); otherwise the
+ * statements for the request's next batch (the account's failures forgotten). A wrong password
+ * writes its failure rows and throws, as `requireRecentSignIn`.
+ */
+export async function passwordProvenWithReads(
+  s: Services,
+  caller: RecentCaller,
+  password: string | undefined,
+  read: { admission: CallerAttempt; account: Account | undefined },
+  maxAge = s.config.twoFactorReauthSeconds,
+): Promise<BatchItem<'pg'>[] | undefined> {
+  if (signedInWithin(s, caller, maxAge)) return undefined
+  if (password === undefined) throw reauthenticationRequired()
+  const who = { userId: caller.userId, orgId: caller.orgId }
+  const attempt = await judgeCallerAttempt(s, read.admission, who, s.config.rateLimits.lockout)
+  if (!attempt) return undefined
+  const hash = read.account?.user.passwordHash ?? null
+  const { matches, statements } = await judgePassword(s, who, hash, password, attempt)
+  if (matches) return statements
+  if (statements.length) await batch(s.db, statements as unknown as Statements)
+  throw wrongPassword(hash)
 }

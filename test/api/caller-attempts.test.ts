@@ -147,6 +147,47 @@ describe('TWO_FACTOR_REAUTH_SECONDS', () => {
   })
 })
 
+describe('TWO_FACTOR_REAUTH_SECONDS: the password at enable, counted with the session check', () => {
+  async function oldSignIn() {
+    const t = await testApp({ env: { TWO_FACTOR_REAUTH_SECONDS: '300' } })
+    const user = await t.register()
+    const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+    const ended = await withEndedSession(t, user)
+    t.clock.advance(301)
+    const right = referenceTotp(secret, t.clock.now())
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
+    return { t, user, ended, right, wrong }
+  }
+
+  it('counts a wrong password once on the login lock and no code; nothing at all for an ended session', async () => {
+    const { t, user, ended, right } = await oldSignIn()
+    for (let i = 0; i < 6; i++) expect((await t.post('/api/v1/auth/2fa/enable', { code: right, password: `not it ${i} at all` }, ended)).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    const wrongPassword = await t.post('/api/v1/auth/2fa/enable', { code: right, password: 'not it at all' }, user.access_token)
+    expect(wrongPassword.status).toBe(422)
+    expect(await wrongPassword.json()).toMatchObject({ code: 'invalid_credentials', errors: [{ field: 'password', message: 'is incorrect' }] })
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect(await counter(t, twoFactorKey(user.user_id))).toBe(0)
+  })
+
+  it('forgets the password failures once it is right, whatever the code then gets', async () => {
+    const { t, user, wrong } = await oldSignIn()
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: wrong, password: 'not it at all' }, user.access_token)).status).toBe(422)
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: wrong, password: user.password }, user.access_token)).status).toBe(422)
+    expect([await counter(t, accountKey(user.email)), await counter(t, twoFactorKey(user.user_id))]).toEqual([0, 1])
+  })
+
+  it('refuses a right code while the 2FA counter is locked, and still forgets the password failures', async () => {
+    const { t, user, right } = await oldSignIn()
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: right, password: 'not it at all' }, user.access_token)).status).toBe(422)
+    await t.db.insert(rateLimits).values({ key: twoFactorKey(user.user_id), count: 5, windowStartedAt: t.clock.now(), lockedUntil: new Date(t.clock.now().getTime() + 60_000) })
+    const locked = await t.post('/api/v1/auth/2fa/enable', { code: right, password: user.password }, user.access_token)
+    expect(locked.status).toBe(429)
+    expect([await counter(t, accountKey(user.email)), await counter(t, twoFactorKey(user.user_id))]).toEqual([0, 5])
+    expect((await t.db.select().from(users).where(eq(users.id, user.user_id)))[0]!.totpEnabledAt).toBeNull()
+  })
+})
+
 describe('PASSKEY_REAUTH_SECONDS: the password at passkey registration options', () => {
   const options = (t: TestApp, token: string, body?: object) => t.post('/api/v1/auth/passkeys/registration/options', body, token)
   const registrationChallenges = async (t: TestApp, userId: string) =>
