@@ -37,13 +37,16 @@ export async function storePendingTotpSecret(
   secret: { ciphertext: string; keyId: string },
   now: Date,
 ): Promise<boolean> {
-  const rows = await db
+  return (await storePendingTotpSecretStatement(db, userId, secret, now)).length > 0
+}
+
+/** `storePendingTotpSecret` as a statement, for a batch: one row when stored, none while 2FA is on. */
+export const storePendingTotpSecretStatement = (db: Database, userId: string, secret: { ciphertext: string; keyId: string }, now: Date) =>
+  db
     .update(users)
     .set({ totpSecret: secret.ciphertext, totpKeyId: secret.keyId, totpLastStep: null, updatedAt: now })
     .where(and(eq(users.id, userId), isNull(users.totpEnabledAt)))
     .returning({ id: users.id })
-  return rows.length > 0
-}
 
 // RFC 6238 §5.2: a step is accepted only if it is newer than the last one accepted. Being a
 // condition of the UPDATE, two concurrent uses of one code cannot both pass.

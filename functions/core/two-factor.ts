@@ -22,7 +22,7 @@ import {
   takeChallengeAttemptSql,
   selectTotpState,
   replaceRecoveryCodes,
-  storePendingTotpSecret,
+  storePendingTotpSecretStatement,
 } from '../../db/queries/two-factor'
 import type { TotpState } from '../../db/queries/two-factor'
 import { eventRow, eventStatement } from './audit'
@@ -178,6 +178,10 @@ export const enableTwoFactorReads = (s: ReadServices, caller: Caller, body: { pa
     ...reauthenticationReads(s, caller, body, s.config.twoFactorReauthSeconds),
   ] as const
 
+/** /2fa/setup's reads: an old sign-in's password (TWO_FACTOR_REAUTH_SECONDS), admitted with the session check, and the account. */
+export const setupTwoFactorReads = (s: ReadServices, caller: Caller, body: { password?: string } | undefined) =>
+  reauthenticationReads(s, caller, body, s.config.twoFactorReauthSeconds)
+
 /** The answer of `enableTwoFactorReads`. */
 export function enableTwoFactorRead([admitted, password, accounts]: BatchResponse<ReturnType<typeof enableTwoFactorReads>>): TwoFactorRead {
   return { ...twoFactorRead([admitted, accounts]), reauthentication: rowsOf<CallerAttempt>(password)[0] }
@@ -219,13 +223,15 @@ async function admitted(s: Services, read: TwoFactorRead | undefined, subject: P
  * it. Calling it again before then replaces the secret (a lost QR code is simply redone).
  * With TWO_FACTOR_REAUTH_SECONDS, an older sign-in needs the password.
  */
-export async function setupTwoFactor(s: Services, caller: RecentCaller, password?: string) {
-  await requireRecentSignIn(s, caller, password)
+export async function setupTwoFactor(s: Services, caller: RecentCaller, password?: string, reads?: BatchResponse<ReturnType<typeof setupTwoFactorReads>>) {
+  // An old sign-in's password, admitted with the reads: its counter reset rides with the secret.
+  const proven = reads && (await passwordProvenWithReads(s, caller, password, { admission: rowsOf<CallerAttempt>(reads[0])[0]!, account: reads[1][0] }))
+  if (!proven) await requireRecentSignIn(s, caller, password)
   const keys = dataKeys(s)
   const secret = newTotpSecret()
   const { kid, ciphertext } = await encrypt(keys, secret, caller.userId)
-  if (!(await storePendingTotpSecret(s.db, caller.userId, { ciphertext, keyId: kid }, s.now)))
-    throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
+  const [stored] = await batch(s.db, [storePendingTotpSecretStatement(s.db, caller.userId, { ciphertext, keyId: kid }, s.now), ...(proven ?? [])])
+  if (stored.length === 0) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
   const otpauthUrl = totpUri(secret, s.config.totpIssuer, caller.email)
   return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
 }

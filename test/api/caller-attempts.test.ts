@@ -170,6 +170,17 @@ describe('TWO_FACTOR_REAUTH_SECONDS: the password at enable, counted with the se
     expect(await counter(t, twoFactorKey(user.user_id))).toBe(0)
   })
 
+  it('counts a wrong password at setup once, nothing for an ended session, and forgets the failures once it is right', async () => {
+    const { t, user, ended } = await oldSignIn()
+    for (let i = 0; i < 6; i++) expect((await t.post('/api/v1/auth/2fa/setup', { password: `not it ${i} at all` }, ended)).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).status).toBe(403)
+    expect((await t.post('/api/v1/auth/2fa/setup', { password: 'not it at all' }, user.access_token)).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect((await t.post('/api/v1/auth/2fa/setup', { password: user.password }, user.access_token)).status).toBe(200)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+  })
+
   it('forgets the password failures once it is right, whatever the code then gets', async () => {
     const { t, user, wrong } = await oldSignIn()
     expect((await t.post('/api/v1/auth/2fa/enable', { code: wrong, password: 'not it at all' }, user.access_token)).status).toBe(422)
@@ -180,7 +191,9 @@ describe('TWO_FACTOR_REAUTH_SECONDS: the password at enable, counted with the se
   it('refuses a right code while the 2FA counter is locked, and still forgets the password failures', async () => {
     const { t, user, right } = await oldSignIn()
     expect((await t.post('/api/v1/auth/2fa/enable', { code: right, password: 'not it at all' }, user.access_token)).status).toBe(422)
-    await t.db.insert(rateLimits).values({ key: twoFactorKey(user.user_id), count: 5, windowStartedAt: t.clock.now(), lockedUntil: new Date(t.clock.now().getTime() + 60_000) })
+    await t.db
+      .insert(rateLimits)
+      .values({ key: twoFactorKey(user.user_id), count: 5, windowStartedAt: t.clock.now(), lockedUntil: new Date(t.clock.now().getTime() + 60_000) })
     const locked = await t.post('/api/v1/auth/2fa/enable', { code: right, password: user.password }, user.access_token)
     expect(locked.status).toBe(429)
     expect([await counter(t, accountKey(user.email)), await counter(t, twoFactorKey(user.user_id))]).toEqual([0, 5])
