@@ -39,8 +39,6 @@ import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPP
 import type { CeremonyFailure } from './passkeys-webauthn'
 import {
   accountKey,
-  callerAttemptStatement,
-  callersAccountKey,
   checkClientWindow,
   checkLimit,
   checkWindow,
