@@ -1,6 +1,6 @@
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits, users, webauthnChallenges } from '../../db/schema'
+import { authEvents, oauthIdentities, rateLimits, users, webauthnChallenges } from '../../db/schema'
 import { PASSKEY_REGISTRATIONS_PER_HOUR } from '../../functions/core/passkeys'
 import { accountKey, twoFactorKey, userKey } from '../../functions/core/rate-limit'
 import { testApp } from '../support/app'
@@ -179,6 +179,28 @@ describe('TWO_FACTOR_REAUTH_SECONDS: the password at enable, counted with the se
     expect(await counter(t, accountKey(user.email))).toBe(1)
     expect((await t.post('/api/v1/auth/2fa/setup', { password: user.password }, user.access_token)).status).toBe(200)
     expect(await counter(t, accountKey(user.email))).toBe(0)
+  })
+
+  it('counts a wrong password at an unlink once, nothing for an ended session or an unknown provider, and audits the unlink once', async () => {
+    const { t, user, ended } = await oldSignIn()
+    await t.db.insert(oauthIdentities).values({ provider: 'google', subject: `g-${user.user_id}`, userId: user.user_id, email: user.email })
+    const unlink = (token: string, password: string, provider = 'google') =>
+      t.request('DELETE', `/api/v1/auth/identities/${provider}`, { password }, t.bearer(token))
+    for (let i = 0; i < 6; i++) {
+      expect((await unlink(ended, `not it ${i} at all`)).status).toBe(401)
+      expect((await unlink(user.access_token, `not it ${i} at all`, 'myspace')).status).toBe(404)
+    }
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await unlink(user.access_token, 'not it at all')).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect((await unlink(user.access_token, user.password)).status).toBe(204)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await unlink(user.access_token, user.password)).status).toBe(404)
+    const audited = await t.db
+      .select()
+      .from(authEvents)
+      .where(and(eq(authEvents.userId, user.user_id), eq(authEvents.type, 'identity_unlinked')))
+    expect(audited.map((e) => [e.outcome, e.detail])).toEqual([['success', { provider: 'google' }]])
   })
 
   it('forgets the password failures once it is right, whatever the code then gets', async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { oauthIdentities } from '../../db/schema'
 import { describe, expect, it } from 'vitest'
 import { TestClock, testApp, uniqueEmail } from '../support/app'
 import { providerEnv, useOAuthServers } from '../support/oauth'
@@ -365,10 +366,15 @@ describe('database round trips of the re-authentication paths, with the password
     counts['POST /api/v1/auth/2fa/enable (password)'] = await trips(reauth, 200, () =>
       reauth.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, reauth.clock.now()), password }, other.access_token),
     )
+    await reauth.db.insert(oauthIdentities).values({ provider: 'google', subject: `g-${other.user_id}`, userId: other.user_id, email: other.email })
+    counts['DELETE /api/v1/auth/identities/:provider (password)'] = await trips(reauth, 204, () =>
+      reauth.request('DELETE', '/api/v1/auth/identities/google', { password }, reauth.bearer(other.access_token)),
+    )
     expect(counts).toEqual({
       'POST /api/v1/auth/passkeys/registration/options (password)': 2,
       'POST /api/v1/auth/2fa/setup (password)': 2,
       'POST /api/v1/auth/2fa/enable (password)': 2,
+      'DELETE /api/v1/auth/identities/:provider (password)': 2,
     })
     expectAtMostTwoBut(counts)
   })
