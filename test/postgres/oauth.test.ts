@@ -16,7 +16,11 @@ const RACERS = 8
 describe('the OAuth callback of a known identity, raced by a change to its account', () => {
   const servers = useOAuthServers()
   // The local provider stamps its tokens with the real time: the app's clock must agree.
-  const oauthApp = () => testApp({ clock: new TestClock(new Date()), env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...providerEnv(servers.idp, servers.graph, [REDIRECT]) } })
+  const oauthApp = () =>
+    testApp({
+      clock: new TestClock(new Date()),
+      env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...providerEnv(servers.idp, servers.graph, [REDIRECT]) },
+    })
   const callbacks = async (t: TestApp, claims: Record<string, unknown>, n: number) => {
     const codes = await Promise.all(Array.from({ length: n }, () => servers.idp.authorize(claims, { redirectUri: REDIRECT })))
     return () => codes.map((code) => t.post('/api/v1/auth/oauth/callback', { provider: 'google', code, redirect_uri: REDIRECT }))
@@ -37,7 +41,10 @@ describe('the OAuth callback of a known identity, raced by a change to its accou
       const subject = `google-${member.user_id}`
       await t.db.insert(oauthIdentities).values({ provider: 'google', subject, userId: member.user_id, email: member.email })
       const send = await callbacks(t, { sub: subject, email: member.email, email_verified: true }, RACERS)
-      const [deactivated, ...answers] = await Promise.all([t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token), ...send()])
+      const [deactivated, ...answers] = await Promise.all([
+        t.patch(`/api/v1/org/members/${member.user_id}`, { is_active: false }, owner.access_token),
+        ...send(),
+      ])
       expect(deactivated!.status).toBe(200)
       expect(answers.filter((res) => res.status !== 200 && res.status !== 403)).toEqual([])
       expect(await liveSessions(t, member.user_id)).toBe(0)
