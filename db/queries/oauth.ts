@@ -3,6 +3,7 @@ import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
 import { authEvents, memberships, oauthIdentities, organizations, passkeys, refreshTokens, sessions, twoFactorChallenges, users } from '../schema'
 import type { NewAuthEvent } from './events'
+import { revokeSessionsBeyondSql } from './sessions'
 import type { NewSession } from './sessions'
 import type { NewChallenge } from './two-factor'
 
@@ -57,11 +58,9 @@ export function signInIdentityStatement(
       from ${oauthIdentities} i join ${users} u on u.id = i.user_id join ${memberships} m on m.user_id = u.id
       where i.provider = ${p.provider} and i.subject = ${p.subject} and u.is_active
       limit 1 for share of u
-    ), capped as (
-      update ${sessions} set revoked_at = ${now}::timestamptz where id in (
-        select s.id from ${sessions} s join account a on s.user_id = a.user_id and not a.two_factor
-        where s.revoked_at is null and s.expires_at > ${now}::timestamptz and ${n.maxLiveSessions ?? 0}::int > 0
-        order by s.last_used_at desc, s.created_at desc, s.id desc offset greatest(${n.maxLiveSessions ?? 0}::int - 1, 0))
+    ), capped as (${
+      n.maxLiveSessions ? revokeSessionsBeyondSql(sql`(select user_id from account where not two_factor)`, n.now, n.maxLiveSessions) : sql`select 1`
+    }
     ), session as (
       insert into ${sessions} (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
       select ${n.id}::uuid, user_id, ${now}::timestamptz, ${now}::timestamptz, ${n.expiresAt.toISOString()}::timestamptz, ${n.userAgent ?? null}::text, ${n.ip ?? null}::text
