@@ -57,13 +57,6 @@ function issueAccessToken(
   )
 }
 
-/** Opens a session for a user who has proven who they are, and issues its first tokens. */
-export async function startSession(s: Services, account: { userId: string; orgId: string; role: Role }): Promise<IssuedTokens> {
-  const { tokens, statements } = await prepareSession(s, account)
-  await batch(s.db, statements)
-  return tokens
-}
-
 /**
  * A new session's tokens, and the statements that store it, for the caller to write in its
  * own batch (with the account, the audit row...): the id is chosen here, so the access token

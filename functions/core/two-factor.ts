@@ -111,20 +111,7 @@ export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt
   ])
 }
 
-/**
- * A right code: the account's 2FA failures are forgotten and the events audited, with the
- * caller's `alsoWrite` (a new session), in one batch.
- */
-export async function twoFactorSucceeded(
-  s: Services,
-  { userId, orgId }: Owner,
-  events: Omit<AuthEvent, 'userId' | 'orgId'>[],
-  alsoWrite: BatchItem<'pg'>[] = [],
-): Promise<void> {
-  await batch(s.db, [...twoFactorSuccessStatements(s, { userId, orgId }, events), ...alsoWrite])
-}
-
-/** `twoFactorSucceeded` as statements, for the caller's batch. */
+/** A right code: the account's 2FA failures forgotten and the events audited, as statements for the caller's batch. */
 export const twoFactorSuccessStatements = (s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]) =>
   [resetCounter(s.db, twoFactorKey(userId)), ...events.map((event) => eventStatement(s, { ...event, userId, orgId }))] as const
 
