@@ -3,8 +3,11 @@ import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { insertEventWhereSql } from './events'
+import { authEvents, memberships, oauthIdentities, organizations, passkeys, refreshTokens, sessions, twoFactorChallenges, users } from '../schema'
 import type { NewAuthEvent } from './events'
-import { memberships, oauthIdentities, organizations, passkeys, users } from '../schema'
+import { revokeSessionsBeyondSql } from './sessions'
+import type { NewSession } from './sessions'
+import type { NewChallenge } from './two-factor'
 
 export interface Identity {
   provider: string
@@ -22,6 +25,64 @@ export const selectAccountByIdentity = (db: Database, provider: string, subject:
     .innerJoin(organizations, eq(organizations.id, memberships.orgId))
     .where(and(eq(oauthIdentities.provider, provider), eq(oauthIdentities.subject, subject)))
     .limit(1)
+
+/** What `signInIdentityStatement` wrote: a session, a 2FA challenge, or neither (no such identity, or its account inactive). */
+export const signedInAs = (result: unknown) => rowsOf<{ sessions: number; challenges: number }>(result)[0]!
+
+/**
+ * A returning identity's login in one statement, decided on its account as the statement
+ * finds it: for an active account, a session (its refresh token, the capped older sessions,
+ * `login`) or, with 2FA on, only the challenge and `firstFactor`; otherwise nothing. The rows
+ * are chosen by the caller but their user. The account's row is locked (`for share`) to the
+ * end of the transaction: a deactivation or a 2FA change waits for it, or it for them and
+ * then sees them, so no session opens for an account deactivated meanwhile, and later
+ * statements of the batch read the account as it was judged.
+ */
+export function signInIdentityStatement(
+  db: Database,
+  p: {
+    provider: string
+    subject: string
+    session: Omit<NewSession, 'userId'> & { id: string }
+    challenge: Omit<NewChallenge, 'userId'>
+    events: { login: NewAuthEvent; firstFactor: NewAuthEvent }
+  },
+) {
+  const { session: n, challenge: c } = p
+  const now = n.now.toISOString()
+  const event = (e: NewAuthEvent, twoFactor: boolean) => sql`
+    select ${e.createdAt!.toISOString()}::timestamptz, ${e.type}::text, ${e.outcome}::text, user_id, org_id, ${e.ip ?? null}::text,
+      ${e.userAgent ?? null}::text, ${JSON.stringify(e.detail)}::jsonb
+    from account where two_factor = ${twoFactor}`
+  return db.execute(sql`
+    with account as (
+      select u.id as user_id, m.org_id, u.totp_enabled_at is not null as two_factor
+      from ${oauthIdentities} i join ${users} u on u.id = i.user_id join ${memberships} m on m.user_id = u.id
+      where i.provider = ${p.provider} and i.subject = ${p.subject} and u.is_active
+      limit 1 for share of u
+    ), capped as (${
+      n.maxLiveSessions ? revokeSessionsBeyondSql(sql`(select user_id from account where not two_factor)`, n.now, n.maxLiveSessions) : sql`select 1`
+    }
+    ), session as (
+      insert into ${sessions} (id, user_id, created_at, last_used_at, expires_at, user_agent, ip)
+      select ${n.id}::uuid, user_id, ${now}::timestamptz, ${now}::timestamptz, ${n.expiresAt.toISOString()}::timestamptz, ${n.userAgent ?? null}::text, ${n.ip ?? null}::text
+      from account where not two_factor
+      returning id
+    ), refreshed as (
+      insert into ${refreshTokens} (token_hash, session_id, created_at, expires_at)
+      select ${n.refreshTokenHash}::text, id, ${now}::timestamptz, ${n.refreshExpiresAt.toISOString()}::timestamptz from session
+    ), challenge as (
+      insert into ${twoFactorChallenges} (token_hash, user_id, created_at, expires_at, user_agent, ip, first_factor_passkey_id)
+      select ${c.tokenHash}::text, user_id, ${c.now.toISOString()}::timestamptz, ${c.expiresAt.toISOString()}::timestamptz, ${c.userAgent ?? null}::text, ${c.ip ?? null}::text,
+        ${c.firstFactorPasskeyId ?? null}::uuid
+      from account where two_factor
+      returning user_id
+    ), recorded as (
+      insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
+      ${event(p.events.login, false)} union all ${event(p.events.firstFactor, true)}
+    )
+    select (select count(*) from session)::int as sessions, (select count(*) from challenge)::int as challenges`)
+}
 
 /**
  * Links an identity to a user. Returns false when the identity is already linked (to

@@ -1,4 +1,4 @@
-import { and, asc, count, eq, ne, sql } from 'drizzle-orm'
+import { and, asc, count, eq, inArray, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { Database } from '../client'
 import { memberships, organizations, users } from '../schema'
@@ -59,13 +59,23 @@ export const selectMember = (db: Database, orgId: string, userId: string) =>
     .where(and(eq(memberships.orgId, orgId), eq(memberships.userId, userId)))
     .limit(1)
 
-/** One row, `{ n }`: the active owners of the organization other than `exceptUserId`. */
-export const countOtherActiveOwners = (db: Database, orgId: string, exceptUserId: string) =>
+/**
+ * What a membership change is decided on, in one statement: the acting member and the target
+ * (one or two rows), each with the number of the organization's active owners other than the
+ * target. One statement is one snapshot, so a change committed meanwhile is seen by all of it
+ * or none; three statements of a batch each take their own (READ COMMITTED), and an owner
+ * demoted meanwhile could read as an owner yet not count as one.
+ */
+export const selectMembershipState = (db: Database, orgId: string, actorId: string, targetId: string) =>
   db
-    .select({ n: count() })
+    .select({
+      ...memberColumns,
+      otherActiveOwners: sql<number>`(select count(*) from ${memberships} m join ${users} u on u.id = m.user_id
+        where m.org_id = ${orgId} and m.role = 'owner' and u.is_active and u.id <> ${targetId})::int`,
+    })
     .from(memberships)
     .innerJoin(users, eq(users.id, memberships.userId))
-    .where(and(eq(memberships.orgId, orgId), eq(memberships.role, 'owner'), eq(users.isActive, true), ne(users.id, exceptUserId)))
+    .where(and(eq(memberships.orgId, orgId), inArray(memberships.userId, [actorId, targetId])))
 
 /** What a membership change was decided on, read before its batch. */
 export interface MembershipState {

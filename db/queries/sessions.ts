@@ -22,18 +22,7 @@ export interface NewSession {
  * sessions beyond it (run before the insert, so `maxLiveSessions - 1` older ones stay).
  */
 export function sessionStatements(db: Database, s: NewSession & { id: string }): Statements {
-  const cap = s.maxLiveSessions
-    ? [
-        db.execute(sql`
-          update ${sessions} set revoked_at = ${s.now.toISOString()}
-          where id in (
-            select id from ${sessions}
-            where user_id = ${s.userId} and revoked_at is null and expires_at > ${s.now.toISOString()}
-            order by last_used_at desc, created_at desc, id desc
-            offset ${s.maxLiveSessions - 1}
-          )`),
-      ]
-    : []
+  const cap = s.maxLiveSessions ? [db.execute(revokeSessionsBeyondSql(sql`${s.userId}`, s.now, s.maxLiveSessions))] : []
   return [
     ...cap,
     db.insert(sessions).values({
@@ -48,6 +37,19 @@ export function sessionStatements(db: Database, s: NewSession & { id: string }):
     db.insert(refreshTokens).values({ tokenHash: s.refreshTokenHash, sessionId: s.id, createdAt: s.now, expiresAt: s.refreshExpiresAt }),
   ] as unknown as Statements
 }
+
+/**
+ * Revokes the user's least recently used live sessions beyond `maxLiveSessions - 1`, making
+ * room for a new one (`userId` is SQL: a value, or a subquery of a larger statement).
+ */
+export const revokeSessionsBeyondSql = (userId: SQL, now: Date, maxLiveSessions: number) => sql`
+  update ${sessions} set revoked_at = ${now.toISOString()}::timestamptz
+  where id in (
+    select id from ${sessions}
+    where user_id = ${userId} and revoked_at is null and expires_at > ${now.toISOString()}::timestamptz
+    order by last_used_at desc, created_at desc, id desc
+    offset ${maxLiveSessions - 1}
+  )`
 
 /** The session a spent refresh token belonged to, and its owner, for reuse detection. */
 export async function sessionOfSpentRefreshToken(db: Database, hash: string) {

@@ -2,14 +2,7 @@ import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
 import { allOrNothing } from '../../db/client'
 import type { Database } from '../../db/client'
 import { changeWithEventsStatement, insertEvent } from '../../db/queries/events'
-import {
-  countOtherActiveOwners,
-  deleteUser,
-  lockedAndUnchanged,
-  selectMember,
-  setMemberRole,
-  setUserActive,
-} from '../../db/queries/organizations'
+import { deleteUser, lockedAndUnchanged, selectMember, selectMembershipState, setMemberRole, setUserActive } from '../../db/queries/organizations'
 import type { Member, MembershipState } from '../../db/queries/organizations'
 import { revokeUserSessionsStatement } from '../../db/queries/sessions'
 import type { Role } from '../../db/schema'
@@ -28,18 +21,16 @@ const forbidden = (detail: string) => new AuthError('forbidden', detail)
 const lastOwner = () =>
   new AuthError('last_owner', 'The organization must keep an active owner: promote another member to owner first.')
 
-/** The reads a membership change is decided on, for a batch (the session check's, at the endpoint). */
+/** The read a membership change is decided on, for a batch (the session check's, at the endpoint). */
 export const membershipReads = (db: Database, actor: Actor, targetUserId: string) =>
-  [
-    selectMember(db, actor.orgId, actor.userId),
-    selectMember(db, actor.orgId, targetUserId),
-    countOtherActiveOwners(db, actor.orgId, targetUserId),
-  ] as const
+  [selectMembershipState(db, actor.orgId, actor.userId, targetUserId)] as const
 
 export type MembershipReads = BatchResponse<ReturnType<typeof membershipReads>>
 
-/** The checks every change to someone's membership passes, on the reads its batch then holds to. */
-function authorize([[me], [target]]: MembershipReads): { me: Member; target: Member } {
+/** The checks every change to someone's membership passes, on the read its batch then holds to. */
+function authorize([rows]: MembershipReads, actor: Actor, targetUserId: string) {
+  const me = rows.find((row) => row.userId === actor.userId)
+  const target = rows.find((row) => row.userId === targetUserId)
   if (!me) throw unauthenticated('session_revoked', 'The session has ended.')
   // Another organization's user and an unknown id are the same answer: nothing leaks across tenants.
   if (!target) throw notFound('Member')
@@ -47,7 +38,7 @@ function authorize([[me], [target]]: MembershipReads): { me: Member; target: Mem
   // Peers: an admin manages members, not another admin; only owners manage admins and owners.
   if (target.userId !== me.userId && target.role !== 'member' && me.role !== 'owner')
     throw forbidden('Only an owner can manage an admin.')
-  return { me, target }
+  return { me, target, otherActiveOwners: target.otherActiveOwners }
 }
 
 /**
@@ -93,11 +84,11 @@ export async function updateMember(
 ): Promise<Member> {
   const { now } = s
   return changeMembership(s, actor, targetUserId, reads, (read) => {
-    const { me, target } = authorize(read)
+    const { me, target, otherActiveOwners } = authorize(read, actor, targetUserId)
     if (changes.role !== undefined && target.userId === me.userId) throw forbidden('You cannot change your own role.')
     if (changes.role && !canGrant(me.role, changes.role)) throw forbidden('You cannot grant a role above your own.')
     const state = stateOf(me, target, (changes.role !== undefined && changes.role !== 'owner') || changes.isActive === false)
-    if (state.needsAnotherOwner && read[2][0]!.n === 0) throw lastOwner()
+    if (state.needsAnotherOwner && otherActiveOwners === 0) throw lastOwner()
     // Audited in the change's own batch: a change and its record commit together.
     const event = (type: 'member_role_changed' | 'member_deactivated' | 'member_reactivated', detail: Record<string, string | number>) =>
       eventRow(s, { type, outcome: 'success', ...actor, detail: { target_user_id: target.userId, ...detail } })
@@ -126,9 +117,9 @@ export async function updateMember(
  */
 export async function removeMember(s: Services, actor: Actor, targetUserId: string, reads?: MembershipReads): Promise<void> {
   await changeMembership(s, actor, targetUserId, reads, (read) => {
-    const { me, target } = authorize(read)
+    const { me, target, otherActiveOwners } = authorize(read, actor, targetUserId)
     const state = stateOf(me, target, true)
-    if (state.needsAnotherOwner && read[2][0]!.n === 0) throw lastOwner()
+    if (state.needsAnotherOwner && otherActiveOwners === 0) throw lastOwner()
     const writes = [
       deleteUser(s.db, target.userId),
       eventStatement(s, { type: 'member_removed', outcome: 'success', ...actor, detail: { target_user_id: target.userId, role: target.role } }),

@@ -12,7 +12,7 @@ import {
   selectPrincipal,
   sessionOfSpentRefreshToken,
 } from '../../db/queries/sessions'
-import type { Principal, Rotation } from '../../db/queries/sessions'
+import type { NewSession, Principal, Rotation } from '../../db/queries/sessions'
 import type { Config } from '../config'
 import { eventRow, eventStatement } from './audit'
 import { changeWithEvent } from '../../db/queries/events'
@@ -57,35 +57,42 @@ function issueAccessToken(
   )
 }
 
-/** Opens a session for a user who has proven who they are, and issues its first tokens. */
-export async function startSession(s: Services, account: { userId: string; orgId: string; role: Role }): Promise<IssuedTokens> {
-  const { tokens, statements } = await prepareSession(s, account)
-  await batch(s.db, statements)
-  return tokens
-}
-
 /**
  * A new session's tokens, and the statements that store it, for the caller to write in its
  * own batch (with the account, the audit row...): the id is chosen here, so the access token
  * is signed before the round trip instead of after it.
  */
 export async function prepareSession(s: Pick<Services, 'db' | 'config' | 'now' | 'client'>, account: { userId: string; orgId: string; role: Role }) {
-  const { db, config, now, client } = s
+  const { row, sign } = await prepareSessionRow(s)
+  const statements = sessionStatements(s.db, { ...row, userId: account.userId })
+  return { tokens: await sign(account), statements }
+}
+
+/**
+ * A new session's row but its user, and `sign` for its tokens: for a login whose account a
+ * statement finds (a returning OAuth identity), so the ids and the refresh token are chosen
+ * before the round trip and the access token is signed after it (signing needs no database).
+ */
+export async function prepareSessionRow(s: Pick<Services, 'config' | 'now' | 'client'>) {
+  const { config, now, client } = s
   const refreshToken = randomToken()
   const sessionId = crypto.randomUUID()
-  const statements = sessionStatements(db, {
+  const row: Omit<NewSession, 'userId'> & { id: string } = {
     id: sessionId,
-    userId: account.userId,
     now,
     expiresAt: addSeconds(now, config.sessionMaxAgeSeconds),
     refreshTokenHash: await hashToken(refreshToken),
     refreshExpiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
     maxLiveSessions: config.maxSessionsPerUser,
     ...client,
+  }
+  const sign = async (account: { userId: string; orgId: string; role: Role }): Promise<IssuedTokens> => ({
+    accessToken: await issueAccessToken(config, { ...account, sessionId, sessionCreatedAt: now }, now),
+    refreshToken,
+    expiresIn: config.accessTokenTtlSeconds,
+    sessionId,
   })
-  const accessToken = await issueAccessToken(config, { ...account, sessionId, sessionCreatedAt: now }, now)
-  const tokens: IssuedTokens = { accessToken, refreshToken, expiresIn: config.accessTokenTtlSeconds, sessionId }
-  return { tokens, statements }
+  return { row, sign }
 }
 
 /**

@@ -24,7 +24,7 @@ import {
   replaceRecoveryCodes,
   storePendingTotpSecretStatement,
 } from '../../db/queries/two-factor'
-import type { TotpState } from '../../db/queries/two-factor'
+import type { NewChallenge, TotpState } from '../../db/queries/two-factor'
 import { eventRow, eventStatement } from './audit'
 import type { AuthEvent } from './audit'
 import { hashToken, randomToken } from './crypto'
@@ -111,20 +111,7 @@ export async function recordFailedTwoFactorAttempt(s: Services, attempt: Attempt
   ])
 }
 
-/**
- * A right code: the account's 2FA failures are forgotten and the events audited, with the
- * caller's `alsoWrite` (a new session), in one batch.
- */
-export async function twoFactorSucceeded(
-  s: Services,
-  { userId, orgId }: Owner,
-  events: Omit<AuthEvent, 'userId' | 'orgId'>[],
-  alsoWrite: BatchItem<'pg'>[] = [],
-): Promise<void> {
-  await batch(s.db, [...twoFactorSuccessStatements(s, { userId, orgId }, events), ...alsoWrite])
-}
-
-/** `twoFactorSucceeded` as statements, for the caller's batch. */
+/** A right code: the account's 2FA failures forgotten and the events audited, as statements for the caller's batch. */
 export const twoFactorSuccessStatements = (s: Services, { userId, orgId }: Owner, events: Omit<AuthEvent, 'userId' | 'orgId'>[]) =>
   [resetCounter(s.db, twoFactorKey(userId)), ...events.map((event) => eventStatement(s, { ...event, userId, orgId }))] as const
 
@@ -467,19 +454,24 @@ export async function resetMemberTwoFactor(
 
 /** A new challenge's session_token, and the statement that stores it (for the caller's batch). */
 export async function prepareTwoFactorChallenge(s: Services, userId: string, firstFactorPasskeyId?: string) {
+  const { sessionToken, challenge } = await prepareChallengeRow(s, firstFactorPasskeyId)
+  return { sessionToken, statement: insertChallenge(s.db, { ...challenge, userId }) }
+}
+
+/** A challenge's row but its user, for a login whose account a statement finds (`prepareSessionRow`'s twin). */
+export async function prepareChallengeRow(s: Pick<Services, 'now' | 'client'>, firstFactorPasskeyId?: string) {
   // 256 random bits, stored as a hash: like a refresh token, and equally never a JWT, so it
   // can never pass as an access token.
   const sessionToken = randomToken()
-  const statement = insertChallenge(s.db, {
+  const challenge: Omit<NewChallenge, 'userId'> = {
     tokenHash: await hashToken(sessionToken),
-    userId,
     now: s.now,
     expiresAt: new Date(s.now.getTime() + CHALLENGE_TTL_SECONDS * 1000),
     userAgent: s.client.userAgent,
     ip: s.client.ip,
     firstFactorPasskeyId,
-  })
-  return { sessionToken, statement }
+  }
+  return { sessionToken, challenge }
 }
 
 /**

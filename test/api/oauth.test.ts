@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import { and, count, eq } from 'drizzle-orm'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { oauthIdentities, sessions, users } from '../../db/schema'
+import { authEvents, oauthIdentities, refreshTokens, sessions, twoFactorChallenges, users } from '../../db/schema'
 import type { Bindings } from '../../functions/config'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
@@ -537,5 +537,89 @@ describe('the per-IP window of the callback', () => {
     expect((await bogus()).status).toBe(401)
     expect((await bogus()).status).toBe(401)
     expect((await bogus()).status).toBe(429)
+  })
+})
+
+// A returning identity's login is decided in SQL (the session or the challenge written only for
+// what the account is when the statement runs): it must write exactly what any login writes.
+describe('what the login of a returning identity writes', () => {
+  const ip = '203.0.113.77'
+  const userAgent = 'Returning/1.0'
+  const returning = (env: Partial<Bindings> = {}) => testApp({ ip, clock: new TestClock(new Date()), env: { ...providerEnv(), ...env } })
+  const login = async (t: TestApp, claims: Claims) =>
+    t.request('POST', CALLBACK, { provider: 'google', code: await idp.authorize(claims, { redirectUri: REDIRECT }), redirect_uri: REDIRECT }, { 'User-Agent': userAgent })
+  const at = (t: TestApp, seconds = 0) => new Date(t.clock.now().getTime() + seconds * 1000)
+  /** Everything of the user's, but the rows the account was created with. */
+  async function written(t: TestApp, userId: string, after: { events: number; sessions: string[] }) {
+    const events = await t.db.select().from(authEvents).where(eq(authEvents.userId, userId)).orderBy(authEvents.id)
+    return {
+      sessions: (await t.db.select().from(sessions).where(eq(sessions.userId, userId))).filter((row) => !after.sessions.includes(row.id)),
+      refreshTokens: await t.db.select({ sessionId: refreshTokens.sessionId, createdAt: refreshTokens.createdAt, expiresAt: refreshTokens.expiresAt, usedAt: refreshTokens.usedAt }).from(refreshTokens).innerJoin(sessions, eq(sessions.id, refreshTokens.sessionId)).where(eq(sessions.userId, userId)).then((rows) => rows.filter((row) => !after.sessions.includes(row.sessionId))),
+      challenges: await t.db.select().from(twoFactorChallenges).where(eq(twoFactorChallenges.userId, userId)),
+      events: events.slice(after.events).map(({ id: _, ...row }) => row),
+    }
+  }
+  async function known(t: TestApp) {
+    const claims = googleUser()
+    const first = await (await login(t, claims)).json()
+    const before = {
+      events: (await t.db.select().from(authEvents).where(eq(authEvents.userId, first.user_id))).length,
+      sessions: (await t.db.select({ id: sessions.id }).from(sessions).where(eq(sessions.userId, first.user_id))).map((row) => row.id),
+    }
+    return { claims, first, before }
+  }
+
+  it('a session, its refresh token and its login event, as any login', async () => {
+    const t = await returning()
+    const { claims, first, before } = await known(t)
+    const res = await login(t, claims)
+    expect(res.status).toBe(200)
+    const body = await res.json()
+    const sessionId = JSON.parse(Buffer.from(body.access_token.split('.')[1], 'base64url').toString()).sid
+    expect(await written(t, first.user_id, before)).toEqual({
+      sessions: [{ id: sessionId, userId: first.user_id, createdAt: at(t), lastUsedAt: at(t), expiresAt: at(t, 90 * 86400), revokedAt: null, userAgent, ip }],
+      refreshTokens: [{ sessionId, createdAt: at(t), expiresAt: at(t, 30 * 86400), usedAt: null }],
+      challenges: [],
+      events: [
+        { createdAt: at(t), type: 'login', outcome: 'success', userId: first.user_id, orgId: first.organization_id, ip, userAgent, detail: { method: 'oauth', session_id: sessionId } },
+      ],
+    })
+    expect((await t.get('/api/v1/auth/me', body.access_token)).status).toBe(200)
+  })
+
+  it('with 2FA on, only the challenge and the first factor’s event', async () => {
+    const t = await returning()
+    const { claims, first, before } = await known(t)
+    await t.db.update(users).set({ totpEnabledAt: at(t, -60) }).where(eq(users.id, first.user_id))
+    const res = await login(t, claims)
+    expect(await res.json()).toEqual({ requires_2fa: true, session_token: expect.any(String) })
+    expect(await written(t, first.user_id, before)).toEqual({
+      sessions: [],
+      refreshTokens: [],
+      challenges: [
+        { tokenHash: expect.any(String), userId: first.user_id, createdAt: at(t), expiresAt: at(t, 5 * 60), failedAttempts: 0, usedAt: null, userAgent, ip, firstFactorPasskeyId: null },
+      ],
+      events: [{ createdAt: at(t), type: 'login_first_factor', outcome: 'success', userId: first.user_id, orgId: first.organization_id, ip, userAgent, detail: { method: 'oauth' } }],
+    })
+  })
+
+  it('an inactive account: 403, and nothing written', async () => {
+    const t = await returning()
+    const { claims, first, before } = await known(t)
+    await t.db.update(users).set({ isActive: false }).where(eq(users.id, first.user_id))
+    const res = await login(t, claims)
+    expect(await res.json()).toEqual(problem(403, 'account_inactive', 'The account is inactive.'))
+    expect(await written(t, first.user_id, before)).toEqual({ sessions: [], refreshTokens: [], challenges: [], events: [] })
+  })
+
+  it('revokes the least recently used sessions beyond SESSIONS_PER_USER_MAX, as any login', async () => {
+    const t = await returning({ SESSIONS_PER_USER_MAX: '2' })
+    const { claims, first } = await known(t)
+    t.clock.advance(60)
+    const second = await (await login(t, claims)).json()
+    t.clock.advance(60)
+    const third = await (await login(t, claims)).json()
+    const live = async (token: string) => (await t.get('/api/v1/auth/me', token)).status
+    expect([await live(first.access_token), await live(second.access_token), await live(third.access_token)]).toEqual([401, 200, 200])
   })
 })

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm'
 import { afterEach, describe, expect, it } from 'vitest'
 import { rowsOf } from '../../db/client'
-import { testApp, testDatabase } from '../support/app'
+import { TestClock, testApp, testDatabase } from '../support/app'
 import type { TestApp, TestResponse } from '../support/app'
 import type { Fault } from '../support/fault-proxy'
+import { providerEnv, useOAuthServers } from '../support/oauth'
 import type { FaultLink } from '../support/postgres'
 import { addMember, inviteAndReadToken, lastMailTo, registerOwner, registerVerifiedOwner } from '../support/org'
 import { referenceTotp } from '../support/rfc6238'
@@ -551,5 +552,53 @@ describe('passkey login, with the link to the database lost at the session', () 
     expect(await sessions()).toBe(2)
     expect(await one(t, sql`select count(*) from auth_events where user_id = ${user.user_id} and type = 'login' and detail->>'method' = 'passkey'`)).toBe(1)
     await expectError(await signIn(credential), 401, 'passkey_invalid')
+  })
+})
+
+// A returning identity signs in with one statement (its lookups beside it), after the client's
+// window committed alone: a retry is a new authorization code, as any client would send.
+describe('OAuth login of a known identity, with the link to the database lost at its sign-in', () => {
+  const REDIRECT = 'https://app.example.com/oauth/callback'
+  const servers = useOAuthServers()
+  const signIn = /^\s*with account as \(/
+  async function knownIdentity() {
+    link = (await testDatabase({ faults: true })).faults!
+    // The local provider stamps its tokens with the real time: the app's clock must agree.
+    const t = await testApp({ clock: new TestClock(new Date()), env: providerEnv(servers.idp, servers.graph, [REDIRECT]) })
+    const claims = { sub: `google-${crypto.randomUUID()}`, email: `fault-${crypto.randomUUID()}@example.com`, email_verified: true }
+    const callback = async () =>
+      t.post('/api/v1/auth/oauth/callback', {
+        provider: 'google',
+        code: await servers.idp.authorize(claims, { redirectUri: REDIRECT }),
+        redirect_uri: REDIRECT,
+      })
+    const first = await callback()
+    expect(first.status).toBe(200)
+    const { user_id } = await first.json()
+    const signedIn = async () => ({
+      sessions: await one(
+        t,
+        sql`select count(*) from sessions s join refresh_tokens r on r.session_id = s.id where s.user_id = ${user_id} and s.revoked_at is null`,
+      ),
+      logins: await one(t, sql`select count(*) from auth_events where user_id = ${user_id} and type = 'login' and outcome = 'success'`),
+    })
+    return { t, callback, signedIn }
+  }
+
+  it('before the commit: 503, nothing written, and a retry signs in', async () => {
+    const { t, callback, signedIn } = await knownIdentity()
+    const before = await snapshot(t)
+    await expectUnavailable(await withFault({ sql: signIn, at: 'before-commit' }, callback))
+    expect(await snapshot(t)).toEqual(before)
+    expect((await callback()).status).toBe(200)
+    expect(await signedIn()).toEqual({ sessions: 2, logins: 2 })
+  })
+
+  it('after the commit: 503, the session is whole with its login event, and a retry signs in again', async () => {
+    const { callback, signedIn } = await knownIdentity()
+    await expectUnavailable(await withFault({ sql: signIn, at: 'after-commit' }, callback))
+    expect(await signedIn()).toEqual({ sessions: 2, logins: 2 })
+    expect((await callback()).status).toBe(200)
+    expect(await signedIn()).toEqual({ sessions: 3, logins: 3 })
   })
 })

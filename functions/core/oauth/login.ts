@@ -2,8 +2,8 @@ import { batch } from '../../../db/client'
 import { isUniqueViolation } from '../../../db/errors'
 import { accountStatements, selectAccountByEmail } from '../../../db/queries/accounts'
 import type { Account } from '../../../db/queries/accounts'
-import { insertIdentityStatement, linkIdentity, selectAccountByIdentity } from '../../../db/queries/oauth'
-import { recordEvent } from '../audit'
+import { insertIdentityStatement, linkIdentity, selectAccountByIdentity, signedInAs, signInIdentityStatement } from '../../../db/queries/oauth'
+import { eventRow, recordEvent } from '../audit'
 import { newAccountVerificationMail } from '../email-verification'
 import { AuthError, unauthenticated, validationFailed } from '../errors'
 import { completeLogin, prepareLogin } from '../login'
@@ -12,6 +12,8 @@ import { mailFailure } from '../mail'
 import { limitClient } from '../rate-limit'
 import { passwordMatches } from '../reauthentication'
 import type { Services } from '../services'
+import { prepareSessionRow } from '../sessions'
+import { prepareChallengeRow } from '../two-factor'
 import type { AuthorizationGrant, ProviderIdentity, ProviderName } from '.'
 
 export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
@@ -21,9 +23,10 @@ export type OAuthOutcome = LoginOutcome & { isNewUser: boolean }
  * (before the provider hears of this code), then the provider proves an identity, then
  * that identity finds, links or creates the account, and the login completes like any other.
  *
- * Three round trips for a known identity or a new account: the client's window (before the
- * provider is called), the account's lookups (they need the identity the provider proved),
- * then one write (the session, or the whole new account signed in).
+ * Two round trips for a known identity: the client's window (before the provider is called),
+ * then one batch that signs it in, decided in SQL on its account (`signInIdentityStatement`),
+ * with the lookups. Three for a new account: that batch writes nothing, and the whole new
+ * account signed in is one more write.
  */
 export async function oauthLogin(
   s: Services,
@@ -48,7 +51,7 @@ export async function oauthLogin(
     })
   const identity = await provider.identify({ fetch: s.fetch, now: s.now, timeoutMs: oauth.timeoutMs }, grant)
   const found = await findOrCreateAccount(s, providerName, identity, options.password)
-  if ('login' in found) return { ...found.login, isNewUser: true }
+  if ('login' in found) return { ...found.login, isNewUser: found.isNewUser }
   const { account } = found
   if (!account.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
   return { ...(await completeLogin(s, account, 'oauth')), isNewUser: false }
@@ -60,8 +63,8 @@ const emailTaken = () =>
     'An account with this email already exists. Sign in to it the way you created it; this sign-in cannot be linked to it.',
   )
 
-/** The account of an identity, found or linked; or created, and then already signed in (`login`). */
-type Found = { account: Account } | { login: LoginOutcome }
+/** The account of an identity, linked (to sign in); or already signed in (`login`): a known identity, or a new account. */
+type Found = { account: Account } | { login: LoginOutcome; isNewUser: boolean }
 
 async function findOrCreateAccount(
   s: Services,
@@ -70,12 +73,21 @@ async function findOrCreateAccount(
   password: string | undefined,
   attempt = 0,
 ): Promise<Found> {
-  // The identity's account and the email's, read together.
-  const [[known], [byEmail]] = await batch(s.db, [
+  // A known identity is signed in by the batch that looks it up: the write first, so its lock
+  // on the account holds while the reads after it see the account as the write judged it.
+  const signIn = await prepareIdentityLogin(s, provider, identity.subject)
+  const [written, [known], [byEmail]] = await batch(s.db, [
+    signIn.statement,
     selectAccountByIdentity(s.db, provider, identity.subject),
     selectAccountByEmail(s.db, identity.email ?? ''),
   ])
-  if (known) return { account: known }
+  if (known) {
+    const login = await signIn.outcome(known, signedInAs(written))
+    if (login) return { login, isNewUser: false }
+    if (!known.user.isActive) throw new AuthError('account_inactive', 'The account is inactive.')
+    // Reactivated between the write and the reads: nothing was written; look again.
+    return retry(s, provider, identity, password, attempt)
+  }
   const link = { provider, subject: identity.subject, email: identity.email }
 
   const existing = identity.email ? byEmail : undefined
@@ -100,7 +112,32 @@ async function findOrCreateAccount(
     throw new AuthError('oauth_email_missing', `${provider} did not share an email address; allow access to it and try again.`)
   const login = await createAndSignIn(s, provider, identity as ProviderIdentity & { email: string })
   // The email or the identity was taken between our reads and the write.
-  return login ? { login } : retry(s, provider, identity, password, attempt)
+  return login ? { login, isNewUser: true } : retry(s, provider, identity, password, attempt)
+}
+
+/**
+ * A returning identity's login as one statement, its rows chosen here but their user: the
+ * session, or with 2FA on only the challenge (as `completeLogin`), written only for an active
+ * account. `outcome` reads what the statement wrote; undefined when it wrote nothing.
+ */
+async function prepareIdentityLogin(s: Services, provider: ProviderName, subject: string) {
+  const [session, challenge] = await Promise.all([prepareSessionRow(s), prepareChallengeRow(s)])
+  const statement = signInIdentityStatement(s.db, {
+    provider,
+    subject,
+    session: session.row,
+    challenge: challenge.challenge,
+    events: {
+      login: eventRow(s, { type: 'login', outcome: 'success', detail: { method: 'oauth', session_id: session.row.id } }),
+      firstFactor: eventRow(s, { type: 'login_first_factor', outcome: 'success', detail: { method: 'oauth' } }),
+    },
+  })
+  const outcome = async (account: Account, written: { sessions: number; challenges: number }): Promise<LoginOutcome | undefined> => {
+    if (written.challenges) return { kind: 'two_factor', account, sessionToken: challenge.sessionToken }
+    if (!written.sessions) return undefined
+    return { kind: 'tokens', account, tokens: await session.sign({ userId: account.user.id, orgId: account.org.id, role: account.role }) }
+  }
+  return { statement, outcome }
 }
 
 /**
