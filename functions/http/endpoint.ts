@@ -6,7 +6,7 @@ import type { RequestDatabase } from '../../db/client'
 import type { ErrorCode } from '../core/errors'
 import type { Caller, CallerReads } from '../core/sessions'
 import { requireAuth } from './auth'
-import { jsonBody, whenDeclared } from './body'
+import { jsonBody } from './body'
 import type { AppEnv } from './env'
 import { NO_STORE } from './respond'
 
@@ -27,11 +27,7 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    */
   readsBody?: boolean
   body?: B
-  /**
-   * The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none.
-   * `'when-declared'`: a request that declares no body (neither Content-Type nor Content-Length) reads as `{}`,
-   * and one that declares one is read as any other (an empty JSON body is malformed).
-   */
+  /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. `'when-declared'`: see `jsonBody`. */
   bodyOptional?: boolean | 'when-declared'
   /** The query parameters the handler reads, for the OpenAPI document. */
   query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
@@ -69,8 +65,7 @@ function guards(spec: EndpointSpec<z.ZodMiniType | undefined, CallerReads>): Mid
       await next()
     })
   const auth = spec.auth ?? true
-  const read = spec.body && (jsonBody(spec.body, { optional: spec.bodyOptional === true }) as unknown as MiddlewareHandler<AppEnv>)
-  const body = read && spec.bodyOptional === 'when-declared' ? whenDeclared(read) : read
+  const body = spec.body && (jsonBody(spec.body, { optional: spec.bodyOptional }) as unknown as MiddlewareHandler<AppEnv>)
   // `readsBody`: the session check validates the body itself, before its reads.
   const early = auth && spec.readsBody ? body : undefined
   if (auth) handlers.push(requireAuth(typeof auth === 'string' ? auth : undefined, spec.reads, early))
