@@ -1,6 +1,8 @@
 import { and, asc, eq, sql } from 'drizzle-orm'
 import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
+import type { BatchItem } from 'drizzle-orm/batch'
+import { insertEventWhereSql } from './events'
 import { authEvents, memberships, oauthIdentities, organizations, passkeys, refreshTokens, sessions, twoFactorChallenges, users } from '../schema'
 import type { NewAuthEvent } from './events'
 import { revokeSessionsBeyondSql } from './sessions'
@@ -114,7 +116,18 @@ export async function listIdentities(db: Database, userId: string) {
  * locked first, as passkey deletion does, so two removals of the last two ways serialize and
  * the second sees the first's effect.
  */
-export async function unlinkIdentity(db: Database, userId: string, provider: string): Promise<'unlinked' | 'not_found' | 'last_sign_in_method'> {
+export async function unlinkIdentity(
+  db: Database,
+  userId: string,
+  provider: string,
+  also: {
+    /** Its audit row, written only if the identity was unlinked. */
+    event?: NewAuthEvent
+    /** Statements of the same request for the same batch (an account's failures forgotten). */
+    alsoWrite?: BatchItem<'pg'>[]
+  } = {},
+): Promise<'unlinked' | 'not_found' | 'last_sign_in_method'> {
+  const recorded = also.event ? sql`, recorded as (${insertEventWhereSql(also.event, sql`exists (select 1 from gone)`)})` : sql``
   const [, result] = await batch(db, [
     db.select({ id: users.id }).from(users).where(eq(users.id, userId)).for('update'),
     // A new statement after the lock: under READ COMMITTED it sees what the other committed.
@@ -128,8 +141,9 @@ export async function unlinkIdentity(db: Database, userId: string, provider: str
           or exists (select 1 from ${passkeys} where user_id = ${userId})
         )
         returning provider
-      )
+      )${recorded}
       select (select count(*) from target)::int as found, (select count(*) from gone)::int as deleted`),
+    ...(also.alsoWrite ?? []),
   ])
   const [row] = rowsOf<{ found: number; deleted: number }>(result)
   return row!.deleted > 0 ? 'unlinked' : row!.found > 0 ? 'last_sign_in_method' : 'not_found'

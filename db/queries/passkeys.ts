@@ -41,14 +41,19 @@ const descriptors = (rows: { credential_id: string | null; transports: string[] 
  * exclude, so one authenticator is not registered twice): one statement.
  */
 export async function insertRegistrationChallenge(db: Database, c: NewWebAuthnChallenge & { userId: string }): Promise<CredentialDescriptor[]> {
-  const result = await db.execute(sql`
+  return registrationChallengeCredentials(await insertRegistrationChallengeStatement(db, c))
+}
+
+/** `insertRegistrationChallenge` as a statement, for a batch; `registrationChallengeCredentials` reads its result. */
+export const insertRegistrationChallengeStatement = (db: Database, c: NewWebAuthnChallenge & { userId: string }) =>
+  db.execute(sql`
     with swept as (${sweepExpired(c.now)}), issued as (
       insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
       values (${c.challengeHash}, 'registration', ${c.userId}, true, ${c.now.toISOString()}, ${c.expiresAt.toISOString()})
     )
     select credential_id, transports from ${passkeys} where user_id = ${c.userId} order by created_at`)
-  return descriptors(rowsOf(result))
-}
+
+export const registrationChallengeCredentials = (result: unknown): CredentialDescriptor[] => descriptors(rowsOf(result))
 
 /**
  * The first step of adding a passkey, in one statement: a hit on the user's window of

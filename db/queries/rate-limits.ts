@@ -140,10 +140,12 @@ export function resetCounter(db: Database, key: string) {
  * `hitWindow` as SQL for a CTE of a larger statement (`with client as (...)`): its row is
  * `count, window_started_at` after the hit.
  */
-export function hitWindowSql(key: string, windowSeconds: number, now: Date) {
+export function hitWindowSql(key: string, windowSeconds: number, now: Date, from?: SQL) {
   const expired = windowExpired(windowSeconds, now)
+  // `from`: hit only when it has a row (a CTE naming the caller who qualifies).
+  const row = from ? sql`select ${key}, 1, ${at(now)} from ${from}` : sql`values (${key}, 1, ${at(now)})`
   return sql`
-      insert into ${rateLimits} (key, count, window_started_at) values (${key}, 1, ${at(now)})
+      insert into ${rateLimits} (key, count, window_started_at) ${row}
       on conflict (key) do update set
         count = case when ${expired} then 1 else ${rateLimits.count} + 1 end,
         window_started_at = case when ${expired} then ${at(now)} else ${rateLimits.windowStartedAt} end
@@ -216,6 +218,9 @@ export interface CallerAttempt {
   /** Null when nothing was admitted: with a key, the key is locked. */
   failures: number | null
   locked_until_ms: number | null
+  /** With a `window`: its count after this hit, null when the caller did not qualify (nothing was hit). */
+  window_count?: number | null
+  window_started_ms?: number | null
 }
 
 /** With `withTwoFactorState`: the caller's 2FA columns, read in the statement's snapshot. */
@@ -237,6 +242,10 @@ export interface CallerAttemptCondition {
   twoFactor?: 'on' | 'pending'
   /** The session must have signed in at or after this. */
   signedInSince?: Date
+  /** The session must have signed in before this: the proof is asked because the sign-in is old. */
+  signedInBefore?: Date
+  /** False: no secret was sent, so no attempt counts (a `window` still does). Default true. */
+  proofSent?: boolean
 }
 
 const TWO_FACTOR = { on: sql`u.totp_enabled_at is not null`, pending: sql`u.totp_enabled_at is null and u.totp_secret is not null` }
@@ -257,6 +266,12 @@ export function admitCallerAttemptStatement(
     key: CallerKey
     when: CallerAttemptCondition
     withTwoFactorState?: boolean
+    /**
+     * A window of the request's own (a user's registrations started): hit for a caller who
+     * qualifies, secret or not, and the attempt admitted only within its limit, so a request
+     * over it counts no attempt. Its row is locked by the hit until the batch commits.
+     */
+    window?: { key: string; limit: number; windowSeconds: number }
     rule: LockoutRule
     now: Date
   },
@@ -271,7 +286,14 @@ export function admitCallerAttemptStatement(
     c.roles.length && when.act ? sql`m.role in (${granted})` : sql`false`,
     ...(when.twoFactor ? [TWO_FACTOR[when.twoFactor]] : []),
     ...(when.signedInSince ? [sql`s.created_at >= ${at(when.signedInSince)}`] : []),
+    ...(when.signedInBefore ? [sql`s.created_at < ${at(when.signedInBefore)}`] : []),
   ]
+  const { window } = c
+  const hit = window ? sql`, hit as (${hitWindowSql(window.key, window.windowSeconds, now, sql`caller`)})` : sql``
+  const admits = sql.join([sql`${when.proofSent ?? true}`, ...(window ? [sql`(select hit.count from hit) <= ${window.limit}::int`] : [])], sql` and `)
+  const windowColumns = window
+    ? sql`, (select hit.count from hit) as window_count, (select (extract(epoch from hit.window_started_at) * 1000)::float8 from hit) as window_started_ms`
+    : sql``
   const key = 'key' in c.key ? sql`${c.key.key}::text` : sql`${c.key.accountKeyPrefix}::text || u.email_normalized`
   // The 2FA state in the admission's own snapshot: what the Worker decides on is what was counted on.
   const state = c.withTwoFactorState
@@ -279,11 +301,13 @@ export function admitCallerAttemptStatement(
         u.totp_last_step::float8 as totp_last_step`
     : sql``
   return db.execute(sql`
-    with eligible as (
+    with caller as (
       select ${key} as key
       from ${sessions} s join ${users} u on u.id = s.user_id join ${memberships} m on m.user_id = u.id
       where s.id = ${caller.sessionId} and s.user_id = ${caller.userId} and m.org_id = ${caller.orgId}
         and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${sql.join(conditions, sql` and `)}
+    )${hit}, eligible as (
+      select key from caller where ${admits}
     ), admitted as (
       insert into ${rateLimits} (key, count, window_started_at, locked_until)
       select key, 1, ${at(now)}, ${lockFor(sql`1`)} from eligible
@@ -292,6 +316,6 @@ export function admitCallerAttemptStatement(
       returning count, locked_until
     )
     select (select key from eligible) as key, admitted.count as failures,
-      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${state}
+      (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${windowColumns}${state}
     from (select 1) one left join admitted on true left join ${users} u on u.id = ${caller.userId}`)
 }

@@ -2,7 +2,7 @@ import { and, count, eq, gt, isNotNull, isNull, lt, or, sql } from 'drizzle-orm'
 import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { allOrNothing, required } from '../client'
-import type { Database } from '../client'
+import type { Database, Statements } from '../client'
 import { recoveryCodes, twoFactorChallenges, users } from '../schema'
 import { changeWithEventsStatement, changedCount } from './events'
 import type { EventOfChange, NewAuthEvent } from './events'
@@ -37,13 +37,16 @@ export async function storePendingTotpSecret(
   secret: { ciphertext: string; keyId: string },
   now: Date,
 ): Promise<boolean> {
-  const rows = await db
+  return (await storePendingTotpSecretStatement(db, userId, secret, now)).length > 0
+}
+
+/** `storePendingTotpSecret` as a statement, for a batch: one row when stored, none while 2FA is on. */
+export const storePendingTotpSecretStatement = (db: Database, userId: string, secret: { ciphertext: string; keyId: string }, now: Date) =>
+  db
     .update(users)
     .set({ totpSecret: secret.ciphertext, totpKeyId: secret.keyId, totpLastStep: null, updatedAt: now })
     .where(and(eq(users.id, userId), isNull(users.totpEnabledAt)))
     .returning({ id: users.id })
-  return rows.length > 0
-}
 
 // RFC 6238 §5.2: a step is accepted only if it is newer than the last one accepted. Being a
 // condition of the UPDATE, two concurrent uses of one code cannot both pass.
@@ -79,8 +82,12 @@ export async function enableTotp(
   /** Its audit row: the number of sessions ended goes in as `other_sessions_ended`. */
   enabled: NewAuthEvent,
   alsoWrite: BatchItem<'pg'>[] = [],
+  /** Statements before the change (an attempt admitted, `required`): the batch writes nothing unless they pass. */
+  first: BatchItem<'pg'>[] | undefined = [],
 ): Promise<number | null> {
-  const done = await allOrNothing(db, [
+  const before = first ?? []
+  const statements: BatchItem<'pg'>[] = [
+    ...before,
     ...recoveryCodeStatements(db, e.userId, e.recoveryCodeHashes, e.now),
     required(
       db,
@@ -94,8 +101,9 @@ export async function enableTotp(
       { event: enabled, countAs: 'other_sessions_ended' },
     ]),
     ...alsoWrite,
-  ])
-  return done ? changedCount(done[3]) : null
+  ]
+  const done = await allOrNothing(db, statements as unknown as Statements)
+  return done ? changedCount(done[before.length + 3]) : null
 }
 
 // The user's recovery codes replaced: the old set stops working in the same transaction.

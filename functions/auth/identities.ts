@@ -1,7 +1,8 @@
 import * as z from 'zod/mini'
 import { PROVIDER_NAMES } from '../core/oauth'
 import { notFound } from '../core/errors'
-import { linkedIdentities, unlink } from '../core/identities'
+import { linkedIdentities, unlink, unlinkReads } from '../core/identities'
+import { bodyOf } from '../http/body'
 import { endpoint } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
@@ -27,6 +28,8 @@ export const listIdentitiesEndpoint = endpoint(
   },
 )
 
+const isProvider = (name: string | undefined) => (PROVIDER_NAMES as readonly string[]).includes(name ?? '')
+
 // DELETE /api/v1/auth/identities/:provider
 export const unlinkIdentityEndpoint = endpoint(
   {
@@ -36,6 +39,9 @@ export const unlinkIdentityEndpoint = endpoint(
       'in (no password, no other provider); 404 when it is not linked. With TWO_FACTOR_REAUTH_SECONDS set, a session ' +
       'older than that needs `password` in the body (403 `reauthentication_required` otherwise).',
     auth: 'profile:write',
+    // An old sign-in's password attempt (for a body and a provider this endpoint acts on), with the session check.
+    reads: (db, caller, c) => unlinkReads({ db, config: c.var.config, now: c.var.now() }, caller, isProvider(c.req.param('provider')) ? bodyOf(c) : undefined),
+    readsBody: true,
     statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ password: z.optional(anyPassword) }),
     bodyOptional: true,
@@ -45,10 +51,10 @@ export const unlinkIdentityEndpoint = endpoint(
       409: { description: '`last_sign_in_method`' },
     },
   },
-  async (c) => {
+  async (c, reads) => {
     const provider = c.req.param('provider') ?? ''
-    if (!(PROVIDER_NAMES as readonly string[]).includes(provider)) throw notFound('Identity')
-    await unlink(services(c), c.var.auth.principal, provider, c.req.valid('json').password)
+    if (!isProvider(provider)) throw notFound('Identity')
+    await unlink(services(c), c.var.auth.principal, provider, c.req.valid('json').password, reads)
     return c.body(null, 204)
   },
 )

@@ -9,6 +9,8 @@ import {
   insertLoginChallenge,
   insertPasskeyStatement,
   insertRegistrationChallenge,
+  insertRegistrationChallengeStatement,
+  registrationChallengeCredentials,
   insertSecondFactorChallenge,
   selectPasskeys,
   recordPasskeyUseStatement,
@@ -17,25 +19,38 @@ import {
   spendChallengeStatement,
   spendLiveChallenge,
 } from '../../db/queries/passkeys'
-import type { ConsumedChallenge, CredentialDescriptor, Passkey } from '../../db/queries/passkeys'
+import type { ConsumedChallenge, CredentialDescriptor, NewWebAuthnChallenge, Passkey } from '../../db/queries/passkeys'
 import type { Principal } from '../../db/queries/sessions'
-import { allOrNothing, batch, required } from '../../db/client'
-import type { Database } from '../../db/client'
+import { allOrNothing, batch, required, rowsOf } from '../../db/client'
+import type { Database, Statements } from '../../db/client'
+import type { BatchResponse } from 'drizzle-orm/batch'
+import type { CallerAttempt } from '../../db/queries/rate-limits'
+import type { Config } from '../config'
 import { isRequirementUnmet, isUniqueViolation } from '../../db/errors'
 import { hitWindowStatement, underWindowLimit } from '../../db/queries/rate-limits'
 import { spendChallenge as spendTwoFactorChallenge } from '../../db/queries/two-factor'
 import { eventRow, eventStatement, recordEvent } from './audit'
-import { requireRecentSignIn, signedInWithin } from './reauthentication'
+import { judgePassword, reauthenticationReads, reauthenticationRequired, requireRecentSignIn, signedInWithin, wrongPassword } from './reauthentication'
 import { base64url, hashToken, randomBytes } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
 import { completeLogin, refuseInactive } from './login'
 import type { LoginOutcome } from './login'
 import { checkAssertion, checkAttestation, decodeBase64url, readClientData, SUPPORTED_ALGORITHMS, userHandle } from './passkeys-webauthn'
 import type { CeremonyFailure } from './passkeys-webauthn'
-import { checkClientWindow, checkWindow, clientKey, limitClient, userKey } from './rate-limit'
+import {
+  accountKey,
+  checkClientWindow,
+  checkLimit,
+  checkWindow,
+  clientKey,
+  judgeCallerAttempt,
+  limitClient,
+  userKey,
+  windowOfCallerAttempt,
+} from './rate-limit'
 import type { Services } from './services'
 import { prepareSession } from './sessions'
-import type { IssuedTokens } from './sessions'
+import type { Caller as SessionCaller, IssuedTokens } from './sessions'
 import { CHALLENGE_MAX_ATTEMPTS, openChallenge, recordFailedTwoFactorAttempt, twoFactorSuccessStatements } from './two-factor'
 
 // Passkeys: the two WebAuthn ceremonies (registration, authentication) over our storage.
@@ -139,29 +154,54 @@ async function requireRecentPasskeySignIn(s: Services, { principal }: Caller, pa
   try {
     await requireRecentSignIn(s, principal, password, s.config.passkeys.reauthSeconds ?? 0)
   } catch (error) {
-    if (error instanceof AuthError && error.code === 'invalid_credentials')
-      await recordEvent(s, { type: 'passkey_registered', outcome: 'failure', userId: principal.userId, orgId: principal.orgId, detail: { reason: 'password' } })
+    if (error instanceof AuthError && error.code === 'invalid_credentials') await batch(s.db, [passwordRefused(s, principal)])
     throw error
   }
 }
 
+const passwordRefused = (s: Services, principal: Principal) =>
+  eventStatement(s, { type: 'passkey_registered', outcome: 'failure', userId: principal.userId, orgId: principal.orgId, detail: { reason: 'password' } })
+
+const registrationWindow = (userId: string) => ({ key: userKey('passkey_register', userId), limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 })
+
+/**
+ * Registration options' reads, in the session check's round trip. For a sign-in older than
+ * PASSKEY_REAUTH_SECONDS and a body the endpoint acts on (`body`, undefined when refused), one
+ * statement counts, only for a caller the check passes: the user's window of registrations
+ * started, then (with a password, and within the window) the password's attempt on the
+ * account's lock. And the account, for its hash.
+ */
+export const passkeyRegistrationReads = (s: { db: Database; config: Config; now: Date }, caller: SessionCaller, body: { password?: string } | undefined) =>
+  reauthenticationReads(s, caller, body, s.config.passkeys.reauthSeconds ?? 0, registrationWindow(caller.userId))
+
 /**
  * Step one: creation options for `navigator.credentials.create()`. A recent sign-in costs one
  * round trip after the session check: the window of registrations started, the challenge
- * (only under it) and the credentials to exclude, in one statement. An older one is the slow
- * path: the window, the password (the login's lock), then the challenge.
+ * (only under it) and the credentials to exclude, in one statement. An older one proves the
+ * password: the window and its attempt counted with the session check (`reads`), argon2 here,
+ * then one batch: the counter reset and the challenge, or the failure's audit rows.
  */
-export async function startPasskeyRegistration(s: Services, caller: Caller, password?: string): Promise<CreationOptionsJSON> {
+export async function startPasskeyRegistration(
+  s: Services,
+  caller: Caller,
+  password?: string,
+  reads?: BatchResponse<ReturnType<typeof passkeyRegistrationReads>>,
+): Promise<CreationOptionsJSON> {
   const { principal } = caller
   const { challenge, ...row } = await newChallenge(s)
-  const window = { key: userKey('passkey_register', principal.userId), limit: PASSKEY_REGISTRATIONS_PER_HOUR, windowSeconds: 3600 }
+  const window = registrationWindow(principal.userId)
   const recent = signedInWithin(s, principal, s.config.passkeys.reauthSeconds ?? 0)
-  const started = await hitWindowThenIssueRegistrationChallenge(s.db, { ...row, userId: principal.userId, window, issue: recent })
-  checkWindow(s, started.hit, window)
-  let existing = started.credentials
-  if (!recent) {
-    await requireRecentPasskeySignIn(s, caller, password)
-    existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
+  const proven = !recent && reads ? await provePassword(s, principal, password, { ...row, userId: principal.userId }, reads) : undefined
+  let existing = proven
+  if (!existing) {
+    // A recent sign-in; or (a revocation between the batch's statements) nothing was counted with the check.
+    const started = await hitWindowThenIssueRegistrationChallenge(s.db, { ...row, userId: principal.userId, window, issue: recent })
+    checkWindow(s, started.hit, window)
+    existing = started.credentials
+    if (!recent) {
+      await requireRecentPasskeySignIn(s, caller, password)
+      existing = await insertRegistrationChallenge(s.db, { ...row, userId: principal.userId })
+    }
   }
   const { rp } = s.config.passkeys
   return {
@@ -177,6 +217,36 @@ export async function startPasskeyRegistration(s: Services, caller: Caller, pass
     attestation: 'none',
     extensions: { credProps: true },
   }
+}
+
+/**
+ * An old sign-in's password, its window and attempt counted with the session check: the
+ * credentials to exclude once the challenge is written, or undefined when the reads counted
+ * nothing (the caller did not qualify in that statement).
+ */
+async function provePassword(
+  s: Services,
+  principal: Principal,
+  password: string | undefined,
+  challenge: NewWebAuthnChallenge & { userId: string },
+  [admission, [account]]: BatchResponse<ReturnType<typeof passkeyRegistrationReads>>,
+): Promise<CredentialDescriptor[] | undefined> {
+  const counted = rowsOf<CallerAttempt>(admission)[0]!
+  const hit = windowOfCallerAttempt(counted)
+  if (!hit) return undefined
+  checkWindow(s, hit, registrationWindow(principal.userId))
+  if (password === undefined) throw reauthenticationRequired()
+  const who = { userId: principal.userId, orgId: principal.orgId }
+  const policy = s.config.rateLimits.lockout
+  const attempt = (await judgeCallerAttempt(s, counted, who, policy)) ?? (await checkLimit(s, accountKey(principal.email), who, policy))
+  const hash = account?.user.passwordHash ?? null
+  const { matches, statements } = await judgePassword(s, who, hash, password, attempt)
+  if (!matches) {
+    await batch(s.db, [...statements, passwordRefused(s, principal)] as unknown as Statements)
+    throw wrongPassword(hash)
+  }
+  const [issued] = await batch(s.db, [insertRegistrationChallengeStatement(s.db, challenge), ...statements])
+  return registrationChallengeCredentials(issued)
 }
 
 const KNOWN_TRANSPORTS = new Set(['usb', 'nfc', 'ble', 'smart-card', 'hybrid', 'internal'])

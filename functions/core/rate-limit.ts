@@ -268,12 +268,25 @@ export async function admitClientAttempt(
 export function callerAttemptStatement(
   s: { db: Database; now: Date },
   caller: Caller,
-  a: { scope: string; key: CallerKey; when: CallerAttemptCondition; policy: LockoutPolicy; withTwoFactorState?: boolean },
+  a: {
+    scope: string
+    key: CallerKey
+    when: CallerAttemptCondition
+    policy: LockoutPolicy
+    withTwoFactorState?: boolean
+    /** A window hit for the same caller first; the attempt counts only within it (`windowOfCallerAttempt` reads it). */
+    window?: { key: string; limit: number; windowSeconds: number }
+  },
 ) {
   // The token's own scopes are checked in the Worker; the live role, in the statement.
   const roles = caller.scopes?.includes(a.scope) ? rolesGranting(a.scope) : []
-  return admitCallerAttemptStatement(s.db, { caller, roles, key: a.key, when: a.when, withTwoFactorState: a.withTwoFactorState, rule: a.policy, now: s.now })
+  const { key, when, withTwoFactorState, window } = a
+  return admitCallerAttemptStatement(s.db, { caller, roles, key, when, withTwoFactorState, window, rule: a.policy, now: s.now })
 }
+
+/** The window `callerAttemptStatement` hit, or undefined when the caller did not qualify (nothing was hit). */
+export const windowOfCallerAttempt = (row: CallerAttempt): WindowHit | undefined =>
+  row.window_count === null || row.window_count === undefined ? undefined : { count: row.window_count, windowStartedAt: new Date(row.window_started_ms!) }
 
 /**
  * The verdict on `callerAttemptStatement`'s row: the attempt, or 429 as `checkLimit` while the

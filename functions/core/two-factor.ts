@@ -1,8 +1,8 @@
 import type { BatchItem, BatchResponse } from 'drizzle-orm/batch'
-import { allOrNothing, batch, rowsOf } from '../../db/client'
-import type { Database } from '../../db/client'
+import { allOrNothing, batch, required, rowsOf } from '../../db/client'
+import type { Database, Statements } from '../../db/client'
 import { hitWindowThenAdmit, resetCounter } from '../../db/queries/rate-limits'
-import type { CallerAttempt, CallerAttemptCondition, CallerKey, CallerTwoFactorState, ClientAndAttempt } from '../../db/queries/rate-limits'
+import type { AdmittedAttempt, CallerAttempt, CallerAttemptCondition, CallerKey, CallerTwoFactorState, ClientAndAttempt } from '../../db/queries/rate-limits'
 import type { Config } from '../config'
 import type { LockoutPolicy } from '../config/rate-limits'
 import { selectAccountById } from '../../db/queries/accounts'
@@ -22,7 +22,7 @@ import {
   takeChallengeAttemptSql,
   selectTotpState,
   replaceRecoveryCodes,
-  storePendingTotpSecret,
+  storePendingTotpSecretStatement,
 } from '../../db/queries/two-factor'
 import type { NewChallenge, TotpState } from '../../db/queries/two-factor'
 import { eventRow, eventStatement } from './audit'
@@ -48,7 +48,7 @@ import {
 } from './rate-limit'
 import type { Attempt } from './rate-limit'
 import { mailFailure, mailWithWrite } from './mail'
-import { requireRecentSignIn, signedInSince } from './reauthentication'
+import { passwordProvenWithReads, reauthenticationReads, requireRecentSignIn, signedInSince } from './reauthentication'
 import type { RecentCaller } from './reauthentication'
 import { hashRecoveryCode, newRecoveryCodes, normalizeRecoveryCode } from './recovery-codes'
 import type { Services } from './services'
@@ -132,8 +132,10 @@ export interface TwoFactorRead {
   state: TotpState
   /** The attempt, counted only when the statement found the request one the endpoint acts on. */
   admission: CallerAttempt
-  /** At /2fa/disable, for a password. */
+  /** At /2fa/disable, for a password; at enable, for the password of an old sign-in. */
   account?: Account
+  /** At enable: the password's attempt of an old sign-in (`reauthenticationReads`). */
+  reauthentication?: CallerAttempt
 }
 
 type ReadServices = { db: Database; config: Config; now: Date }
@@ -147,15 +149,30 @@ const stateAndAttempt = (s: ReadServices, caller: Caller, a: { key: CallerKey; w
 
 const ownCounter = (caller: Caller): CallerKey => ({ key: twoFactorKey(caller.userId) })
 
-/** /2fa/enable's reads: a wrong code counts only against a pending secret, from a recent enough sign-in, with a valid body. */
-export const enableTwoFactorReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
+/**
+ * /2fa/enable's reads: a wrong code counts only against a pending secret, from a recent enough
+ * sign-in, with a valid body; from an older one (TWO_FACTOR_REAUTH_SECONDS), the password's
+ * attempt instead, and the account (`reauthenticationReads`): the code counts once the password
+ * proved right, in the change's own batch.
+ */
+export const enableTwoFactorReads = (s: ReadServices, caller: Caller, body: { password?: string } | undefined) =>
   [
     stateAndAttempt(s, caller, {
       key: ownCounter(caller),
-      when: { act: bodyValid, twoFactor: 'pending', signedInSince: signedInSince(s) },
+      when: { act: body !== undefined, twoFactor: 'pending', signedInSince: signedInSince(s) },
       policy: s.config.rateLimits.twoFactorLockout,
     }),
+    ...reauthenticationReads(s, caller, body, s.config.twoFactorReauthSeconds),
   ] as const
+
+/** /2fa/setup's reads: an old sign-in's password (TWO_FACTOR_REAUTH_SECONDS), admitted with the session check, and the account. */
+export const setupTwoFactorReads = (s: ReadServices, caller: Caller, body: { password?: string } | undefined) =>
+  reauthenticationReads(s, caller, body, s.config.twoFactorReauthSeconds)
+
+/** The answer of `enableTwoFactorReads`. */
+export function enableTwoFactorRead([admitted, password, accounts]: BatchResponse<ReturnType<typeof enableTwoFactorReads>>): TwoFactorRead {
+  return { ...twoFactorRead([admitted, accounts]), reauthentication: rowsOf<CallerAttempt>(password)[0] }
+}
 
 /** /2fa/recovery-codes' reads: a wrong code counts only while 2FA is on, with a valid body. */
 export const recoveryCodesReads = (s: ReadServices, caller: Caller, bodyValid: boolean) =>
@@ -193,13 +210,15 @@ async function admitted(s: Services, read: TwoFactorRead | undefined, subject: P
  * it. Calling it again before then replaces the secret (a lost QR code is simply redone).
  * With TWO_FACTOR_REAUTH_SECONDS, an older sign-in needs the password.
  */
-export async function setupTwoFactor(s: Services, caller: RecentCaller, password?: string) {
-  await requireRecentSignIn(s, caller, password)
+export async function setupTwoFactor(s: Services, caller: RecentCaller, password?: string, reads?: BatchResponse<ReturnType<typeof setupTwoFactorReads>>) {
+  // An old sign-in's password, admitted with the reads: its counter reset rides with the secret.
+  const proven = reads && (await passwordProvenWithReads(s, caller, password, { admission: rowsOf<CallerAttempt>(reads[0])[0]!, account: reads[1][0] }))
+  if (!proven) await requireRecentSignIn(s, caller, password)
   const keys = dataKeys(s)
   const secret = newTotpSecret()
   const { kid, ciphertext } = await encrypt(keys, secret, caller.userId)
-  if (!(await storePendingTotpSecret(s.db, caller.userId, { ciphertext, keyId: kid }, s.now)))
-    throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
+  const [stored] = await batch(s.db, [storePendingTotpSecretStatement(s.db, caller.userId, { ciphertext, keyId: kid }, s.now), ...(proven ?? [])])
+  if (stored.length === 0) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
   const otpauthUrl = totpUri(secret, s.config.totpIssuer, caller.email)
   return { secret: base32Encode(secret), otpauthUrl, qrCode: qrCodeDataUrl(otpauthUrl) }
 }
@@ -226,14 +245,29 @@ export async function enableTwoFactor(
   read?: TwoFactorRead,
 ): Promise<string[]> {
   const { userId } = caller
-  await requireRecentSignIn(s, caller, password)
+  // An old sign-in's password, admitted with the reads: what it writes rides in the next batch.
+  const proven = read?.reauthentication && (await passwordProvenWithReads(s, caller, password, { admission: read.reauthentication, account: read.account }))
+  if (!proven) await requireRecentSignIn(s, caller, password)
+  const carried = proven ?? []
+  const refuse = async (error: AuthError): Promise<never> => {
+    if (carried.length) await batch(s.db, carried as unknown as Statements)
+    throw error
+  }
   const state = read?.state ?? (await loadState(s, userId))
-  if (state.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')
-  if (!state.secret) throw new AuthError('two_factor_not_enabled', 'Set up two-factor authentication first (POST .../2fa/setup).')
-  const attempt = await admitted(s, read, { userId }, s.config.rateLimits.twoFactorLockout, () => admitTwoFactorAttempt(s, userId))
+  if (state.enabledAt) return refuse(new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.'))
+  if (!state.secret) return refuse(new AuthError('two_factor_not_enabled', 'Set up two-factor authentication first (POST .../2fa/setup).'))
+  const policy = s.config.rateLimits.twoFactorLockout
+  const key = twoFactorKey(userId)
+  // After a password proven here, the code's attempt was not counted with the reads: it is
+  // counted in the next batch, with the password's outcome, before anything else is written.
+  const admitNow = async () => {
+    const results = (await batch(s.db, [...carried, attemptStatement(s, key, policy)] as unknown as Statements)) as readonly unknown[]
+    return judgeAttempt(s, key, results.at(-1) as AdmittedAttempt[], { userId }, policy)
+  }
+  const attempt = proven ? undefined : await admitted(s, read, { userId }, policy, () => admitTwoFactorAttempt(s, userId))
   const step = await verifyTotp(await readSecret(s, userId, state), code, s.now, state.lastStep)
   if (step === null) {
-    await recordFailedTwoFactorAttempt(s, attempt, caller, 'enable')
+    await recordFailedTwoFactorAttempt(s, attempt ?? (await admitNow()), caller, 'enable')
     throw invalidCode()
   }
   const { codes, hashes } = await newRecoverySet()
@@ -244,8 +278,12 @@ export async function enableTwoFactor(
     { userId, ciphertext: state.secret, step, recoveryCodeHashes: hashes, now: s.now, keepSession: caller.sessionId },
     eventRow(s, { type: 'two_factor_enabled', outcome: 'success', userId, orgId: caller.orgId }),
     [...twoFactorSuccessStatements(s, caller, []), ...notice.statements],
+    // Admitted first (`required`): while the counter is locked, nothing is written.
+    proven && [...carried, required(s.db, attemptStatement(s, key, policy))],
   )
   if (ended === null) {
+    // Locked: 429, as the admission would have answered before the code. Otherwise counted, as before.
+    if (proven) await admitNow()
     // Lost a race: another request enabled 2FA, replaced the secret, or used this step.
     const now = await loadState(s, userId)
     if (now.enabledAt) throw new AuthError('two_factor_already_enabled', 'Two-factor authentication is already enabled.')

@@ -20,21 +20,24 @@ const JSON_MEDIA_TYPE = /^application\/([\w.-]+\+)?json$/i
  */
 export function jsonBody<S extends z.ZodMiniType>(
   schema: S,
-  options: { optional?: boolean } = {},
+  options: { optional?: boolean | 'when-declared' } = {},
 ): MiddlewareHandler<AppEnv, string, { in: { json: z.input<S> }; out: { json: z.output<S> } }> {
   return async (c, next) => {
     const declared = Number(c.req.header('Content-Length') ?? 0)
+    // 'when-declared': a request declaring no body (no Content-Type, no length) reads as `{}`, unread; any other as usual.
+    const undeclared = options.optional === 'when-declared' && !c.req.header('Content-Type') && !(declared > 0)
+    const optional = options.optional === true
     if (declared > MAX_BODY_BYTES) throw tooLarge()
     const mediaType = (c.req.header('Content-Type') ?? '').split(';')[0]!.trim()
     const unsupported = () =>
       new AuthError('unsupported_media_type', 'The request body must be JSON (Content-Type: application/json).')
     const json = JSON_MEDIA_TYPE.test(mediaType)
-    if (!json && !options.optional) throw unsupported()
+    if (!json && !optional && !undeclared) throw unsupported()
     // Content-Length can lie or be absent (chunked): what actually arrives is read bounded.
-    const bytes = await readBounded(c.req.raw.body, MAX_BODY_BYTES)
+    const bytes = undeclared ? new Uint8Array() : await readBounded(c.req.raw.body, MAX_BODY_BYTES)
     // An endpoint that took no body before keeps working without one (with or without a
     // Content-Type, as clients sent it): an empty body reads as `{}`.
-    const absent = options.optional && bytes.byteLength === 0
+    const absent = (optional || undeclared) && bytes.byteLength === 0
     if (!absent && !json) throw unsupported()
     let value: unknown = {}
     try {

@@ -27,8 +27,8 @@ export interface EndpointSpec<B extends z.ZodMiniType | undefined, R extends Cal
    */
   readsBody?: boolean
   body?: B
-  /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. */
-  bodyOptional?: boolean
+  /** The body may be left out (no Content-Type): it reads as `{}`. For bodies added to endpoints that had none. `'when-declared'`: see `jsonBody`. */
+  bodyOptional?: boolean | 'when-declared'
   /** The query parameters the handler reads, for the OpenAPI document. */
   query?: Record<string, { description: string; schema: { type: 'integer' | 'string'; minimum?: number; maximum?: number; default?: number } }>
   responses: Record<number, { description: string; schema?: z.ZodMiniType }>

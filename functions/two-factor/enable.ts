@@ -1,5 +1,5 @@
 import * as z from 'zod/mini'
-import { enableTwoFactor, enableTwoFactorReads, twoFactorRead } from '../core/two-factor'
+import { enableTwoFactor, enableTwoFactorRead, enableTwoFactorReads } from '../core/two-factor'
 import { bodyOf } from '../http/body'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
@@ -16,8 +16,8 @@ export const twoFactorEnable = operation(
       'user ends, and the account’s address is mailed. With TWO_FACTOR_REAUTH_SECONDS set, a session that signed in ' +
       'longer ago than that needs the current `password` too (403 `reauthentication_required`).',
     auth: 'profile:write',
-    // The caller's 2FA state and the code's attempt (for a request this endpoint acts on), with the session check.
-    reads: (db, caller, c) => enableTwoFactorReads({ db, config: c.var.config, now: c.var.now() }, caller, bodyOf(c) !== undefined),
+    // The caller's 2FA state and the code's attempt (or an old sign-in's password's) for a request this endpoint acts on, with the session check.
+    reads: (db, caller, c) => enableTwoFactorReads({ db, config: c.var.config, now: c.var.now() }, caller, bodyOf(c)),
     readsBody: true,
     statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ code: totpCodeInput, password: z.optional(anyPassword) }),
@@ -30,7 +30,7 @@ export const twoFactorEnable = operation(
   },
   async (c, reads) => {
     const { code, password } = c.req.valid('json')
-    const codes = await enableTwoFactor(services(c), c.var.auth.principal, code, password, twoFactorRead(reads))
+    const codes = await enableTwoFactor(services(c), c.var.auth.principal, code, password, enableTwoFactorRead(reads))
     return { enabled: true, recovery_codes: codes }
   },
 )

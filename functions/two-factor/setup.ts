@@ -1,5 +1,6 @@
 import * as z from 'zod/mini'
-import { setupTwoFactor } from '../core/two-factor'
+import { setupTwoFactor, setupTwoFactorReads } from '../core/two-factor'
+import { bodyOf } from '../http/body'
 import { operation } from '../http/endpoint'
 import { services } from '../http/respond'
 import { anyPassword } from '../http/schemas'
@@ -14,6 +15,9 @@ export const twoFactorSetup = operation(
       'TWO_FACTOR_REAUTH_SECONDS set, a session that signed in longer ago than that needs the current `password` in the ' +
       'body (403 `reauthentication_required` without it). The body is optional.',
     auth: 'profile:write',
+    // An old sign-in's password attempt (for a body this endpoint acts on), with the session check.
+    reads: (db, caller, c) => setupTwoFactorReads({ db, config: c.var.config, now: c.var.now() }, caller, bodyOf(c)),
+    readsBody: true,
     statuses: WRONG_PROOF_IS_A_FIELD,
     body: z.object({ password: z.optional(anyPassword) }),
     bodyOptional: true,
@@ -26,8 +30,8 @@ export const twoFactorSetup = operation(
       409: { description: '2FA is already enabled' },
     },
   },
-  async (c) => {
-    const setup = await setupTwoFactor(services(c), c.var.auth.principal, c.req.valid('json').password)
+  async (c, reads) => {
+    const setup = await setupTwoFactor(services(c), c.var.auth.principal, c.req.valid('json').password, reads)
     return { secret: setup.secret, otpauth_url: setup.otpauthUrl, qr_code: setup.qrCode }
   },
 )

@@ -1,7 +1,8 @@
-import { eq } from 'drizzle-orm'
+import { and, eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits, users } from '../../db/schema'
-import { accountKey, twoFactorKey } from '../../functions/core/rate-limit'
+import { authEvents, oauthIdentities, rateLimits, users, webauthnChallenges } from '../../db/schema'
+import { PASSKEY_REGISTRATIONS_PER_HOUR } from '../../functions/core/passkeys'
+import { accountKey, twoFactorKey, userKey } from '../../functions/core/rate-limit'
 import { testApp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { addMember, registerVerifiedOwner } from '../support/org'
@@ -143,5 +144,135 @@ describe('TWO_FACTOR_REAUTH_SECONDS', () => {
     const enabled = await t.post('/api/v1/auth/2fa/enable', { code: right, password: user.password }, user.access_token)
     expect(enabled.status).toBe(200)
     expect(await counter(t, twoFactorKey(user.user_id))).toBe(0)
+  })
+})
+
+describe('TWO_FACTOR_REAUTH_SECONDS: the password at enable, counted with the session check', () => {
+  async function oldSignIn() {
+    const t = await testApp({ env: { TWO_FACTOR_REAUTH_SECONDS: '300' } })
+    const user = await t.register()
+    const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+    const ended = await withEndedSession(t, user)
+    t.clock.advance(301)
+    const right = referenceTotp(secret, t.clock.now())
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
+    return { t, user, ended, right, wrong }
+  }
+
+  it('counts a wrong password once on the login lock and no code; nothing at all for an ended session', async () => {
+    const { t, user, ended, right } = await oldSignIn()
+    for (let i = 0; i < 6; i++) expect((await t.post('/api/v1/auth/2fa/enable', { code: right, password: `not it ${i} at all` }, ended)).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    const wrongPassword = await t.post('/api/v1/auth/2fa/enable', { code: right, password: 'not it at all' }, user.access_token)
+    expect(wrongPassword.status).toBe(422)
+    expect(await wrongPassword.json()).toMatchObject({ code: 'invalid_credentials', errors: [{ field: 'password', message: 'is incorrect' }] })
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect(await counter(t, twoFactorKey(user.user_id))).toBe(0)
+  })
+
+  it('counts a wrong password at setup once, nothing for an ended session, and forgets the failures once it is right', async () => {
+    const { t, user, ended } = await oldSignIn()
+    for (let i = 0; i < 6; i++) expect((await t.post('/api/v1/auth/2fa/setup', { password: `not it ${i} at all` }, ended)).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).status).toBe(403)
+    expect((await t.post('/api/v1/auth/2fa/setup', { password: 'not it at all' }, user.access_token)).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect((await t.post('/api/v1/auth/2fa/setup', { password: user.password }, user.access_token)).status).toBe(200)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+  })
+
+  it('counts a wrong password at an unlink once, nothing for an ended session or an unknown provider, and audits the unlink once', async () => {
+    const { t, user, ended } = await oldSignIn()
+    await t.db.insert(oauthIdentities).values({ provider: 'google', subject: `g-${user.user_id}`, userId: user.user_id, email: user.email })
+    const unlink = (token: string, password: string, provider = 'google') =>
+      t.request('DELETE', `/api/v1/auth/identities/${provider}`, { password }, t.bearer(token))
+    for (let i = 0; i < 6; i++) {
+      expect((await unlink(ended, `not it ${i} at all`)).status).toBe(401)
+      expect((await unlink(user.access_token, `not it ${i} at all`, 'myspace')).status).toBe(404)
+    }
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await unlink(user.access_token, 'not it at all')).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect((await unlink(user.access_token, user.password)).status).toBe(204)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect((await unlink(user.access_token, user.password)).status).toBe(404)
+    const audited = await t.db
+      .select()
+      .from(authEvents)
+      .where(and(eq(authEvents.userId, user.user_id), eq(authEvents.type, 'identity_unlinked')))
+    expect(audited.map((e) => [e.outcome, e.detail])).toEqual([['success', { provider: 'google' }]])
+  })
+
+  it('forgets the password failures once it is right, whatever the code then gets', async () => {
+    const { t, user, wrong } = await oldSignIn()
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: wrong, password: 'not it at all' }, user.access_token)).status).toBe(422)
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: wrong, password: user.password }, user.access_token)).status).toBe(422)
+    expect([await counter(t, accountKey(user.email)), await counter(t, twoFactorKey(user.user_id))]).toEqual([0, 1])
+  })
+
+  it('refuses a right code while the 2FA counter is locked, and still forgets the password failures', async () => {
+    const { t, user, right } = await oldSignIn()
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: right, password: 'not it at all' }, user.access_token)).status).toBe(422)
+    await t.db
+      .insert(rateLimits)
+      .values({ key: twoFactorKey(user.user_id), count: 5, windowStartedAt: t.clock.now(), lockedUntil: new Date(t.clock.now().getTime() + 60_000) })
+    const locked = await t.post('/api/v1/auth/2fa/enable', { code: right, password: user.password }, user.access_token)
+    expect(locked.status).toBe(429)
+    expect([await counter(t, accountKey(user.email)), await counter(t, twoFactorKey(user.user_id))]).toEqual([0, 5])
+    expect((await t.db.select().from(users).where(eq(users.id, user.user_id)))[0]!.totpEnabledAt).toBeNull()
+  })
+})
+
+describe('PASSKEY_REAUTH_SECONDS: the password at passkey registration options', () => {
+  const options = (t: TestApp, token: string, body?: object) => t.post('/api/v1/auth/passkeys/registration/options', body, token)
+  const registrationChallenges = async (t: TestApp, userId: string) =>
+    (await t.db.select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, userId))).length
+
+  it('counts a wrong password once for an old sign-in, and nothing (neither the attempt nor the window) for an ended session or an inactive account', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    const ended = await withEndedSession(t, user)
+    t.clock.advance(601)
+    for (let i = 0; i < 6; i++) expect((await options(t, ended, { password: `not it ${i} at all` })).status).toBe(401)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(0)
+
+    expect((await options(t, user.access_token, { password: 'not it at all' })).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    // Without the password: refused before any attempt, the window counted as before.
+    expect((await options(t, user.access_token)).status).toBe(403)
+    expect(await counter(t, accountKey(user.email))).toBe(1)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(2)
+    expect(await registrationChallenges(t, user.user_id)).toBe(0)
+    expect((await options(t, user.access_token, { password: user.password })).status).toBe(200)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await registrationChallenges(t, user.user_id)).toBe(1)
+
+    await t.db.update(users).set({ isActive: false }).where(eq(users.id, user.user_id))
+    for (let i = 0; i < 6; i++) expect((await options(t, user.access_token, { password: `not it ${i} at all` })).status).toBe(403)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(3)
+  })
+
+  it('over the hourly window writes no challenge and counts no attempt, with a wrong or the right password', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    await t.db
+      .insert(rateLimits)
+      .values({ key: userKey('passkey_register', user.user_id), count: PASSKEY_REGISTRATIONS_PER_HOUR, windowStartedAt: t.clock.now() })
+    expect((await options(t, user.access_token, { password: 'not it at all' })).status).toBe(429)
+    expect((await options(t, user.access_token, { password: user.password })).status).toBe(429)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await registrationChallenges(t, user.user_id)).toBe(0)
+  })
+
+  it('does not count a refused body', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    expect((await options(t, user.access_token, { password: 42 })).status).toBe(422)
+    expect(await counter(t, accountKey(user.email))).toBe(0)
+    expect(await counter(t, userKey('passkey_register', user.user_id))).toBe(0)
   })
 })

@@ -161,6 +161,17 @@ describe('adding a passkey', () => {
     expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).status).toBe(200)
   })
 
+  it('reads its optional body as it always has: none declared is none, a declared one must be JSON', async () => {
+    const t = await passkeyApp()
+    const user = await t.register()
+    const send = (body: string, type?: string) =>
+      t.request('POST', '/api/v1/auth/passkeys/registration/options', body, { ...t.bearer(user.access_token), ...(type ? { 'Content-Type': type } : {}) })
+    expect(await (await send('', 'application/json')).json()).toMatchObject({ status: 400, code: 'malformed_json' })
+    expect(await (await send('password=x', 'text/plain')).json()).toMatchObject({ status: 400, code: 'unsupported_media_type' })
+    expect((await send('{"password": 42}', 'application/json')).status).toBe(422)
+    expect((await t.post('/api/v1/auth/passkeys/registration/options', undefined, user.access_token)).status).toBe(200)
+  })
+
   it('needs the password again once the sign-in is more than 10 minutes old', async () => {
     const t = await passkeyApp()
     const user = await t.register()

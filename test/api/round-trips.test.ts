@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { oauthIdentities } from '../../db/schema'
 import { describe, expect, it } from 'vitest'
 import { eq } from 'drizzle-orm'
 import { users } from '../../db/schema'
@@ -336,6 +337,46 @@ describe('database round trips of the second-factor endpoints', () => {
       'POST /v1/2fa/passkey-options': 2,
       'POST /v1/2fa/verify (passkey)': 2,
       'DELETE /api/v1/auth/passkeys/:id': 2,
+    })
+    expectAtMostTwoBut(counts)
+  })
+})
+
+describe('database round trips of the re-authentication paths, with the password', () => {
+  it('holds a sign-in older than the re-authentication window at its counts', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'development', WEBAUTHN_RP_ID: 'example.com', WEBAUTHN_ORIGINS: ORIGIN } })
+    const user = await t.register()
+    const counts: Record<string, number> = {}
+    const count = async (name: string, status: number, send: () => Promise<TestResponse>) => {
+      counts[name] = await trips(t, status, send)
+    }
+    // Past PASSKEY_REAUTH_SECONDS (10 minutes by default): the password proves who is asking.
+    t.clock.advance(601)
+    await count('POST /api/v1/auth/passkeys/registration/options (password)', 200, () =>
+      t.post('/api/v1/auth/passkeys/registration/options', { password }, user.access_token),
+    )
+    // TWO_FACTOR_REAUTH_SECONDS (opt-in), past it: enable proves the password too.
+    const reauth = await testApp({ env: { TWO_FACTOR_REAUTH_SECONDS: '300' } })
+    const other = await reauth.register()
+    reauth.clock.advance(301)
+    let secret = ''
+    counts['POST /api/v1/auth/2fa/setup (password)'] = await trips(reauth, 200, async () => {
+      const res = await reauth.post('/api/v1/auth/2fa/setup', { password }, other.access_token)
+      secret = ((await res.clone().json()) as any).secret
+      return res
+    })
+    counts['POST /api/v1/auth/2fa/enable (password)'] = await trips(reauth, 200, () =>
+      reauth.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, reauth.clock.now()), password }, other.access_token),
+    )
+    await reauth.db.insert(oauthIdentities).values({ provider: 'google', subject: `g-${other.user_id}`, userId: other.user_id, email: other.email })
+    counts['DELETE /api/v1/auth/identities/:provider (password)'] = await trips(reauth, 204, () =>
+      reauth.request('DELETE', '/api/v1/auth/identities/google', { password }, reauth.bearer(other.access_token)),
+    )
+    expect(counts).toEqual({
+      'POST /api/v1/auth/passkeys/registration/options (password)': 2,
+      'POST /api/v1/auth/2fa/setup (password)': 2,
+      'POST /api/v1/auth/2fa/enable (password)': 2,
+      'DELETE /api/v1/auth/identities/:provider (password)': 2,
     })
     expectAtMostTwoBut(counts)
   })

@@ -22,9 +22,9 @@ const password = 'correct horse battery staple'
 const newPassword = 'a brand new passphrase'
 
 let link: FaultLink
-const app = async () => {
+const app = async (env: Record<string, string> = {}) => {
   link = (await testDatabase({ faults: true })).faults!
-  return testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' } })
+  return testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example', ...env } })
 }
 
 async function rows<T = Record<string, unknown>>(t: TestApp, query: ReturnType<typeof sql>): Promise<T[]> {
@@ -102,6 +102,8 @@ afterEach(async () => {
 })
 
 interface Operation<C> {
+  /** The app's settings beyond the defaults. */
+  env?: Record<string, string>
   /** A fresh setting for one run: users, tokens. */
   prepare(t: TestApp): Promise<C>
   /** The statement that marks the operation's own transaction. */
@@ -298,6 +300,33 @@ const operations = {
     repeat: (res) => expectError(res, 409, 'two_factor_already_enabled'),
   }),
 
+  // An old sign-in (TWO_FACTOR_REAUTH_SECONDS): the password admitted with the session check;
+  // then one batch: its counter reset, the code's attempt admitted (`required`), the change.
+  '2FA enable after an old sign-in, with the password': operation({
+    env: { TWO_FACTOR_REAUTH_SECONDS: '300' },
+    async prepare(t) {
+      const user = await registerOwner(t)
+      const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+      t.clock.advance(301)
+      return { ...user, code: referenceTotp(secret, t.clock.now()) }
+    },
+    sql: /^with changed as \(insert into "rate_limits"/,
+    send: (t, c) => t.post('/api/v1/auth/2fa/enable', { code: c.code, password }, c.access_token),
+    async succeeds(res) {
+      expect(res.status).toBe(200)
+      expect((await res.json()).recovery_codes).toHaveLength(10)
+    },
+    async complete(t, c) {
+      expect({
+        enabled: await one(t, sql`select count(*) from users where id = ${c.user_id} and totp_enabled_at is not null`),
+        recoveryCodes: await one(t, sql`select count(*) from recovery_codes where user_id = ${c.user_id}`),
+        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'two_factor_enabled'`),
+        counters: await one(t, sql`select count(*) from rate_limits where key like 'login:account:%' or key = ${`2fa:user:${c.user_id}`}`),
+      }).toEqual({ enabled: 1, recoveryCodes: 10, audit: 1, counters: 0 })
+    },
+    repeat: (res) => expectError(res, 409, 'two_factor_already_enabled'),
+  }),
+
   '2FA verify': operation({
     async prepare(t) {
       const user = await withTwoFactor(t)
@@ -320,6 +349,29 @@ const operations = {
       }).toEqual({ spent: 1, stepStored: 1 })
     },
     repeat: (res) => expectError(res, 401, 'challenge_invalid'),
+  }),
+
+  // An old sign-in's password (its attempt counted with the session check), then one batch:
+  // the registration challenge and the account's counter reset.
+  'passkey registration options with the password': operation({
+    async prepare(t) {
+      const user = await registerOwner(t)
+      t.clock.advance(601)
+      return user
+    },
+    sql: /^\s*with swept as \([\s\S]*\), issued as \(\s*insert into "webauthn_challenges"/,
+    send: (t, c) => t.post('/api/v1/auth/passkeys/registration/options', { password }, c.access_token),
+    async succeeds(res, c) {
+      expect(res.status).toBe(200)
+      expect((await res.json()).user.name).toBe(c.email)
+    },
+    async complete(t, c) {
+      expect({
+        challenges: await one(t, sql`select count(*) from webauthn_challenges where user_id = ${c.user_id} and ceremony = 'registration'`),
+        counters: await one(t, sql`select count(*) from rate_limits where key like 'login:account:%'`),
+      }).toEqual({ challenges: 1, counters: 0 })
+    },
+    repeat: async (res) => expect(res.status).toBe(200),
   }),
 
   // The challenge spent (`required`), the passkey and its audit row: one batch.
@@ -400,7 +452,7 @@ const operations = {
 
 describe.each(Object.entries(operations) as [string, Operation<any>][])('%s, with the link to the database lost', (_name, op) => {
   it('before the commit: 503, nothing written, and a retry succeeds', async () => {
-    const t = await app()
+    const t = await app(op.env)
     const c = await op.prepare(t)
     const before = await snapshot(t, op.counters)
     await expectUnavailable(await withFault({ sql: op.sql, at: 'before-commit' }, () => op.send(t, c)))
@@ -409,7 +461,7 @@ describe.each(Object.entries(operations) as [string, Operation<any>][])('%s, wit
   })
 
   it('after the commit: 503, the change is whole, and a retry gets the answer for a repeat', async () => {
-    const t = await app()
+    const t = await app(op.env)
     const c = await op.prepare(t)
     await expectUnavailable(await withFault({ sql: op.sql, at: 'after-commit' }, () => op.send(t, c)))
     await op.complete(t, c)

@@ -1,9 +1,10 @@
 import { eq } from 'drizzle-orm'
 import { describe, expect, it } from 'vitest'
-import { rateLimits } from '../../db/schema'
+import { rateLimits, webauthnChallenges } from '../../db/schema'
 import { TestClock, testApp, uniqueEmail, uniqueIp } from '../support/app'
 import type { TestApp } from '../support/app'
 import { problem } from '../support/errors'
+import { referenceTotp } from '../support/rfc6238'
 import { withTwoFactor } from '../support/two-factor'
 
 // The counters are single statements (INSERT … ON CONFLICT … RETURNING): these tests hold
@@ -80,6 +81,58 @@ describe('attempts admitted with the session check', () => {
     expect(results.map((r) => r.status)).toEqual(Array(20).fill(401))
     expect(await counterOf(t, `login:account:${user.email}`)).toBeUndefined()
     expect((await login(t, user.email, user.password)).status).toBe(200)
+  })
+
+  const passkeyOptions = (t: TestApp, token: string, i: number) => t.post('/api/v1/auth/passkeys/registration/options', { password: `${WRONG} ${i}` }, token)
+
+  it('admits exactly 5 of 20 concurrent wrong passwords at passkey registration options after an old sign-in, and writes no challenge', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    t.clock.advance(601)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => passkeyOptions(t, user.access_token, i)))
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(422), ...Array(15).fill(429)])
+    expect((await counterOf(t, `login:account:${user.email}`))?.count).toBe(5)
+    expect((await counterOf(t, `passkey_register:user:${user.user_id}`))?.count).toBe(20)
+    expect(await t.db.select().from(webauthnChallenges).where(eq(webauthnChallenges.userId, user.user_id))).toEqual([])
+  })
+
+  it('counts nothing, neither attempt nor window, for 20 concurrent wrong passwords at passkey registration options with an ended session', async () => {
+    const t = await testApp()
+    const user = await t.register()
+    expect((await t.post('/api/v1/auth/logout', undefined, user.access_token)).status).toBe(204)
+    t.clock.advance(601)
+    const results = await Promise.all(Array.from({ length: 20 }, (_, i) => passkeyOptions(t, user.access_token, i)))
+    expect(results.map((r) => r.status)).toEqual(Array(20).fill(401))
+    expect(await counterOf(t, `login:account:${user.email}`)).toBeUndefined()
+    expect(await counterOf(t, `passkey_register:user:${user.user_id}`)).toBeUndefined()
+  })
+
+  it('admits exactly 5 of 20 concurrent wrong passwords at 2FA enable after an old sign-in, and no code', async () => {
+    const t = await testApp({ env: { TWO_FACTOR_REAUTH_SECONDS: '300' } })
+    const user = await t.register()
+    const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+    t.clock.advance(301)
+    const code = referenceTotp(secret, t.clock.now())
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => t.post('/api/v1/auth/2fa/enable', { code, password: `${WRONG} ${i}` }, user.access_token)),
+    )
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(5).fill(422), ...Array(15).fill(429)])
+    expect((await counterOf(t, `login:account:${user.email}`))?.count).toBe(5)
+    expect(await counterOf(t, `2fa:user:${user.user_id}`)).toBeUndefined()
+  })
+
+  it('admits exactly 10 of 20 concurrent wrong codes at 2FA enable after an old sign-in with the right password', async () => {
+    const t = await testApp({ env: { TWO_FACTOR_REAUTH_SECONDS: '300', LOCKOUT_AFTER_FAILURES: '21' } })
+    const user = await t.register()
+    const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, user.access_token)).json()
+    t.clock.advance(301)
+    const right = referenceTotp(secret, t.clock.now())
+    const wrong = String((Number(right) + 1) % 1_000_000).padStart(6, '0')
+    const results = await Promise.all(
+      Array.from({ length: 20 }, () => t.post('/api/v1/auth/2fa/enable', { code: wrong, password: user.password }, user.access_token)),
+    )
+    expect(results.map((r) => r.status).sort()).toEqual([...Array(10).fill(422), ...Array(10).fill(429)])
+    expect((await counterOf(t, `2fa:user:${user.user_id}`))?.count).toBe(10)
   })
 
   it('admits exactly 10 of 20 concurrent wrong codes at recovery-codes and disable', async () => {
