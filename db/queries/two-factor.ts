@@ -3,7 +3,7 @@ import type { SQL } from 'drizzle-orm'
 import type { BatchItem } from 'drizzle-orm/batch'
 import { allOrNothing, required } from '../client'
 import type { Database, Statements } from '../client'
-import { recoveryCodes, twoFactorChallenges, users } from '../schema'
+import { memberships, recoveryCodes, twoFactorChallenges, users } from '../schema'
 import { changeWithEventsStatement, changedCount } from './events'
 import type { EventOfChange, NewAuthEvent } from './events'
 import { revokeUserSessionsStatement } from './sessions'
@@ -133,6 +133,24 @@ export const countUnusedRecoveryCodes = (db: Database, userId: string) =>
     .select({ n: count() })
     .from(recoveryCodes)
     .where(and(eq(recoveryCodes.userId, userId), isNull(recoveryCodes.usedAt)))
+
+/**
+ * A member of the organization whose 2FA is still on, their row locked for the rest of the
+ * batch (a change for `required`): nothing when it was turned off meanwhile or they left. Of
+ * concurrent resets, the first takes the lock and the others find 2FA off once it commits.
+ */
+export const lockMemberWithTwoFactor = (db: Database, orgId: string, userId: string, now: Date) =>
+  db
+    .update(users)
+    .set({ updatedAt: now })
+    .where(
+      and(
+        eq(users.id, userId),
+        isNotNull(users.totpEnabledAt),
+        sql`exists (select 1 from ${memberships} where ${memberships.userId} = ${userId} and ${memberships.orgId} = ${orgId})`,
+      ),
+    )
+    .returning({ id: users.id })
 
 /**
  * Turns 2FA off (the secret, the recovery codes and any pending login challenge go) and

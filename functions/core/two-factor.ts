@@ -19,6 +19,7 @@ import {
   findTotpState,
   challengeUser,
   insertChallenge,
+  lockMemberWithTwoFactor,
   takeChallengeAttemptSql,
   selectTotpState,
   replaceRecoveryCodes,
@@ -438,8 +439,10 @@ export async function resetMemberTwoFactor(
   if (!state?.enabledAt) throw notEnabled()
   const notice = ownerNotice(s, target, 'turned off by an owner of your organization', 'Every session of your account was ended.')
   const member = { userId: target.userId, orgId: actor.orgId }
-  // The member's 2FA off, their sessions ended, their counter reset, the audit row naming the owner: one batch.
-  await batch(s.db, [
+  // The member's 2FA off, their sessions ended, their counter reset, the audit row naming the
+  // owner: one batch, and only while they are still a member with 2FA on.
+  const done = await allOrNothing(s.db, [
+    required(s.db, lockMemberWithTwoFactor(s.db, actor.orgId, target.userId, s.now)),
     ...disableTotp(s.db, { userId: target.userId, now: s.now }, [
       {
         event: eventRow(s, { type: 'two_factor_reset', outcome: 'success', ...member, detail: { by: actor.userId } }),
@@ -449,6 +452,8 @@ export async function resetMemberTwoFactor(
     resetCounter(s.db, twoFactorKey(target.userId)),
     ...notice.statements,
   ])
+  // Turned off (by another owner, say) or the member gone since the read: answer as a fresh read does.
+  if (!done) return resetMemberTwoFactor(s, actor, targetUserId)
   await noticeSent(s, notice)
 }
 

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest'
+import { eq } from 'drizzle-orm'
+import { authEvents } from '../../db/schema'
 import { testApp } from '../support/app'
+import { addMember, registerVerifiedOwner } from '../support/org'
+import { referenceTotp } from '../support/rfc6238'
 import { challenge, verify, withTwoFactor } from '../support/two-factor'
 
 // One secret, spent once, however many requests race for it: the conditional UPDATEs only
@@ -37,5 +41,23 @@ describe('2FA under concurrent use', () => {
     const tokens = [await challenge(t, user), await challenge(t, user), await challenge(t, user), await challenge(t, user)]
     const results = await Promise.all(tokens.flatMap((token) => Array.from({ length: 5 }, () => verify(t, token, user.wrong()))))
     expect(results.map((r) => r.status).sort()).toEqual([...Array(10).fill(401), ...Array(10).fill(429)])
+  })
+
+  it('resets a member’s 2FA once under concurrent resets by their owners: one 204, one audit row, one notice', async () => {
+    const t = await testApp({ env: { ENVIRONMENT: 'development', APP_URL: 'https://app.example' } })
+    const owner = await registerVerifiedOwner(t)
+    const second = await addMember(t, owner.access_token, 'owner')
+    const member = await addMember(t, owner.access_token, 'member')
+    const { secret } = await (await t.post('/api/v1/auth/2fa/setup', undefined, member.access_token)).json()
+    expect((await t.post('/api/v1/auth/2fa/enable', { code: referenceTotp(secret, t.clock.now()) }, member.access_token)).status).toBe(200)
+    const path = `/api/v1/org/members/${member.user_id}/2fa/reset`
+    const statuses = await Promise.all(
+      Array.from({ length: 6 }, (_, i) => t.post(path, undefined, (i % 2 ? second : owner).access_token).then((r) => r.status)),
+    )
+    expect(statuses.sort()).toEqual([204, 409, 409, 409, 409, 409])
+    const resets = await t.db.select().from(authEvents).where(eq(authEvents.userId, member.user_id))
+    expect(resets.filter((e) => e.type === 'two_factor_reset')).toHaveLength(1)
+    const mail = (await (await t.get(`/dev/mail?to=${encodeURIComponent(member.email)}`)).json()) as { messages: { subject: string }[] }
+    expect(mail.messages.filter((m) => m.subject.includes('turned off by an owner'))).toHaveLength(1)
   })
 })
