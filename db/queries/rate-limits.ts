@@ -127,6 +127,20 @@ export function admitAttemptStatement(db: Database, key: string, rule: LockoutRu
     .returning({ count: rateLimits.count, lockedUntil: rateLimits.lockedUntil })
 }
 
+/**
+ * `admitAttemptStatement` as SQL for a CTE of a larger statement: admits an attempt on the
+ * `key` of each row of `from` (a CTE's name), returning `count, locked_until` of those admitted.
+ */
+function admitSql(from: SQL, rule: LockoutRule, now: Date) {
+  const lockFor = lockAfter(rule, now)
+  return sql`
+      insert into ${rateLimits} (key, count, window_started_at, locked_until)
+      select key, 1, ${at(now)}, ${lockFor(sql`1`)} from ${from}
+      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
+      where ${admissible(rule, now)}
+      returning count, locked_until`
+}
+
 export async function findCounter(db: Database, key: string) {
   const [row] = await db.select().from(rateLimits).where(eq(rateLimits.key, key)).limit(1)
   return row
@@ -192,19 +206,12 @@ export function hitWindowThenAdmit(
   ),
 ) {
   const { now, rule } = c
-  const lockFor = lockAfter(rule, now)
   const underLimit = sql`(select client.count from client) <= ${c.window.limit}::int`
   const subject = c.subject
     ? sql`, subject as (${c.subject(underLimit)})`
     : sql`, subject as (select ${c.key}::text as key, null::uuid as user_id, null::uuid as first_factor_passkey_id where ${underLimit})`
   return db.execute(sql`
-    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)})${subject}, admitted as (
-      insert into ${rateLimits} (key, count, window_started_at, locked_until)
-      select subject.key, 1, ${at(now)}, ${lockFor(sql`1`)} from subject
-      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
-      where ${admissible(rule, now)}
-      returning count, locked_until
-    )
+    with client as (${hitWindowSql(c.clientKey, c.window.windowSeconds, now)})${subject}, admitted as (${admitSql(sql`subject`, rule, now)})
     select client.count as client_count, (extract(epoch from client.window_started_at) * 1000)::float8 as client_window_started_ms,
       admitted.count as failures, (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms,
       (select user_id from subject) as user_id, (select first_factor_passkey_id from subject) as first_factor_passkey_id
@@ -277,7 +284,6 @@ export function admitCallerAttemptStatement(
   },
 ) {
   const { caller, now, rule, when } = c
-  const lockFor = lockAfter(rule, now)
   const granted = sql.join(
     c.roles.map((role) => sql`${role}`),
     sql`, `,
@@ -308,13 +314,7 @@ export function admitCallerAttemptStatement(
         and s.revoked_at is null and s.expires_at > ${at(now)} and u.is_active and ${sql.join(conditions, sql` and `)}
     )${hit}, eligible as (
       select key from caller where ${admits}
-    ), admitted as (
-      insert into ${rateLimits} (key, count, window_started_at, locked_until)
-      select key, 1, ${at(now)}, ${lockFor(sql`1`)} from eligible
-      on conflict (key) do update set count = ${rateLimits.count} + 1, window_started_at = ${at(now)}, locked_until = ${lockFor(sql`${rateLimits.count} + 1`)}
-      where ${admissible(rule, now)}
-      returning count, locked_until
-    )
+    ), admitted as (${admitSql(sql`eligible`, rule, now)})
     select (select key from eligible) as key, admitted.count as failures,
       (extract(epoch from admitted.locked_until) * 1000)::float8 as locked_until_ms${windowColumns}${state}
     from (select 1) one left join admitted on true left join ${users} u on u.id = ${caller.userId}`)

@@ -82,9 +82,14 @@ export function clientWindow(s: Services, action: ClientAction) {
 
 /** Throws 429 as `limitClient` would when the hit that `clientWindow` counted was over the limit. */
 export function checkClientWindow(s: Services, action: ClientAction, hit: WindowHit): void {
-  const retryAfter = overLimit(s, hit, s.config.rateLimits.perIp[action])
-  if (retryAfter !== null) throw overTheLimit(retryAfter)
+  checkWindow(s, hit, s.config.rateLimits.perIp[action])
 }
+
+/** The client's window as a statement reports it (`hitWindowSql` in a CTE), for `checkClientWindow`. */
+export const clientHitOf = (row: { client_count: number; client_window_started_ms: number }): WindowHit => ({
+  count: row.client_count,
+  windowStartedAt: new Date(row.client_window_started_ms),
+})
 
 const overTheLimit = (retryAfter: number) => tooMany(`Too many requests. Try again in ${retryAfter} seconds.`, retryAfter)
 
@@ -153,9 +158,7 @@ export async function hitRatesAnd<R extends readonly BatchItem<'pg'>[]>(
   ]
   let retryAfter = 0
   hitsInOrder(keys, rows).forEach((hit, i) => {
-    const { policy } = limits[i]!
-    if (hit.count > policy.limit)
-      retryAfter = Math.max(retryAfter, secondsUntil(new Date(hit.windowStartedAt.getTime() + policy.windowSeconds * 1000), s.now))
+    retryAfter = Math.max(retryAfter, overLimit(s, hit, limits[i]!.policy) ?? 0)
   })
   return { retryAfter: retryAfter || null, results: results as BatchResponse<R> }
 }
@@ -194,6 +197,14 @@ export interface Attempt {
   hardLocked: boolean
 }
 
+const admittedAttempt = (key: string, failures: number, lockedUntil: Date | null, policy: LockoutPolicy): Attempt => ({
+  key,
+  failures,
+  lockedUntil,
+  hardLocked: failures >= policy.hardLimit,
+})
+const dateOf = (ms: number | null) => (ms === null ? null : new Date(ms))
+
 /**
  * Admits one attempt at a secret on `key`, counting it before the secret is checked (so
  * concurrent guesses cannot slip past the lock); throws 429 with Retry-After while the key
@@ -227,7 +238,7 @@ export async function judgeAttempt(
   subject: Subject,
   policy: LockoutPolicy = s.config.rateLimits.lockout,
 ): Promise<Attempt> {
-  if (admitted) return { key, failures: admitted.count, lockedUntil: admitted.lockedUntil, hardLocked: admitted.count >= policy.hardLimit }
+  if (admitted) return admittedAttempt(key, admitted.count, admitted.lockedUntil, policy)
   return refuseAttempt(s, key, subject, policy)
 }
 
@@ -248,16 +259,9 @@ export async function admitClientAttempt(
   subject: Subject,
   policy: LockoutPolicy = s.config.rateLimits.lockout,
 ): Promise<Attempt> {
-  const window = s.config.rateLimits.perIp[action]
-  const retryAfter = overLimit(s, { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) }, window)
-  if (retryAfter !== null) throw overTheLimit(retryAfter)
+  checkClientWindow(s, action, clientHitOf(row))
   if (row.failures === null) return refuseAttempt(s, key, subject, policy)
-  return {
-    key,
-    failures: row.failures,
-    lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
-    hardLocked: row.failures >= policy.hardLimit,
-  }
+  return admittedAttempt(key, row.failures, dateOf(row.locked_until_ms), policy)
 }
 
 /**
@@ -297,12 +301,7 @@ export const windowOfCallerAttempt = (row: CallerAttempt): WindowHit | undefined
 export async function judgeCallerAttempt(s: Services, row: CallerAttempt, subject: Subject, policy: LockoutPolicy): Promise<Attempt | undefined> {
   if (row.key === null) return undefined
   if (row.failures === null) return refuseAttempt(s, row.key, subject, policy)
-  return {
-    key: row.key,
-    failures: row.failures,
-    lockedUntil: row.locked_until_ms === null ? null : new Date(row.locked_until_ms),
-    hardLocked: row.failures >= policy.hardLimit,
-  }
+  return admittedAttempt(row.key, row.failures, dateOf(row.locked_until_ms), policy)
 }
 
 // A locked key: how long for. One more round trip, on the refused path only.

@@ -18,7 +18,7 @@ import { eventRow, eventStatement } from './audit'
 import { changeWithEvent } from '../../db/queries/events'
 import { hashToken, randomToken } from './crypto'
 import { AuthError, notFound, unauthenticated } from './errors'
-import { checkClientWindow, clientWindow } from './rate-limit'
+import { checkClientWindow, clientHitOf, clientWindow } from './rate-limit'
 import type { Services } from './services'
 import { scopesFor } from './roles'
 import { signAccessToken, verifyAccessToken } from './tokens'
@@ -115,7 +115,7 @@ export async function refreshSession(s: Services, refreshToken: string): Promise
       expiresAt: addSeconds(now, config.refreshTokenTtlSeconds),
     }),
   )
-  checkClientWindow(s, 'refresh', { count: rotation!.client_count, windowStartedAt: new Date(rotation!.client_window_started_ms) })
+  checkClientWindow(s, 'refresh', clientHitOf(rotation!))
   const sessionId = rotation!.session_id
   if (!sessionId) {
     // The failure path may take more trips: was the token spent already (copied)?

@@ -40,6 +40,7 @@ import {
   attemptStatement,
   callerAttemptStatement,
   checkClientWindow,
+  clientHitOf,
   checkLimit,
   clientKey,
   failureStatements,
@@ -505,7 +506,7 @@ export async function openChallenge(
     ...reads,
   ])
   const row = rowsOf<ClientAndAttempt>(admission)[0]!
-  checkClientWindow(s, 'two_factor', { count: row.client_count, windowStartedAt: new Date(row.client_window_started_ms) })
+  checkClientWindow(s, 'two_factor', clientHitOf(row))
   if (!row.user_id) throw challengeInvalid()
   const userId = row.user_id
   const attempt = await admitClientAttempt(s, 'two_factor', twoFactorKey(userId), row, { userId }, policy)
