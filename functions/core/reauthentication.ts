@@ -21,9 +21,14 @@ export interface RecentCaller {
   sessionCreatedAt: Date
 }
 
+/** The oldest sign-in a rule of `maxAge` seconds lets through without a password; undefined when the rule is off (0). */
+const oldestRecentSignIn = (now: Date, maxAge: number) => (maxAge === 0 ? undefined : new Date(now.getTime() - maxAge * 1000))
+
 /** Whether the caller's last full sign-in is recent enough for a change under `maxAge` (0: the rule is off). */
-export const signedInWithin = (s: Pick<Services, 'now'>, caller: Pick<RecentCaller, 'sessionCreatedAt'>, maxAge: number) =>
-  maxAge === 0 || s.now.getTime() - caller.sessionCreatedAt.getTime() <= maxAge * 1000
+export const signedInWithin = (s: Pick<Services, 'now'>, caller: Pick<RecentCaller, 'sessionCreatedAt'>, maxAge: number) => {
+  const oldest = oldestRecentSignIn(s.now, maxAge)
+  return oldest === undefined || caller.sessionCreatedAt >= oldest
+}
 
 /**
  * Changes a stolen access token would make first need a sign-in no older than `maxAgeSeconds`
@@ -58,7 +63,7 @@ export const wrongPassword = (hash: string | null) =>
  * rule is off), for a statement that must act only when it would.
  */
 export function signedInSince(s: { config: Config; now: Date }, maxAge = s.config.twoFactorReauthSeconds): Date | undefined {
-  return maxAge === 0 ? undefined : new Date(s.now.getTime() - maxAge * 1000)
+  return oldestRecentSignIn(s.now, maxAge)
 }
 
 /**
