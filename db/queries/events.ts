@@ -36,15 +36,17 @@ export async function insertEventForEmail(db: Database, emailNormalized: string,
 /**
  * An event as SQL for a CTE of a larger statement (`recorded as (...)`): inserted only
  * `where` the condition holds, so a change and the row that audits it (or the one that
- * audits its refusal) are decided by one statement.
+ * audits its refusal) are decided by one statement. With `from`, a CTE whose one row has the
+ * `user_id` and `org_id` the event is about (found by the statement, not known before it).
  */
-export function insertEventWhereSql(event: NewAuthEvent, where: SQL): SQL {
+export function insertEventWhereSql(event: NewAuthEvent, where: SQL, from?: SQL): SQL {
   const detail = event.detail === null || event.detail === undefined ? sql`null::jsonb` : sql`${JSON.stringify(event.detail)}::jsonb`
+  const who = from ? sql`user_id, org_id` : sql`${event.userId ?? null}::uuid, ${event.orgId ?? null}::uuid`
   return sql`
     insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
-    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${event.userId ?? null}::uuid,
-      ${event.orgId ?? null}::uuid, ${event.ip ?? null}::text, ${event.userAgent ?? null}::text, ${detail}
-    where ${where}`
+    select ${event.createdAt!.toISOString()}::timestamptz, ${event.type}::text, ${event.outcome}::text, ${who},
+      ${event.ip ?? null}::text, ${event.userAgent ?? null}::text, ${detail}
+    ${from ? sql`from ${from}` : sql``} where ${where}`
 }
 
 /**

@@ -2,8 +2,8 @@ import { and, asc, eq, sql } from 'drizzle-orm'
 import { batch, rowsOf } from '../client'
 import type { Database } from '../client'
 import type { BatchItem } from 'drizzle-orm/batch'
+import { memberships, oauthIdentities, organizations, passkeys, refreshTokens, sessions, twoFactorChallenges, users } from '../schema'
 import { insertEventWhereSql } from './events'
-import { authEvents, memberships, oauthIdentities, organizations, passkeys, refreshTokens, sessions, twoFactorChallenges, users } from '../schema'
 import type { NewAuthEvent } from './events'
 import { revokeSessionsBeyondSql } from './sessions'
 import type { NewSession } from './sessions'
@@ -50,10 +50,6 @@ export function signInIdentityStatement(
 ) {
   const { session: n, challenge: c } = p
   const now = n.now.toISOString()
-  const event = (e: NewAuthEvent, twoFactor: boolean) => sql`
-    select ${e.createdAt!.toISOString()}::timestamptz, ${e.type}::text, ${e.outcome}::text, user_id, org_id, ${e.ip ?? null}::text,
-      ${e.userAgent ?? null}::text, ${JSON.stringify(e.detail)}::jsonb
-    from account where two_factor = ${twoFactor}`
   return db.execute(sql`
     with account as (
       select u.id as user_id, m.org_id, u.totp_enabled_at is not null as two_factor
@@ -77,9 +73,8 @@ export function signInIdentityStatement(
         ${c.firstFactorPasskeyId ?? null}::uuid
       from account where two_factor
       returning user_id
-    ), recorded as (
-      insert into ${authEvents} (created_at, type, outcome, user_id, org_id, ip, user_agent, detail)
-      ${event(p.events.login, false)} union all ${event(p.events.firstFactor, true)}
+    ), logged_in as (${insertEventWhereSql(p.events.login, sql`not two_factor`, sql`account`)}
+    ), first_factor as (${insertEventWhereSql(p.events.firstFactor, sql`two_factor`, sql`account`)}
     )
     select (select count(*) from session)::int as sessions, (select count(*) from challenge)::int as challenges`)
 }
