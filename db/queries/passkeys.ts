@@ -36,6 +36,12 @@ const sweepExpired = (now: Date) => sql`
 const descriptors = (rows: { credential_id: string | null; transports: string[] | null }[]): CredentialDescriptor[] =>
   rows.filter((r) => r.credential_id !== null).map((r) => ({ credentialId: r.credential_id!, transports: r.transports ?? [] }))
 
+/** A registration challenge for a signed-in user, inserted only `where` the condition holds (SQL for a CTE). */
+const issueRegistrationChallengeSql = (c: NewWebAuthnChallenge & { userId: string }, where: SQL) => sql`
+  insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
+  select ${c.challengeHash}, 'registration', ${c.userId}, true, ${c.now.toISOString()}, ${c.expiresAt.toISOString()}
+  where ${where}`
+
 /**
  * A registration challenge for a signed-in user, and the credentials they already hold (to
  * exclude, so one authenticator is not registered twice): one statement.
@@ -47,10 +53,7 @@ export async function insertRegistrationChallenge(db: Database, c: NewWebAuthnCh
 /** `insertRegistrationChallenge` as a statement, for a batch; `registrationChallengeCredentials` reads its result. */
 export const insertRegistrationChallengeStatement = (db: Database, c: NewWebAuthnChallenge & { userId: string }) =>
   db.execute(sql`
-    with swept as (${sweepExpired(c.now)}), issued as (
-      insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
-      values (${c.challengeHash}, 'registration', ${c.userId}, true, ${c.now.toISOString()}, ${c.expiresAt.toISOString()})
-    )
+    with swept as (${sweepExpired(c.now)}), issued as (${issueRegistrationChallengeSql(c, sql`true`)})
     select credential_id, transports from ${passkeys} where user_id = ${c.userId} order by created_at`)
 
 export const registrationChallengeCredentials = (result: unknown): CredentialDescriptor[] => descriptors(rowsOf(result))
@@ -66,11 +69,10 @@ export async function hitWindowThenIssueRegistrationChallenge(
   c: NewWebAuthnChallenge & { userId: string; window: { key: string; limit: number; windowSeconds: number }; issue: boolean },
 ): Promise<{ hit: WindowHit; credentials: CredentialDescriptor[] }> {
   const result = await db.execute(sql`
-    with swept as (${sweepExpired(c.now)}), client as (${hitWindowSql(c.window.key, c.window.windowSeconds, c.now)}), issued as (
-      insert into ${webauthnChallenges} (challenge_hash, ceremony, user_id, user_bound, created_at, expires_at)
-      select ${c.challengeHash}, 'registration', ${c.userId}, true, ${c.now.toISOString()}, ${c.expiresAt.toISOString()}
-      where ${c.issue} and (select client.count from client) <= ${c.window.limit}::int
-    )
+    with swept as (${sweepExpired(c.now)}), client as (${hitWindowSql(c.window.key, c.window.windowSeconds, c.now)}), issued as (${issueRegistrationChallengeSql(
+      c,
+      sql`${c.issue} and (select client.count from client) <= ${c.window.limit}::int`,
+    )})
     select client.count, (extract(epoch from client.window_started_at) * 1000)::float8 as window_started_ms, p.credential_id, p.transports
     from client left join ${passkeys} p on p.user_id = ${c.userId} order by p.created_at`)
   const rows = rowsOf<{ count: number; window_started_ms: number; credential_id: string | null; transports: string[] | null }>(result)
