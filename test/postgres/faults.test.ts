@@ -121,6 +121,17 @@ interface Operation<C> {
 
 const operation = <C>(o: Operation<C>) => o
 
+// 2FA turned on, with or without the password: its answer, and the rows it leaves.
+async function twoFactorEnabledAnswer(res: TestResponse) {
+  expect(res.status).toBe(200)
+  expect((await res.json()).recovery_codes).toHaveLength(10)
+}
+const twoFactorEnabledRows = async (t: TestApp, userId: string) => ({
+  enabled: await one(t, sql`select count(*) from users where id = ${userId} and totp_enabled_at is not null`),
+  recoveryCodes: await one(t, sql`select count(*) from recovery_codes where user_id = ${userId}`),
+  audit: await one(t, sql`select count(*) from auth_events where user_id = ${userId} and type = 'two_factor_enabled'`),
+})
+
 const operations = {
   register: operation({
     async prepare() {
@@ -286,16 +297,9 @@ const operations = {
     },
     sql: /^with changed as \(update "users" set "totp_enabled_at"/,
     send: (t, c) => t.post('/api/v1/auth/2fa/enable', { code: c.code }, c.access_token),
-    async succeeds(res) {
-      expect(res.status).toBe(200)
-      expect((await res.json()).recovery_codes).toHaveLength(10)
-    },
+    succeeds: twoFactorEnabledAnswer,
     async complete(t, c) {
-      expect({
-        enabled: await one(t, sql`select count(*) from users where id = ${c.user_id} and totp_enabled_at is not null`),
-        recoveryCodes: await one(t, sql`select count(*) from recovery_codes where user_id = ${c.user_id}`),
-        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'two_factor_enabled'`),
-      }).toEqual({ enabled: 1, recoveryCodes: 10, audit: 1 })
+      expect(await twoFactorEnabledRows(t, c.user_id)).toEqual({ enabled: 1, recoveryCodes: 10, audit: 1 })
     },
     repeat: (res) => expectError(res, 409, 'two_factor_already_enabled'),
   }),
@@ -312,15 +316,10 @@ const operations = {
     },
     sql: /^with changed as \(insert into "rate_limits"/,
     send: (t, c) => t.post('/api/v1/auth/2fa/enable', { code: c.code, password }, c.access_token),
-    async succeeds(res) {
-      expect(res.status).toBe(200)
-      expect((await res.json()).recovery_codes).toHaveLength(10)
-    },
+    succeeds: twoFactorEnabledAnswer,
     async complete(t, c) {
       expect({
-        enabled: await one(t, sql`select count(*) from users where id = ${c.user_id} and totp_enabled_at is not null`),
-        recoveryCodes: await one(t, sql`select count(*) from recovery_codes where user_id = ${c.user_id}`),
-        audit: await one(t, sql`select count(*) from auth_events where user_id = ${c.user_id} and type = 'two_factor_enabled'`),
+        ...(await twoFactorEnabledRows(t, c.user_id)),
         counters: await one(t, sql`select count(*) from rate_limits where key like 'login:account:%' or key = ${`2fa:user:${c.user_id}`}`),
       }).toEqual({ enabled: 1, recoveryCodes: 10, audit: 1, counters: 0 })
     },
